@@ -1,0 +1,25 @@
+//! Schema migrations of Switchboard, run at server start-up (and by the `migration`
+//! CLI). The same statements run on SQLite and PostgreSQL: portable column types,
+//! enums stored as strings, foreign keys declared inside `CREATE TABLE`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod kit;
+mod m20261122_000001_accounts;
+mod m20261122_000002_chat;
+mod m20261122_000003_notifications;
+mod m20261122_000004_meetings;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_accounts::Migration),
+            Box::new(m20261122_000002_chat::Migration),
+            Box::new(m20261122_000003_notifications::Migration),
+            Box::new(m20261122_000004_meetings::Migration),
+        ]
+    }
+}

@@ -1,0 +1,61 @@
+//! Password hashing with argon2id (PHC strings), run off the async executor.
+
+use argon2::Argon2;
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
+
+use crate::error::{AppError, AppResult};
+
+/// Hashes `password` into a PHC string.
+pub async fn hash(password: String) -> AppResult<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(AppError::internal)
+    })
+    .await
+    .map_err(AppError::internal)?
+}
+
+/// True when `password` matches the stored PHC string.
+pub async fn verify(password: String, phc: String) -> AppResult<bool> {
+    tokio::task::spawn_blocking(move || {
+        let parsed = PasswordHash::new(&phc).map_err(AppError::internal)?;
+        Ok(Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok())
+    })
+    .await
+    .map_err(AppError::internal)?
+}
+
+/// A hash of a random password, verified against when the user does not exist so
+/// that a login attempt takes the same time whether or not the email is known.
+pub async fn dummy_hash() -> &'static str {
+    static DUMMY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    DUMMY
+        .get_or_init(|| async {
+            hash(super::tokens::random_token())
+                .await
+                .unwrap_or_default()
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn hash_then_verify() {
+        let h = super::hash("correct horse".into()).await.unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(
+            super::verify("correct horse".into(), h.clone())
+                .await
+                .unwrap()
+        );
+        assert!(!super::verify("wrong horse".into(), h).await.unwrap());
+    }
+}

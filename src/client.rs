@@ -1,0 +1,279 @@
+//! A lean Socket.IO v4 client over WebSocket (Engine.IO v4 framing, JSON parser).
+//! Used by the integration tests and the load tool; small enough that measurements
+//! show the server, not the client.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio_tungstenite::tungstenite::Message;
+
+type Acks = Arc<Mutex<HashMap<u64, oneshot::Sender<Value>>>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server refused the namespace connect (`connect_error`); holds its message.
+    #[error("connect_error: {0}")]
+    Rejected(String),
+    #[error("websocket: {0}")]
+    Ws(String),
+    #[error("protocol: {0}")]
+    Protocol(String),
+    #[error("timed out")]
+    Timeout,
+    #[error("connection closed")]
+    Closed,
+}
+
+/// One connected socket on namespace `/`.
+pub struct SioClient {
+    out: mpsc::UnboundedSender<Message>,
+    events: mpsc::UnboundedReceiver<(String, Value)>,
+    /// Events received while waiting for another one.
+    backlog: Vec<(String, Value)>,
+    acks: Acks,
+    next_ack: AtomicU64,
+    pub sid: String,
+}
+
+impl SioClient {
+    /// Connects to `base` (e.g. `http://127.0.0.1:3000`) with an optional handshake
+    /// `auth` object and extra query string (e.g. `token=…&userId=…`).
+    pub async fn connect(
+        base: &str,
+        auth: Option<Value>,
+        query: &str,
+    ) -> Result<Self, ClientError> {
+        Self::connect_with(base, auth, query, None).await
+    }
+
+    /// Like [`connect`](Self::connect), optionally sending `Authorization: Bearer <token>`.
+    pub async fn connect_with(
+        base: &str,
+        auth: Option<Value>,
+        query: &str,
+        bearer: Option<&str>,
+    ) -> Result<Self, ClientError> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let ws_base = base.replacen("http", "ws", 1);
+        let mut url = format!("{ws_base}/socket.io/?EIO=4&transport=websocket");
+        if !query.is_empty() {
+            url.push('&');
+            url.push_str(query);
+        }
+        let mut request = url
+            .into_client_request()
+            .map_err(|e| ClientError::Ws(e.to_string()))?;
+        if let Some(token) = bearer {
+            let value = format!("Bearer {token}")
+                .parse()
+                .map_err(|_| ClientError::Protocol("bad token".into()))?;
+            request.headers_mut().insert("authorization", value);
+        }
+        let (ws, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .map_err(|e| ClientError::Ws(e.to_string()))?;
+        let (mut sink, mut stream) = ws.split();
+        // Engine.IO open packet.
+        let open = next_text(&mut stream).await?;
+        if !open.starts_with('0') {
+            return Err(ClientError::Protocol(format!(
+                "expected open packet, got {open}"
+            )));
+        }
+        let connect = match &auth {
+            Some(a) => format!("40{a}"),
+            None => "40".to_string(),
+        };
+        sink.send(Message::text(connect))
+            .await
+            .map_err(|e| ClientError::Ws(e.to_string()))?;
+        let sid = loop {
+            let p = next_text(&mut stream).await?;
+            if p == "2" {
+                sink.send(Message::text("3"))
+                    .await
+                    .map_err(|e| ClientError::Ws(e.to_string()))?;
+                continue;
+            }
+            if let Some(body) = p.strip_prefix("40") {
+                let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+                break v["sid"].as_str().unwrap_or_default().to_string();
+            }
+            if let Some(body) = p.strip_prefix("44") {
+                let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+                return Err(ClientError::Rejected(
+                    v["message"].as_str().unwrap_or(body).to_string(),
+                ));
+            }
+        };
+
+        let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Message>();
+        let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+        let acks: Acks = Arc::default();
+        tokio::spawn(async move {
+            while let Some(m) = out_rx.recv().await {
+                if sink.send(m).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let reader_acks = acks.clone();
+        let pong = out_tx.clone();
+        tokio::spawn(async move {
+            while let Some(Ok(msg)) = stream.next().await {
+                let Message::Text(text) = msg else { continue };
+                let text = text.as_str();
+                if text == "2" {
+                    let _ = pong.send(Message::text("3"));
+                } else if let Some(body) = text.strip_prefix("42") {
+                    if let Some((name, data)) = parse_event(body) {
+                        let _ = ev_tx.send((name, data));
+                    }
+                } else if let Some(body) = text.strip_prefix("43") {
+                    let digits: String = body.chars().take_while(char::is_ascii_digit).collect();
+                    let rest = &body[digits.len()..];
+                    if let (Ok(id), Ok(Value::Array(mut args))) =
+                        (digits.parse::<u64>(), serde_json::from_str(rest))
+                        && let Some(tx) = reader_acks.lock().await.remove(&id)
+                    {
+                        let _ = tx.send(if args.is_empty() {
+                            Value::Null
+                        } else {
+                            args.remove(0)
+                        });
+                    }
+                } else if text.starts_with("41") || text.starts_with('1') {
+                    break;
+                }
+            }
+        });
+        Ok(Self {
+            out: out_tx,
+            events: ev_rx,
+            backlog: Vec::new(),
+            acks,
+            next_ack: AtomicU64::new(1),
+            sid,
+        })
+    }
+
+    /// Emits an event without asking for an ack.
+    pub fn emit(&self, event: &str, data: &Value) -> Result<(), ClientError> {
+        let frame = format!("42{}", serde_json::json!([event, data]));
+        self.out
+            .send(Message::text(frame))
+            .map_err(|_| ClientError::Closed)
+    }
+
+    /// Emits raw Socket.IO packet text (for tests of malformed input).
+    pub fn send_raw(&self, packet: &str) -> Result<(), ClientError> {
+        self.out
+            .send(Message::text(packet.to_string()))
+            .map_err(|_| ClientError::Closed)
+    }
+
+    /// Emits an event and waits for the server's ack (first ack argument).
+    pub async fn emit_with_ack(
+        &self,
+        event: &str,
+        data: &Value,
+        wait: Duration,
+    ) -> Result<Value, ClientError> {
+        let id = self.next_ack.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.acks.lock().await.insert(id, tx);
+        let frame = format!("42{id}{}", serde_json::json!([event, data]));
+        self.out
+            .send(Message::text(frame))
+            .map_err(|_| ClientError::Closed)?;
+        tokio::time::timeout(wait, rx)
+            .await
+            .map_err(|_| ClientError::Timeout)?
+            .map_err(|_| ClientError::Closed)
+    }
+
+    /// The next event called `name` (others are kept for later calls).
+    pub async fn expect(&mut self, name: &str, wait: Duration) -> Result<Value, ClientError> {
+        if let Some(i) = self.backlog.iter().position(|(n, _)| n == name) {
+            return Ok(self.backlog.remove(i).1);
+        }
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.events.recv())
+                .await
+                .map_err(|_| ClientError::Timeout)?
+                .ok_or(ClientError::Closed)?;
+            if next.0 == name {
+                return Ok(next.1);
+            }
+            self.backlog.push(next);
+        }
+    }
+
+    /// Every event called `name` that arrives within `wait`.
+    pub async fn collect(&mut self, name: &str, wait: Duration) -> Vec<Value> {
+        let mut out = Vec::new();
+        while let Ok(v) = self.expect(name, wait).await {
+            out.push(v);
+        }
+        out
+    }
+
+    /// The next event of any name.
+    pub async fn next_event(&mut self, wait: Duration) -> Result<(String, Value), ClientError> {
+        if !self.backlog.is_empty() {
+            return Ok(self.backlog.remove(0));
+        }
+        tokio::time::timeout(wait, self.events.recv())
+            .await
+            .map_err(|_| ClientError::Timeout)?
+            .ok_or(ClientError::Closed)
+    }
+
+    /// Closes the socket (namespace disconnect, then the transport).
+    pub fn close(&self) {
+        let _ = self.out.send(Message::text("41"));
+        let _ = self.out.send(Message::Close(None));
+    }
+}
+
+fn parse_event(body: &str) -> Option<(String, Value)> {
+    // An event from the server may carry an ack id before the array.
+    let start = body.find('[')?;
+    let Value::Array(mut args) = serde_json::from_str(&body[start..]).ok()? else {
+        return None;
+    };
+    if args.is_empty() {
+        return None;
+    }
+    let name = args.remove(0).as_str()?.to_string();
+    Some((
+        name,
+        if args.is_empty() {
+            Value::Null
+        } else {
+            args.remove(0)
+        },
+    ))
+}
+
+async fn next_text<S>(stream: &mut S) -> Result<String, ClientError>
+where
+    S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .map_err(|_| ClientError::Timeout)?
+            .ok_or(ClientError::Closed)?
+            .map_err(|e| ClientError::Ws(e.to_string()))?;
+        if let Message::Text(t) = msg {
+            return Ok(t.as_str().to_string());
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! Runtime configuration read from environment variables, with documented defaults.
+
+use std::time::Duration;
+
+/// A configuration value that could not be used; names the variable.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {var}: {reason}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub reason: String,
+}
+
+/// Which Engine.IO transports the Socket.IO endpoint accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transports {
+    /// WebSocket and HTTP long-polling (polling needs sticky sessions across nodes).
+    All,
+    /// WebSocket only: any node can serve any client without stickiness.
+    WebsocketOnly,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `HOST`, default `0.0.0.0`.
+    pub host: String,
+    /// `PORT`, default 3000.
+    pub port: u16,
+    /// `DATABASE_URL`, default `sqlite://switchboard.db?mode=rwc`.
+    pub database_url: String,
+    /// `REDIS_URL`, optional. Set: Redis adapter, shared tickets and presence.
+    pub redis_url: Option<String>,
+    /// `REDIS_PREFIX`, default `switchboard`: namespaces every Redis key and channel,
+    /// so several deployments (or test runs) can share one Redis.
+    pub redis_prefix: String,
+    /// `JWT_SECRET`; when unset a random per-process secret is generated (dev only).
+    pub jwt_secret: String,
+    /// True when `jwt_secret` was generated because `JWT_SECRET` was unset.
+    pub jwt_secret_generated: bool,
+    /// `ACCESS_TOKEN_TTL` seconds, default 900.
+    pub access_token_ttl: Duration,
+    /// `REFRESH_TOKEN_TTL` seconds, default 2 592 000 (30 days).
+    pub refresh_token_ttl: Duration,
+    /// `MAX_BODY_BYTES`, default 1 048 576: largest accepted REST request body.
+    pub max_body_bytes: usize,
+    /// `MAX_MESSAGE_LENGTH` characters, default 10 000.
+    pub max_message_length: usize,
+    /// `SOCKETIO_MAX_PAYLOAD` bytes, default 65 536.
+    pub socketio_max_payload: u64,
+    /// `SOCKETIO_PING_INTERVAL_MS`, default 25 000.
+    pub socketio_ping_interval: Duration,
+    /// `SOCKETIO_PING_TIMEOUT_MS`, default 20 000.
+    pub socketio_ping_timeout: Duration,
+    /// `SOCKETIO_CONNECT_TIMEOUT_MS`, default 45 000.
+    pub socketio_connect_timeout: Duration,
+    /// `SOCKETIO_TRANSPORTS`: `websocket,polling` (default) or `websocket`.
+    pub socketio_transports: Transports,
+    /// `DB_MAX_CONNECTIONS`, default 20 (PostgreSQL) — SQLite uses its own small pool.
+    pub db_max_connections: u32,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads configuration through `get` (the environment, or a map in tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let (jwt_secret, jwt_secret_generated) = match get("JWT_SECRET") {
+            Some(s) if s.len() < 32 => {
+                return Err(ConfigError {
+                    var: "JWT_SECRET",
+                    reason: "must be at least 32 characters".into(),
+                });
+            }
+            Some(s) => (s, false),
+            None => (crate::auth::tokens::random_token(), true),
+        };
+        let transports = match get("SOCKETIO_TRANSPORTS").as_deref() {
+            None | Some("websocket,polling") | Some("polling,websocket") => Transports::All,
+            Some("websocket") => Transports::WebsocketOnly,
+            Some(other) => {
+                return Err(ConfigError {
+                    var: "SOCKETIO_TRANSPORTS",
+                    reason: format!("expected `websocket,polling` or `websocket`, got `{other}`"),
+                });
+            }
+        };
+        Ok(Self {
+            host: get("HOST").unwrap_or_else(|| "0.0.0.0".into()),
+            port: parse(&get, "PORT", 3000)?,
+            database_url: get("DATABASE_URL")
+                .unwrap_or_else(|| "sqlite://switchboard.db?mode=rwc".into()),
+            redis_url: get("REDIS_URL"),
+            redis_prefix: get("REDIS_PREFIX").unwrap_or_else(|| "switchboard".into()),
+            jwt_secret,
+            jwt_secret_generated,
+            access_token_ttl: Duration::from_secs(positive(&get, "ACCESS_TOKEN_TTL", 900)?),
+            refresh_token_ttl: Duration::from_secs(positive(&get, "REFRESH_TOKEN_TTL", 2_592_000)?),
+            max_body_bytes: positive(&get, "MAX_BODY_BYTES", 1_048_576)? as usize,
+            max_message_length: positive(&get, "MAX_MESSAGE_LENGTH", 10_000)? as usize,
+            socketio_max_payload: positive(&get, "SOCKETIO_MAX_PAYLOAD", 65_536)?,
+            socketio_ping_interval: Duration::from_millis(positive(
+                &get,
+                "SOCKETIO_PING_INTERVAL_MS",
+                25_000,
+            )?),
+            socketio_ping_timeout: Duration::from_millis(positive(
+                &get,
+                "SOCKETIO_PING_TIMEOUT_MS",
+                20_000,
+            )?),
+            socketio_connect_timeout: Duration::from_millis(positive(
+                &get,
+                "SOCKETIO_CONNECT_TIMEOUT_MS",
+                45_000,
+            )?),
+            socketio_transports: transports,
+            db_max_connections: positive(&get, "DB_MAX_CONNECTIONS", 20)? as u32,
+        })
+    }
+}
+
+fn parse<T: std::str::FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: T,
+) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match get(var) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|e: T::Err| ConfigError {
+            var,
+            reason: format!("`{v}`: {e}"),
+        }),
+    }
+}
+
+fn positive(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: u64,
+) -> Result<u64, ConfigError> {
+    let v: u64 = parse(get, var, default)?;
+    if v == 0 {
+        return Err(ConfigError {
+            var,
+            reason: "must be greater than zero".into(),
+        });
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: std::collections::HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_embedded() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.port, 3000);
+        assert!(c.database_url.starts_with("sqlite://"));
+        assert!(c.jwt_secret_generated);
+        assert_eq!(c.socketio_transports, Transports::All);
+    }
+
+    #[test]
+    fn invalid_values_name_the_variable() {
+        let e = cfg(&[("PORT", "eighty")]).unwrap_err();
+        assert_eq!(e.var, "PORT");
+        let e = cfg(&[("JWT_SECRET", "short")]).unwrap_err();
+        assert_eq!(e.var, "JWT_SECRET");
+        let e = cfg(&[("ACCESS_TOKEN_TTL", "0")]).unwrap_err();
+        assert_eq!(e.var, "ACCESS_TOKEN_TTL");
+        let e = cfg(&[("SOCKETIO_TRANSPORTS", "carrier-pigeon")]).unwrap_err();
+        assert!(e.to_string().contains("SOCKETIO_TRANSPORTS"));
+    }
+}

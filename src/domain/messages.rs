@@ -1,0 +1,278 @@
+//! Messages: sending with a gapless per-conversation `seq` and idempotent
+//! `client_msg_id`, and paging through a conversation's history.
+
+use entity::enums::{ConversationKind, ParticipantRole};
+use entity::{conversation_participants as cp, conversations, messages};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set, TransactionTrait,
+};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::views::{MessagePage, MessageView};
+use super::{Actor, Domain, now, validate};
+use crate::error::{AppError, AppResult};
+use crate::realtime::{Audience, EventType, RealtimeEvent};
+
+/// What a client asks to post.
+#[derive(Debug, Default, Clone)]
+pub struct NewMessage {
+    pub conversation_id: Uuid,
+    pub content: Option<String>,
+    pub html: Option<String>,
+    pub client_msg_id: Option<String>,
+    pub reply_to_id: Option<Uuid>,
+    pub mention_user_ids: Vec<Uuid>,
+    pub attachment_ids: Vec<Uuid>,
+}
+
+/// The stored message, and whether it was already there (an idempotent resend).
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub message: MessageView,
+    pub duplicate: bool,
+}
+
+/// Which slice of history to return.
+#[derive(Debug, Default, Clone, Deserialize, ToSchema)]
+pub struct HistoryQuery {
+    pub before_seq: Option<i64>,
+    pub after_seq: Option<i64>,
+    pub limit: Option<u64>,
+}
+
+impl Domain {
+    /// Stores a message with the next `seq` of its conversation (assigned in the same
+    /// transaction as the insert) and tells every participant's devices after commit.
+    pub async fn send_message(&self, actor: &Actor, input: NewMessage) -> AppResult<Sent> {
+        let content = input.content.unwrap_or_default();
+        if content.trim().is_empty() && input.attachment_ids.is_empty() {
+            return Err(AppError::validation("content", "must not be empty"));
+        }
+        let max = self.limits.max_message_length;
+        if content.chars().count() > max {
+            return Err(AppError::validation(
+                "content",
+                format!("must be at most {max} characters"),
+            ));
+        }
+        let client_msg_id = match input.client_msg_id.as_deref() {
+            Some(id) => Some(validate::text("client_msg_id", id, 1, 128)?),
+            None => None,
+        };
+        let (conv, part) = self.access(actor, input.conversation_id).await?;
+        if conv.kind == ConversationKind::Channel && part.role == ParticipantRole::Member {
+            return Err(AppError::Forbidden(
+                "only channel owners and admins may post".into(),
+            ));
+        }
+        if let Some(cid) = &client_msg_id
+            && let Some(existing) = self.by_client_msg_id(actor.user_id, cid).await?
+        {
+            return self.resent(actor, &conv, existing).await;
+        }
+        let participants = self.participant_ids(conv.id).await?;
+        if conv.kind == ConversationKind::Direct
+            && let Some(other) = participants.iter().find(|u| **u != actor.user_id)
+        {
+            self.ensure_not_blocked(actor.user_id, *other).await?;
+        }
+        if let Some(reply) = input.reply_to_id {
+            let ok = messages::Entity::find_by_id(reply)
+                .filter(messages::Column::ConversationId.eq(conv.id))
+                .one(&self.db)
+                .await?
+                .is_some();
+            if !ok {
+                return Err(AppError::validation(
+                    "reply_to_id",
+                    "must be a message of this conversation",
+                ));
+            }
+        }
+        if input.mention_user_ids.len() > 50 {
+            return Err(AppError::validation(
+                "mention_user_ids",
+                "at most 50 mentions",
+            ));
+        }
+        if let Some(u) = input
+            .mention_user_ids
+            .iter()
+            .find(|u| !participants.contains(u))
+        {
+            return Err(AppError::validation(
+                "mention_user_ids",
+                format!("{u} cannot access this conversation"),
+            ));
+        }
+
+        let at = now();
+        let tx = self.db.begin().await?;
+        // Taking the row lock first serialises writers per conversation: gapless seqs.
+        let bumped = conversations::Entity::update_many()
+            .col_expr(
+                conversations::Column::LastSeq,
+                Expr::col(conversations::Column::LastSeq).add(1),
+            )
+            .col_expr(conversations::Column::LastMessageAt, Expr::value(at))
+            .col_expr(conversations::Column::UpdatedAt, Expr::value(at))
+            .filter(conversations::Column::Id.eq(conv.id))
+            .exec_with_returning(&tx)
+            .await?;
+        let seq = bumped
+            .first()
+            .map(|c| c.last_seq)
+            .ok_or(AppError::NotFound("conversation"))?;
+        let inserted = messages::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            conversation_id: Set(conv.id),
+            seq: Set(seq),
+            sender_id: Set(actor.user_id),
+            client_msg_id: Set(client_msg_id.clone()),
+            content: Set(content),
+            html: Set(input.html),
+            reply_to_id: Set(input.reply_to_id),
+            forwarded_from_id: Set(None),
+            mentions: Set(serde_json::json!(input.mention_user_ids)),
+            created_at: Set(at),
+            edited_at: Set(None),
+            deleted_at: Set(None),
+        }
+        .insert(&tx)
+        .await;
+        let message = match inserted {
+            Ok(m) => m,
+            Err(e)
+                if matches!(
+                    e.sql_err(),
+                    Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+                ) =>
+            {
+                // The same client_msg_id committed concurrently: hand back that one.
+                drop(tx);
+                let cid = client_msg_id.ok_or_else(|| AppError::internal(e))?;
+                let existing = self
+                    .by_client_msg_id(actor.user_id, &cid)
+                    .await?
+                    .ok_or(AppError::NotFound("message"))?;
+                return self.resent(actor, &conv, existing).await;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        // The sender has read their own message.
+        cp::Entity::update_many()
+            .col_expr(cp::Column::LastReadSeq, Expr::value(seq))
+            .col_expr(cp::Column::LastDeliveredSeq, Expr::value(seq))
+            .filter(cp::Column::Id.eq(part.id))
+            .exec(&tx)
+            .await?;
+        tx.commit().await?;
+
+        let receiver = receiver_in(&conv, &participants, actor.user_id);
+        let view = MessageView::from_model(message, receiver);
+        self.hub
+            .publish(
+                RealtimeEvent::new(EventType::NewMessage, &view)
+                    .actor(actor.user_id)
+                    .conversation(conv.id)
+                    .entity("message", view.id),
+                Audience::users(participants).with_conversation(conv.id),
+            )
+            .await;
+        Ok(Sent {
+            message: view,
+            duplicate: false,
+        })
+    }
+
+    async fn by_client_msg_id(
+        &self,
+        sender: Uuid,
+        cid: &str,
+    ) -> AppResult<Option<messages::Model>> {
+        Ok(messages::Entity::find()
+            .filter(messages::Column::SenderId.eq(sender))
+            .filter(messages::Column::ClientMsgId.eq(cid))
+            .one(&self.db)
+            .await?)
+    }
+
+    /// A resend of an already stored message: the original back, nothing new stored.
+    async fn resent(
+        &self,
+        actor: &Actor,
+        conv: &conversations::Model,
+        existing: messages::Model,
+    ) -> AppResult<Sent> {
+        if existing.conversation_id != conv.id {
+            return Err(AppError::Conflict(
+                "client_msg_id already used for another conversation".into(),
+            ));
+        }
+        let participants = self.participant_ids(conv.id).await?;
+        let receiver = receiver_in(conv, &participants, actor.user_id);
+        Ok(Sent {
+            message: MessageView::from_model(existing, receiver),
+            duplicate: true,
+        })
+    }
+
+    /// A page of history, oldest first: the newest `limit` by default, or those
+    /// before `before_seq` / after `after_seq`.
+    pub async fn list_messages(
+        &self,
+        actor: &Actor,
+        conversation_id: Uuid,
+        q: HistoryQuery,
+    ) -> AppResult<MessagePage> {
+        let limit = q.limit.unwrap_or(50);
+        if !(1..=100).contains(&limit) {
+            return Err(AppError::validation("limit", "must be between 1 and 100"));
+        }
+        let (conv, part) = self.access(actor, conversation_id).await?;
+        let mut find = messages::Entity::find()
+            .filter(messages::Column::ConversationId.eq(conv.id))
+            .filter(messages::Column::Seq.gt(part.cleared_before_seq));
+        let ascending = q.after_seq.is_some() && q.before_seq.is_none();
+        if let Some(b) = q.before_seq {
+            find = find.filter(messages::Column::Seq.lt(b));
+        }
+        if let Some(a) = q.after_seq {
+            find = find.filter(messages::Column::Seq.gt(a));
+        }
+        find = if ascending {
+            find.order_by_asc(messages::Column::Seq)
+        } else {
+            find.order_by_desc(messages::Column::Seq)
+        };
+        let mut rows = find.limit(limit + 1).all(&self.db).await?;
+        let has_more = rows.len() as u64 > limit;
+        rows.truncate(limit as usize);
+        if !ascending {
+            rows.reverse();
+        }
+        let participants = self.participant_ids(conv.id).await?;
+        let messages = rows
+            .into_iter()
+            .map(|m| {
+                let receiver = receiver_in(&conv, &participants, m.sender_id);
+                MessageView::from_model(m, receiver)
+            })
+            .collect();
+        Ok(MessagePage {
+            chat_id: conv.id,
+            messages,
+            has_more,
+        })
+    }
+}
+
+fn receiver_in(conv: &conversations::Model, participants: &[Uuid], sender: Uuid) -> Option<Uuid> {
+    (conv.kind == ConversationKind::Direct)
+        .then(|| participants.iter().copied().find(|u| *u != sender))
+        .flatten()
+}

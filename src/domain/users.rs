@@ -1,0 +1,149 @@
+//! Who is asking (token → active user) and tenant administration of users.
+
+use entity::enums::UserRole;
+use entity::users;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::accounts::{new_user, revoke_all_of_user, unique_email};
+use super::views::UserView;
+use super::{Actor, Domain, now, validate};
+use crate::auth::password;
+use crate::error::{AppError, AppResult};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUserInput {
+    pub email: String,
+    pub password: String,
+    pub display_name: String,
+    /// member | admin | hr | agent (default member)
+    #[schema(value_type = Option<String>)]
+    pub role: Option<UserRole>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUserInput {
+    #[schema(value_type = Option<String>)]
+    pub role: Option<UserRole>,
+    pub is_active: Option<bool>,
+}
+
+impl Domain {
+    /// Resolves an access token to its user; fails for unknown or inactive users,
+    /// so a deactivated user's unexpired tokens stop working at once.
+    pub async fn authenticate(&self, token: &str) -> AppResult<Actor> {
+        let claims = self.keys.verify(token)?;
+        let user = users::Entity::find_by_id(claims.sub)
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| AppError::Unauthorized("invalid token".into()))?;
+        if user.tenant_id != claims.tid {
+            return Err(AppError::Unauthorized("invalid token".into()));
+        }
+        if !user.is_active {
+            return Err(AppError::UserInactive);
+        }
+        Ok(Actor {
+            user_id: user.id,
+            tenant_id: user.tenant_id,
+            role: user.role,
+        })
+    }
+
+    pub async fn create_user(&self, actor: &Actor, input: CreateUserInput) -> AppResult<UserView> {
+        require_admin(actor)?;
+        let email = validate::email(&input.email)?;
+        validate::password("password", &input.password)?;
+        let display_name = validate::text("display_name", &input.display_name, 1, 100)?;
+        if users::Entity::find()
+            .filter(users::Column::Email.eq(&email))
+            .one(&self.db)
+            .await?
+            .is_some()
+        {
+            return Err(AppError::Conflict("email already registered".into()));
+        }
+        let hash = password::hash(input.password).await?;
+        let user = new_user(
+            actor.tenant_id,
+            email,
+            display_name,
+            input.role.unwrap_or(UserRole::Member),
+            Some(hash),
+        )
+        .insert(&self.db)
+        .await
+        .map_err(unique_email)?;
+        Ok(user.into())
+    }
+
+    /// All users of the caller's tenant (admins only), oldest first.
+    pub async fn list_users(&self, actor: &Actor) -> AppResult<Vec<UserView>> {
+        require_admin(actor)?;
+        Ok(users::Entity::find()
+            .filter(users::Column::TenantId.eq(actor.tenant_id))
+            .order_by_asc(users::Column::CreatedAt)
+            .order_by_asc(users::Column::Id)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(UserView::from)
+            .collect())
+    }
+
+    /// Changes a user's role or active flag. Deactivation revokes their sessions.
+    pub async fn update_user(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        input: UpdateUserInput,
+    ) -> AppResult<UserView> {
+        require_admin(actor)?;
+        let user = self.user_in_tenant(actor, id).await?;
+        if user.id == actor.user_id
+            && (input.is_active == Some(false) || input.role.is_some_and(|r| r != UserRole::Admin))
+        {
+            return Err(AppError::Conflict(
+                "admins cannot deactivate or demote themselves".into(),
+            ));
+        }
+        let tx = self.db.begin().await?;
+        let mut am: users::ActiveModel = user.into();
+        if let Some(role) = input.role {
+            am.role = Set(role);
+        }
+        if let Some(active) = input.is_active {
+            am.is_active = Set(active);
+            if !active {
+                revoke_all_of_user(&tx, id).await?;
+            }
+        }
+        am.updated_at = Set(now());
+        let user = am.update(&tx).await?;
+        tx.commit().await?;
+        Ok(user.into())
+    }
+
+    /// A user of the caller's tenant; another tenant's id is reported as not found.
+    pub(crate) async fn user_in_tenant(&self, actor: &Actor, id: Uuid) -> AppResult<users::Model> {
+        users::Entity::find_by_id(id)
+            .filter(users::Column::TenantId.eq(actor.tenant_id))
+            .one(&self.db)
+            .await?
+            .ok_or(AppError::NotFound("user"))
+    }
+}
+
+fn require_admin(actor: &Actor) -> AppResult<()> {
+    if actor.is_admin() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("admin role required".into()))
+    }
+}

@@ -1,0 +1,95 @@
+//! Input checks shared by every domain call; each failure names the offending field.
+
+use std::str::FromStr;
+
+use crate::error::{AppError, AppResult};
+
+/// Trims, then checks the length in characters is within `min..=max`.
+pub fn text(field: &str, value: &str, min: usize, max: usize) -> AppResult<String> {
+    let v = value.trim();
+    let n = v.chars().count();
+    if n < min {
+        return Err(if min <= 1 {
+            AppError::validation(field, "must not be empty")
+        } else {
+            AppError::validation(field, format!("must be at least {min} characters"))
+        });
+    }
+    if n > max {
+        return Err(AppError::validation(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    Ok(v.to_string())
+}
+
+/// A plausible email address, normalised to lower case.
+pub fn email(value: &str) -> AppResult<String> {
+    let v = value.trim().to_lowercase();
+    let ok = v.len() <= 254
+        && !v.chars().any(char::is_whitespace)
+        && matches!(v.split_once('@'), Some((local, domain))
+            if !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
+                && !domain.ends_with('.') && !domain.contains('@'));
+    if ok {
+        Ok(v)
+    } else {
+        Err(AppError::validation(
+            "email",
+            "must be a valid email address",
+        ))
+    }
+}
+
+/// Passwords: 8 to 256 characters, not trimmed.
+pub fn password(field: &str, value: &str) -> AppResult<()> {
+    let n = value.chars().count();
+    if n < 8 {
+        return Err(AppError::validation(field, "must be at least 8 characters"));
+    }
+    if n > 256 {
+        return Err(AppError::validation(
+            field,
+            "must be at most 256 characters",
+        ));
+    }
+    Ok(())
+}
+
+/// An IANA time zone name such as `Europe/Berlin`.
+pub fn timezone(value: &str) -> AppResult<String> {
+    chrono_tz::Tz::from_str(value.trim())
+        .map(|tz| tz.name().to_string())
+        .map_err(|_| {
+            AppError::validation("timezone", "must be an IANA time zone like Europe/Berlin")
+        })
+}
+
+/// An http(s) URL of bounded length.
+pub fn url(field: &str, value: &str) -> AppResult<String> {
+    let v = text(field, value, 1, 2048)?;
+    if v.starts_with("https://") || v.starts_with("http://") {
+        Ok(v)
+    } else {
+        Err(AppError::validation(field, "must be an http(s) URL"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks() {
+        assert_eq!(email(" Ann@Example.COM ").unwrap(), "ann@example.com");
+        assert!(email("nope").is_err());
+        assert!(email("a@b").is_err());
+        assert!(password("password", "short").is_err());
+        assert_eq!(timezone("Europe/Berlin").unwrap(), "Europe/Berlin");
+        assert!(timezone("Mars/Olympus").is_err());
+        assert!(text("title", "   ", 1, 10).is_err());
+        assert!(text("title", "abcdefghijk", 1, 10).is_err());
+        assert!(url("avatar_url", "javascript:alert(1)").is_err());
+    }
+}

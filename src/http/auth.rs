@@ -1,0 +1,99 @@
+//! `/api/v1/auth/*`: signup, login, refresh, logout, me, profile, change-password.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::AppState;
+use super::extract::{ApiJson, AuthUser};
+use crate::domain::accounts::{
+    ChangePasswordInput, LoginInput, ProfilePatch, RefreshInput, SignupInput,
+};
+use crate::domain::views::{AuthSession, MeView, UserView};
+use crate::error::AppError;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(signup))
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+        .routes(routes!(profile))
+        .routes(routes!(change_password))
+}
+
+/// Create a tenant and its first (admin) user.
+#[utoipa::path(post, path = "/signup", tag = "auth", request_body = SignupInput,
+    responses((status = 201, body = AuthSession), (status = 400), (status = 409)))]
+async fn signup(
+    State(s): State<AppState>,
+    ApiJson(input): ApiJson<SignupInput>,
+) -> Result<(StatusCode, Json<AuthSession>), AppError> {
+    Ok((StatusCode::CREATED, Json(s.domain.signup(input).await?)))
+}
+
+/// Exchange email and password for an access and a refresh token.
+#[utoipa::path(post, path = "/login", tag = "auth", request_body = LoginInput,
+    responses((status = 200, body = AuthSession), (status = 401)))]
+async fn login(
+    State(s): State<AppState>,
+    ApiJson(input): ApiJson<LoginInput>,
+) -> Result<Json<AuthSession>, AppError> {
+    Ok(Json(s.domain.login(input).await?))
+}
+
+/// Rotate a refresh token; reusing a rotated one revokes the whole session.
+#[utoipa::path(post, path = "/refresh", tag = "auth", request_body = RefreshInput,
+    responses((status = 200, body = AuthSession), (status = 401)))]
+async fn refresh(
+    State(s): State<AppState>,
+    ApiJson(input): ApiJson<RefreshInput>,
+) -> Result<Json<AuthSession>, AppError> {
+    Ok(Json(s.domain.refresh(input).await?))
+}
+
+/// Revoke the session the given refresh token belongs to.
+#[utoipa::path(post, path = "/logout", tag = "auth", request_body = RefreshInput,
+    security(("bearer" = [])), responses((status = 204), (status = 401)))]
+async fn logout(
+    State(s): State<AppState>,
+    AuthUser(actor): AuthUser,
+    ApiJson(input): ApiJson<RefreshInput>,
+) -> Result<StatusCode, AppError> {
+    s.domain.logout(&actor, &input.refresh_token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller and their tenant.
+#[utoipa::path(get, path = "/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = MeView), (status = 401)))]
+async fn me(
+    State(s): State<AppState>,
+    AuthUser(actor): AuthUser,
+) -> Result<Json<MeView>, AppError> {
+    Ok(Json(s.domain.me(&actor).await?))
+}
+
+/// Change display name, avatar URL or time zone.
+#[utoipa::path(patch, path = "/profile", tag = "auth", request_body = ProfilePatch,
+    security(("bearer" = [])), responses((status = 200, body = UserView), (status = 400)))]
+async fn profile(
+    State(s): State<AppState>,
+    AuthUser(actor): AuthUser,
+    ApiJson(patch): ApiJson<ProfilePatch>,
+) -> Result<Json<UserView>, AppError> {
+    Ok(Json(s.domain.update_profile(&actor, patch).await?))
+}
+
+/// Change the password; every other session is revoked and a fresh one returned.
+#[utoipa::path(post, path = "/change-password", tag = "auth", request_body = ChangePasswordInput,
+    security(("bearer" = [])), responses((status = 200, body = AuthSession), (status = 400)))]
+async fn change_password(
+    State(s): State<AppState>,
+    AuthUser(actor): AuthUser,
+    ApiJson(input): ApiJson<ChangePasswordInput>,
+) -> Result<Json<AuthSession>, AppError> {
+    Ok(Json(s.domain.change_password(&actor, input).await?))
+}

@@ -1,0 +1,98 @@
+//! Request extractors that turn every rejection into an [`AppError`] (never axum's
+//! plain-text default) and resolve the bearer token to the calling [`Actor`].
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use crate::domain::Actor;
+use crate::error::AppError;
+
+/// JSON body; malformed JSON, wrong types and unknown fields become 400, oversize 413.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Self(v)),
+            Err(JsonRejection::JsonDataError(e)) => Err(data_error(&e.body_text())),
+            Err(JsonRejection::JsonSyntaxError(_)) => {
+                Err(AppError::validation("body", "malformed JSON"))
+            }
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(AppError::validation(
+                "body",
+                "expected a JSON body with Content-Type: application/json",
+            )),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(AppError::PayloadTooLarge("request body too large".into()))
+            }
+            Err(e) => Err(AppError::validation("body", e.body_text())),
+        }
+    }
+}
+
+/// Path parameters; a malformed id is a 400 naming the parameter.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Self(p.0))
+            .map_err(|e: PathRejection| AppError::validation("path", e.body_text()))
+    }
+}
+
+/// Query string; bad values are a 400 naming the parameter.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Self(q.0))
+            .map_err(|e: QueryRejection| data_error(&e.body_text()))
+    }
+}
+
+/// Splits serde's "path: message" into a field-naming validation error.
+fn data_error(text: &str) -> AppError {
+    let text = text
+        .split_once("target type: ")
+        .map(|(_, rest)| rest)
+        .or_else(|| text.split_once("query string: ").map(|(_, rest)| rest))
+        .unwrap_or(text);
+    match text.split_once(": ") {
+        Some((path, msg)) if !path.contains(' ') => AppError::validation(path, msg),
+        _ => AppError::validation("body", text),
+    }
+}
+
+/// The authenticated, active caller (`Authorization: Bearer <access token>`).
+pub struct AuthUser(pub Actor);
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let token =
+            bearer(parts).ok_or_else(|| AppError::Unauthorized("missing bearer token".into()))?;
+        state.domain.authenticate(token).await.map(Self)
+    }
+}
+
+/// The token of an `Authorization: Bearer …` header, if any.
+pub fn bearer(parts: &Parts) -> Option<&str> {
+    let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim())
+}

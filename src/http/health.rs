@@ -1,0 +1,40 @@
+//! Liveness (`/healthz`) and readiness (`/readyz`, the database answers) probes.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::AppState;
+use crate::error::AppError;
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    status: &'static str,
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+}
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, body = Health)))]
+async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+/// The database is reachable.
+#[utoipa::path(get, path = "/readyz", tag = "health",
+    responses((status = 200, body = Health), (status = 503, description = "database unreachable")))]
+async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, AppError> {
+    state
+        .domain
+        .db
+        .ping()
+        .await
+        .map_err(|_| AppError::Unavailable("database unreachable".into()))?;
+    Ok(Json(Health { status: "ready" }))
+}

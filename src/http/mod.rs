@@ -1,0 +1,103 @@
+//! The REST transport: axum routers per resource (thin: parse, call the domain,
+//! render), the OpenAPI document, and the shared middleware stack.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod users;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderName, Request};
+use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::config::Config;
+use crate::domain::Domain;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub domain: Domain,
+    pub config: Arc<Config>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Switchboard", description = "Realtime chat and notification server: REST surface."),
+    modifiers(&BearerAuth),
+    tags((name = "auth"), (name = "users"), (name = "health"))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let components = api.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The REST routes and their OpenAPI document, generated from the same declarations.
+pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(health::router())
+        .nest("/api/v1/auth", auth::router())
+        .nest("/api/v1/users", users::router())
+        .split_for_parts()
+}
+
+/// The full HTTP app: routes, `/api/v1/openapi.json`, JSON fallbacks, body limit,
+/// request ids and tracing.
+pub fn app(state: AppState) -> Router {
+    let (router, api) = routes();
+    let api = Arc::new(api);
+    let request_id = HeaderName::from_static("x-request-id");
+    router
+        .route(
+            "/api/v1/openapi.json",
+            get(move || {
+                let api = api.clone();
+                async move { axum::Json(api.as_ref().clone()) }
+            }),
+        )
+        .fallback(error::no_route)
+        .method_not_allowed_fallback(error::wrong_method)
+        .layer(axum::extract::DefaultBodyLimit::max(state.config.max_body_bytes))
+        .with_state(state)
+        .layer(CatchPanicLayer::custom(|_| {
+            crate::error::AppError::internal("handler panicked").into_response_default()
+        }))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            let id = req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("http", method = %req.method(), uri = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+impl crate::error::AppError {
+    fn into_response_default(self) -> axum::response::Response {
+        axum::response::IntoResponse::into_response(self)
+    }
+}

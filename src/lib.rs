@@ -1,0 +1,14 @@
+//! Switchboard: a realtime chat and notification server (Socket.IO v4, raw
+//! WebSocket and REST over one event pipeline). See ARCHITECTURE.md for the map.
+
+pub mod app;
+pub mod auth;
+pub mod client;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod realtime;
+pub mod socket;
+pub mod telemetry;

@@ -1,0 +1,49 @@
+//! The `switchboard` binary: logging, configuration from the environment, serve.
+
+use std::process::ExitCode;
+
+use switchboard::config::Config;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    switchboard::telemetry::init();
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let bind = format!("{}:{}", config.host, config.port);
+    let listener = match tokio::net::TcpListener::bind(&bind).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("cannot listen on {bind}: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    };
+    let server = match switchboard::app::start(config, listener, shutdown).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("start-up failed: {e}");
+            eprintln!("start-up failed: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match server.task.await {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => {
+            eprintln!("server error: {e}");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("server task failed: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

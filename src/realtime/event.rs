@@ -1,0 +1,150 @@
+//! The internal event type (DESIGN.md §2 RealtimeEvent envelope) and its audience.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+/// Every kind of fact a client can be told about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventType {
+    Connected,
+    Ping,
+    Pong,
+    NewMessage,
+    MessageUpdated,
+    MessageDeleted,
+    MessageReaction,
+    ConversationUpdated,
+    ConversationParticipantsAdded,
+    ParticipantRemoved,
+    ConversationRead,
+    Typing,
+    PresenceUpdated,
+    NotificationCreated,
+    NotificationsCountUpdated,
+    NotificationRead,
+    AnnouncementCreated,
+    MeetingCreated,
+    MeetingUpdated,
+    MeetingDeleted,
+    MeetingRsvpUpdated,
+    CallIncoming,
+    CallAccepted,
+    CallDeclined,
+    CallMissed,
+    CallEnded,
+    CallSignal,
+}
+
+impl EventType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Connected => "connected",
+            Self::Ping => "ping",
+            Self::Pong => "pong",
+            Self::NewMessage => "new_message",
+            Self::MessageUpdated => "message_updated",
+            Self::MessageDeleted => "message_deleted",
+            Self::MessageReaction => "message_reaction",
+            Self::ConversationUpdated => "conversation_updated",
+            Self::ConversationParticipantsAdded => "conversation_participants_added",
+            Self::ParticipantRemoved => "participant_removed",
+            Self::ConversationRead => "conversation_read",
+            Self::Typing => "typing",
+            Self::PresenceUpdated => "presence_updated",
+            Self::NotificationCreated => "notification_created",
+            Self::NotificationsCountUpdated => "notifications_count_updated",
+            Self::NotificationRead => "notification_read",
+            Self::AnnouncementCreated => "announcement_created",
+            Self::MeetingCreated => "meeting_created",
+            Self::MeetingUpdated => "meeting_updated",
+            Self::MeetingDeleted => "meeting_deleted",
+            Self::MeetingRsvpUpdated => "meeting_rsvp_updated",
+            Self::CallIncoming => "call_incoming",
+            Self::CallAccepted => "call_accepted",
+            Self::CallDeclined => "call_declined",
+            Self::CallMissed => "call_missed",
+            Self::CallEnded => "call_ended",
+            Self::CallSignal => "call_signal",
+        }
+    }
+}
+
+/// The envelope every dialect renders from.
+#[derive(Debug, Clone, Serialize)]
+pub struct RealtimeEvent {
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    pub event_id: Uuid,
+    pub timestamp: DateTime<Utc>,
+    pub payload: serde_json::Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor_user_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entity_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<Uuid>,
+}
+
+impl RealtimeEvent {
+    pub fn new(kind: EventType, payload: impl Serialize) -> Self {
+        Self {
+            kind,
+            event_id: Uuid::now_v7(),
+            timestamp: Utc::now(),
+            payload: serde_json::to_value(payload).unwrap_or(serde_json::Value::Null),
+            actor_user_id: None,
+            conversation_id: None,
+            entity_type: None,
+            entity_id: None,
+        }
+    }
+
+    pub fn actor(mut self, user_id: Uuid) -> Self {
+        self.actor_user_id = Some(user_id);
+        self
+    }
+
+    pub fn conversation(mut self, id: Uuid) -> Self {
+        self.conversation_id = Some(id);
+        self
+    }
+
+    pub fn entity(mut self, kind: &'static str, id: Uuid) -> Self {
+        self.entity_type = Some(kind);
+        self.entity_id = Some(id);
+        self
+    }
+}
+
+/// Who receives an event: every device of these users, plus sockets subscribed to
+/// the conversation's channel (each device gets it once even if both apply).
+#[derive(Debug, Clone, Default)]
+pub struct Audience {
+    pub users: Vec<Uuid>,
+    pub conversation: Option<Uuid>,
+    /// Users who must not get this event, e.g. the typist.
+    pub except_users: Vec<Uuid>,
+}
+
+impl Audience {
+    pub fn users(users: impl IntoIterator<Item = Uuid>) -> Self {
+        Self {
+            users: users.into_iter().collect(),
+            ..Self::default()
+        }
+    }
+
+    pub fn with_conversation(mut self, id: Uuid) -> Self {
+        self.conversation = Some(id);
+        self
+    }
+
+    pub fn except(mut self, user: Uuid) -> Self {
+        self.except_users.push(user);
+        self
+    }
+}

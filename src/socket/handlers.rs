@@ -1,0 +1,273 @@
+//! Client → server events of namespace `/`. Each socket gets one queue and one worker,
+//! so a client's events are handled in the order it sent them (socketioxide would
+//! otherwise run every event as its own task). Handlers only parse, call the domain
+//! and reply: an event and/or the ack `{status: "ok", data}`; failures emit
+//! `exception` and answer the ack with the same object.
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use socketioxide::adapter::Adapter;
+use socketioxide::extract::{AckSender, Event, SocketRef, TryData};
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use super::SocketLimits;
+use crate::domain::conversations::ChatQuery;
+use crate::domain::messages::{HistoryQuery, NewMessage};
+use crate::domain::{Actor, Domain};
+use crate::error::{AppError, AppResult};
+
+struct Job<A: Adapter> {
+    socket: SocketRef<A>,
+    event: String,
+    data: Option<Value>,
+    ack: AckSender<A>,
+}
+
+/// What a handled event sends back.
+struct Reply {
+    /// An event emitted to the calling socket.
+    emit: Option<(&'static str, Value)>,
+    /// The `data` of the ok-ack.
+    data: Value,
+}
+
+impl Reply {
+    fn event(name: &'static str, data: Value) -> Self {
+        Self {
+            emit: Some((name, data.clone())),
+            data,
+        }
+    }
+    fn ack(data: Value) -> Self {
+        Self { emit: None, data }
+    }
+}
+
+/// Joins the user's room and starts the socket's ordered worker.
+pub fn on_connect<A: Adapter>(s: SocketRef<A>, domain: Domain, limits: SocketLimits) {
+    let Some(actor) = s.extensions.get::<Actor>() else {
+        // The auth middleware always sets it; refuse to run half-authenticated.
+        let _ = s.disconnect();
+        return;
+    };
+    s.join(super::user_room(actor.user_id));
+    tracing::debug!(sid = %s.id, user_id = %actor.user_id, "socket connected");
+    let (tx, mut rx) = mpsc::channel::<Job<A>>(limits.queue_depth);
+    tokio::spawn(async move {
+        while let Some(job) = rx.recv().await {
+            handle(&domain, &actor, limits, job).await;
+        }
+    });
+    // Called synchronously in arrival order; only the (empty) future is spawned.
+    s.on_fallback(
+        move |socket: SocketRef<A>,
+              Event(event): Event,
+              TryData(data): TryData<Value>,
+              ack: AckSender<A>| {
+            let job = Job {
+                socket,
+                event,
+                data: data.ok(),
+                ack,
+            };
+            if let Err(mpsc::error::TrySendError::Full(job)) = tx.try_send(job) {
+                fail(&job.socket, job.ack, &AppError::RateLimited);
+            }
+            std::future::ready(())
+        },
+    );
+}
+
+async fn handle<A: Adapter>(domain: &Domain, actor: &Actor, limits: SocketLimits, job: Job<A>) {
+    let Job {
+        socket,
+        event,
+        data,
+        ack,
+    } = job;
+    let size = data
+        .as_ref()
+        .map_or(0, |d| serde_json::to_vec(d).map_or(0, |v| v.len()));
+    let result = if size > limits.max_payload {
+        Err(AppError::PayloadTooLarge(format!(
+            "payload is {size} bytes; the limit is {}",
+            limits.max_payload
+        )))
+    } else {
+        dispatch(domain, actor, &socket, &event, data).await
+    };
+    match result {
+        Ok(reply) => {
+            if let Some((name, data)) = &reply.emit
+                && let Err(e) = socket.emit(*name, data)
+            {
+                tracing::debug!(sid = %socket.id, error = %e, "reply not delivered");
+            }
+            let _ = ack.send(&json!({"status": "ok", "data": reply.data}));
+        }
+        Err(e) => fail(&socket, ack, &e),
+    }
+}
+
+/// Emits `exception` and answers the ack (if any) with the same object.
+fn fail<A: Adapter>(socket: &SocketRef<A>, ack: AckSender<A>, e: &AppError) {
+    let body = e.to_exception();
+    let _ = socket.emit("exception", &body);
+    let _ = ack.send(&body);
+}
+
+#[derive(Deserialize)]
+struct ChatRef {
+    #[serde(alias = "chatId")]
+    chat_id: Uuid,
+}
+
+#[derive(Deserialize)]
+struct CreateChat {
+    #[serde(alias = "receiverId")]
+    receiver_id: Uuid,
+}
+
+#[derive(Deserialize)]
+struct CreateMessage {
+    #[serde(alias = "chatId")]
+    chat_id: Uuid,
+    #[serde(default, alias = "receiverId")]
+    receiver_id: Option<Uuid>,
+    message: Option<String>,
+    content: Option<String>,
+    #[serde(alias = "clientMsgId")]
+    client_msg_id: Option<String>,
+    reply_to_id: Option<Uuid>,
+}
+
+#[derive(Deserialize)]
+struct ChatMessages {
+    #[serde(alias = "chatId")]
+    chat_id: Uuid,
+    before_seq: Option<i64>,
+    after_seq: Option<i64>,
+    limit: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct ChannelRef {
+    channel: String,
+}
+
+async fn dispatch<A: Adapter>(
+    domain: &Domain,
+    actor: &Actor,
+    socket: &SocketRef<A>,
+    event: &str,
+    data: Option<Value>,
+) -> AppResult<Reply> {
+    match event {
+        "create_chat" => {
+            let p: CreateChat = parse(data)?;
+            let (chat, _) = domain.open_direct(actor, p.receiver_id).await?;
+            Ok(Reply::event("chat_created", to_value(&chat)))
+        }
+        "create_message" => {
+            let p: CreateMessage = parse(data)?;
+            let sent = domain
+                .send_message(
+                    actor,
+                    NewMessage {
+                        conversation_id: p.chat_id,
+                        content: p.message.or(p.content),
+                        client_msg_id: p.client_msg_id,
+                        reply_to_id: p.reply_to_id,
+                        ..NewMessage::default()
+                    },
+                )
+                .await?;
+            if let Some(r) = p.receiver_id
+                && sent.message.receiver_id.is_some_and(|actual| actual != r)
+            {
+                tracing::debug!(given = %r, "create_message receiver_id ignored: not the chat's peer");
+            }
+            let data = to_value(&sent.message);
+            // A fresh message reaches this socket through the broadcast; a resend
+            // of a stored one is answered to this socket only.
+            Ok(if sent.duplicate {
+                Reply::event("response_message", data)
+            } else {
+                Reply::ack(data)
+            })
+        }
+        "seen_message" => {
+            let p: ChatRef = parse(data)?;
+            let receipt = domain.mark_read(actor, p.chat_id, None).await?;
+            Ok(Reply::ack(to_value(&receipt)))
+        }
+        "chat_messages" => {
+            let p: ChatMessages = parse(data)?;
+            let q = HistoryQuery {
+                before_seq: p.before_seq,
+                after_seq: p.after_seq,
+                limit: p.limit,
+            };
+            let page = domain.list_messages(actor, p.chat_id, q).await?;
+            Ok(Reply::event("get_all_chat_messages", to_value(&page)))
+        }
+        "get_chats" => {
+            let chats = domain
+                .list_chats(
+                    actor,
+                    ChatQuery {
+                        limit: Some(100),
+                        ..ChatQuery::default()
+                    },
+                )
+                .await?;
+            Ok(Reply::event("updated_chat_list", json!({ "chats": chats })))
+        }
+        "subscribe" => {
+            let p: ChannelRef = parse(data)?;
+            let channel = domain.authorize_channel(actor, &p.channel).await?;
+            socket.join(channel.room());
+            Ok(Reply::event("subscribed", json!({ "channel": p.channel })))
+        }
+        "unsubscribe" => {
+            let p: ChannelRef = parse(data)?;
+            let channel = crate::domain::channels::Channel::parse(&p.channel)?;
+            // The user's own room is not optional: it carries their direct events.
+            if channel.room() != super::user_room(actor.user_id) {
+                socket.leave(channel.room());
+            }
+            Ok(Reply::event(
+                "unsubscribed",
+                json!({ "channel": p.channel }),
+            ))
+        }
+        "ping" => Ok(Reply::event(
+            "pong",
+            json!({ "timestamp": chrono::Utc::now() }),
+        )),
+        "typing" => {
+            let p: ChatRef = parse(data)?;
+            domain.typing(actor, p.chat_id).await?;
+            Ok(Reply::ack(json!({ "chat_id": p.chat_id })))
+        }
+        other => Err(AppError::validation(
+            "event",
+            format!("unknown event `{other}`"),
+        )),
+    }
+}
+
+/// Deserialises an event payload; a missing or malformed one is `invalid_request`.
+fn parse<T: DeserializeOwned>(data: Option<Value>) -> AppResult<T> {
+    let data = data.unwrap_or(Value::Null);
+    if !data.is_object() {
+        return Err(AppError::validation("payload", "expected a JSON object"));
+    }
+    serde_json::from_value(data).map_err(|e| AppError::validation("payload", e.to_string()))
+}
+
+fn to_value<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}

@@ -1,0 +1,59 @@
+//! The Socket.IO v4 transport (namespace `/`, the Worknation chat dialect plus channel
+//! commands): handshake auth, per-socket ordered event handling, and the renderer
+//! that turns Hub events into Socket.IO emits. Generic over the adapter, so the same
+//! code serves the in-process adapter and the Redis adapter.
+
+mod connect;
+mod error;
+mod handlers;
+mod render;
+
+use socketioxide::SocketIo;
+use socketioxide::adapter::Adapter;
+use socketioxide::handler::ConnectHandler;
+use socketioxide_core::adapter::DefinedAdapter;
+
+pub use render::SocketIoRenderer;
+
+use crate::domain::Domain;
+
+/// Per-socket limits taken from the configuration.
+#[derive(Clone, Copy, Debug)]
+pub struct SocketLimits {
+    /// Largest accepted event payload (serialised JSON bytes).
+    pub max_payload: usize,
+    /// Events waiting per socket before new ones are refused with `rate_limited`.
+    pub queue_depth: usize,
+}
+
+/// Registers namespace `/` with its auth middleware and handlers. With the Redis
+/// adapter the returned value is a future that must be awaited.
+pub fn register<A: Adapter + DefinedAdapter>(
+    io: &SocketIo<A>,
+    domain: Domain,
+    limits: SocketLimits,
+) -> A::InitRes {
+    let for_auth = domain.clone();
+    let on_connect = move |s: socketioxide::extract::SocketRef<A>| {
+        let domain = domain.clone();
+        async move { handlers::on_connect(s, domain, limits) }
+    };
+    let auth = move |s: socketioxide::extract::SocketRef<A>,
+                     socketioxide::extract::TryData(auth): socketioxide::extract::TryData<
+        serde_json::Value,
+    >| {
+        let domain = for_auth.clone();
+        async move { connect::authenticate(s, auth.ok(), domain).await }
+    };
+    io.ns("/", on_connect.with(auth))
+}
+
+/// The room every device of a user joins.
+pub fn user_room(user: uuid::Uuid) -> String {
+    format!("user:{user}")
+}
+
+/// The room of a conversation's channel subscribers.
+pub fn conversation_room(id: uuid::Uuid) -> String {
+    format!("conversation:{id}")
+}

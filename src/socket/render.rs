@@ -1,0 +1,57 @@
+//! Renders Hub events in the Socket.IO dialect: a new message is `response_message`
+//! with the message as data; every other fact uses its RealtimeEvent type as the
+//! event name and the envelope as data.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use socketioxide::SocketIo;
+use socketioxide::adapter::Adapter;
+
+use super::{conversation_room, user_room};
+use crate::realtime::{Audience, EventType, RealtimeEvent, Renderer};
+
+pub struct SocketIoRenderer<A: Adapter> {
+    io: SocketIo<A>,
+}
+
+impl<A: Adapter> SocketIoRenderer<A> {
+    pub fn new(io: SocketIo<A>) -> Self {
+        Self { io }
+    }
+}
+
+impl<A: Adapter> Renderer for SocketIoRenderer<A> {
+    fn deliver<'a>(
+        &'a self,
+        event: &'a RealtimeEvent,
+        audience: &'a Audience,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+        Box::pin(async move {
+            let rooms: Vec<String> = audience
+                .users
+                .iter()
+                .copied()
+                .map(user_room)
+                .chain(audience.conversation.map(conversation_room))
+                .collect();
+            if rooms.is_empty() {
+                return;
+            }
+            let except: Vec<String> = audience
+                .except_users
+                .iter()
+                .copied()
+                .map(user_room)
+                .collect();
+            let op = self.io.to(rooms).except(except);
+            let sent = match event.kind {
+                EventType::NewMessage => op.emit("response_message", &event.payload).await,
+                kind => op.emit(kind.as_str(), event).await,
+            };
+            if let Err(e) = sent {
+                tracing::warn!(event = event.kind.as_str(), error = %e, "socket.io broadcast failed");
+            }
+        })
+    }
+}
