@@ -68,19 +68,10 @@ mod double_option {
 impl Domain {
     /// Creates a tenant and its first user, an admin, and signs them in.
     pub async fn signup(&self, input: SignupInput) -> AppResult<AuthSession> {
-        let email = validate::email(&input.email)?;
-        validate::password("password", &input.password)?;
-        let display_name = validate::text("display_name", &input.display_name, 1, 100)?;
         let tenant_name = validate::text("tenant_name", &input.tenant_name, 1, 200)?;
-        if users::Entity::find()
-            .filter(users::Column::Email.eq(&email))
-            .one(&self.db)
-            .await?
-            .is_some()
-        {
-            return Err(AppError::Conflict("email already registered".into()));
-        }
-        let hash = password::hash(input.password).await?;
+        let (email, display_name, hash) = self
+            .account_fields(&input.email, &input.password, &input.display_name)
+            .await?;
         let at = now();
         let tx = self.db.begin().await?;
         let tenant = tenants::ActiveModel {
@@ -285,6 +276,29 @@ impl Domain {
             .exec(&self.db)
             .await?;
         Ok(())
+    }
+
+    /// Validates a new account's email, password and name, checks the email is free,
+    /// and hashes the password: `(email, display_name, password_hash)`.
+    pub(crate) async fn account_fields(
+        &self,
+        email: &str,
+        password: &str,
+        display_name: &str,
+    ) -> AppResult<(String, String, String)> {
+        let email = validate::email(email)?;
+        validate::password("password", password)?;
+        let display_name = validate::text("display_name", display_name, 1, 100)?;
+        if users::Entity::find()
+            .filter(users::Column::Email.eq(&email))
+            .one(&self.db)
+            .await?
+            .is_some()
+        {
+            return Err(AppError::Conflict("email already registered".into()));
+        }
+        let hash = password::hash(password.to_string()).await?;
+        Ok((email, display_name, hash))
     }
 
     pub(crate) async fn user(&self, id: Uuid) -> AppResult<users::Model> {

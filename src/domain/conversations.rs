@@ -311,7 +311,8 @@ impl Domain {
                     .get(&c.id)
                     .filter(|m| m.seq > me.cleared_before_seq)
                     .map(|m| {
-                        let receiver = direct_receiver(&c, &participants, m.sender_id);
+                        let ids: Vec<Uuid> = participants.iter().map(|p| p.user_id).collect();
+                        let receiver = direct_receiver(&c, &ids, m.sender_id);
                         MessageView::from_model(m.clone(), receiver)
                     });
                 let read_floor = Ord::max(me.last_read_seq, me.cleared_before_seq);
@@ -421,16 +422,11 @@ pub fn direct_key(a: Uuid, b: Uuid) -> String {
 /// In a direct conversation, the participant who is not the sender.
 pub(crate) fn direct_receiver(
     conv: &conversations::Model,
-    participants: &[ParticipantView],
+    participants: &[Uuid],
     sender: Uuid,
 ) -> Option<Uuid> {
     (conv.kind == ConversationKind::Direct)
-        .then(|| {
-            participants
-                .iter()
-                .find(|p| p.user_id != sender)
-                .map(|p| p.user_id)
-        })
+        .then(|| participants.iter().copied().find(|u| *u != sender))
         .flatten()
 }
 

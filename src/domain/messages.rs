@@ -12,6 +12,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::conversations::direct_receiver;
 use super::views::{MessagePage, MessageView};
 use super::{Actor, Domain, now, validate};
 use crate::error::{AppError, AppResult};
@@ -172,7 +173,7 @@ impl Domain {
             .await?;
         tx.commit().await?;
 
-        let receiver = receiver_in(&conv, &participants, actor.user_id);
+        let receiver = direct_receiver(&conv, &participants, actor.user_id);
         let view = MessageView::from_model(message, receiver);
         self.hub
             .publish(
@@ -214,7 +215,7 @@ impl Domain {
             ));
         }
         let participants = self.participant_ids(conv.id).await?;
-        let receiver = receiver_in(conv, &participants, actor.user_id);
+        let receiver = direct_receiver(conv, &participants, actor.user_id);
         Ok(Sent {
             message: MessageView::from_model(existing, receiver),
             duplicate: true,
@@ -259,7 +260,7 @@ impl Domain {
         let messages = rows
             .into_iter()
             .map(|m| {
-                let receiver = receiver_in(&conv, &participants, m.sender_id);
+                let receiver = direct_receiver(&conv, &participants, m.sender_id);
                 MessageView::from_model(m, receiver)
             })
             .collect();
@@ -269,10 +270,4 @@ impl Domain {
             has_more,
         })
     }
-}
-
-fn receiver_in(conv: &conversations::Model, participants: &[Uuid], sender: Uuid) -> Option<Uuid> {
-    (conv.kind == ConversationKind::Direct)
-        .then(|| participants.iter().copied().find(|u| *u != sender))
-        .flatten()
 }

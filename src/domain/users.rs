@@ -11,8 +11,7 @@ use uuid::Uuid;
 
 use super::accounts::{new_user, revoke_all_of_user, unique_email};
 use super::views::UserView;
-use super::{Actor, Domain, now, validate};
-use crate::auth::password;
+use super::{Actor, Domain, now};
 use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -58,18 +57,9 @@ impl Domain {
 
     pub async fn create_user(&self, actor: &Actor, input: CreateUserInput) -> AppResult<UserView> {
         require_admin(actor)?;
-        let email = validate::email(&input.email)?;
-        validate::password("password", &input.password)?;
-        let display_name = validate::text("display_name", &input.display_name, 1, 100)?;
-        if users::Entity::find()
-            .filter(users::Column::Email.eq(&email))
-            .one(&self.db)
-            .await?
-            .is_some()
-        {
-            return Err(AppError::Conflict("email already registered".into()));
-        }
-        let hash = password::hash(input.password).await?;
+        let (email, display_name, hash) = self
+            .account_fields(&input.email, &input.password, &input.display_name)
+            .await?;
         let user = new_user(
             actor.tenant_id,
             email,
