@@ -9,7 +9,7 @@ use common::TestServer;
 use serde_json::json;
 use switchboard::client::SioClient;
 
-const WAIT: Duration = Duration::from_secs(5);
+const WAIT: Duration = Duration::from_secs(15);
 
 fn redis_url() -> String {
     std::env::var("TEST_REDIS_URL")

@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use switchboard::client::{ClientError, SioClient};
 
-const WAIT: Duration = Duration::from_secs(5);
+const WAIT: Duration = Duration::from_secs(15);
 const QUIET: Duration = Duration::from_millis(300);
 
 async fn connect(s: &TestServer, who: &Session) -> SioClient {

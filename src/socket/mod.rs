@@ -34,9 +34,11 @@ pub fn register<A: Adapter + DefinedAdapter>(
     limits: SocketLimits,
 ) -> A::InitRes {
     let for_auth = domain.clone();
+    // Runs synchronously before the client's next packet is read: handlers are in
+    // place before any event sent right after `connect` arrives.
     let on_connect = move |s: socketioxide::extract::SocketRef<A>| {
-        let domain = domain.clone();
-        async move { handlers::on_connect(s, domain, limits) }
+        handlers::on_connect(s, domain.clone(), limits);
+        std::future::ready(())
     };
     let auth = move |s: socketioxide::extract::SocketRef<A>,
                      socketioxide::extract::TryData(auth): socketioxide::extract::TryData<
