@@ -54,6 +54,9 @@ pub struct Config {
     pub socketio_connect_timeout: Duration,
     /// `SOCKETIO_TRANSPORTS`: `websocket,polling` (default) or `websocket`.
     pub socketio_transports: Transports,
+    /// `CORS_ALLOWED_ORIGINS`: `*` (default; tokens travel in headers, not cookies) or a
+    /// comma-separated list of origins allowed to call the REST API from a browser.
+    pub cors_allowed_origins: Vec<String>,
     /// `DB_MAX_CONNECTIONS`, default 20 (PostgreSQL) — SQLite uses its own small pool.
     pub db_max_connections: u32,
 }
@@ -117,6 +120,12 @@ impl Config {
                 45_000,
             )?),
             socketio_transports: transports,
+            cors_allowed_origins: get("CORS_ALLOWED_ORIGINS")
+                .unwrap_or_else(|| "*".into())
+                .split(',')
+                .map(|o| o.trim().to_string())
+                .filter(|o| !o.is_empty())
+                .collect(),
             db_max_connections: positive(&get, "DB_MAX_CONNECTIONS", 20)? as u32,
         })
     }

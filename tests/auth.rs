@@ -567,3 +567,34 @@ async fn health_openapi_and_unknown_routes() {
     let res = s.call(Method::GET, "/api/v1/auth/login", None, None).await;
     assert_error(&res, 405, "METHOD_NOT_ALLOWED");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browsers_get_cors_preflight_answers() {
+    let s = TestServer::start_with(&[("CORS_ALLOWED_ORIGINS", "https://app.example.com")]).await;
+    let res = s
+        .http
+        .request(Method::OPTIONS, format!("{}/api/v1/auth/login", s.base))
+        .header("origin", "https://app.example.com")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "content-type,authorization",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    let res = s
+        .http
+        .request(Method::OPTIONS, format!("{}/api/v1/auth/login", s.base))
+        .header("origin", "https://evil.example.net")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+}

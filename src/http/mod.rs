@@ -2,17 +2,20 @@
 //! render), the OpenAPI document, and the shared middleware stack.
 
 pub mod auth;
+pub mod chat;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod messages;
 pub mod users;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::http::{HeaderName, Request};
+use axum::http::{HeaderName, HeaderValue, Request};
 use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -33,7 +36,7 @@ pub struct AppState {
 #[openapi(
     info(title = "Switchboard", description = "Realtime chat and notification server: REST surface."),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "users"), (name = "health"))
+    tags((name = "auth"), (name = "users"), (name = "messages"), (name = "chat"), (name = "health"))
 )]
 struct ApiDoc;
 
@@ -60,6 +63,8 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(health::router())
         .nest("/api/v1/auth", auth::router())
         .nest("/api/v1/users", users::router())
+        .nest("/api/v1/messages", messages::router())
+        .nest("/api/v1/chat", chat::router())
         .split_for_parts()
 }
 
@@ -69,6 +74,7 @@ pub fn app(state: AppState) -> Router {
     let (router, api) = routes();
     let api = Arc::new(api);
     let request_id = HeaderName::from_static("x-request-id");
+    let state_origins = state.config.cors_allowed_origins.clone();
     router
         .route(
             "/api/v1/openapi.json",
@@ -84,6 +90,7 @@ pub fn app(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             crate::error::AppError::internal("handler panicked").into_response_default()
         }))
+        .layer(cors(&state_origins))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             let id = req
@@ -94,6 +101,22 @@ pub fn app(state: AppState) -> Router {
             tracing::info_span!("http", method = %req.method(), uri = %req.uri().path(), request_id = %id)
         }))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// Browsers may call the API from the configured origins (any, by default).
+fn cors(origins: &[String]) -> CorsLayer {
+    let layer = CorsLayer::new()
+        .allow_methods(Any)
+        .allow_headers(Any)
+        .expose_headers([HeaderName::from_static("x-request-id")])
+        .max_age(std::time::Duration::from_secs(600));
+    if origins.iter().any(|o| o == "*") {
+        layer.allow_origin(Any)
+    } else {
+        layer.allow_origin(AllowOrigin::list(
+            origins.iter().filter_map(|o| o.parse::<HeaderValue>().ok()),
+        ))
+    }
 }
 
 impl crate::error::AppError {
