@@ -9,6 +9,7 @@ mod m20261122_000001_accounts;
 mod m20261122_000002_chat;
 mod m20261122_000003_notifications;
 mod m20261122_000004_meetings;
+mod m20261122_000005_message_search;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_chat::Migration),
             Box::new(m20261122_000003_notifications::Migration),
             Box::new(m20261122_000004_meetings::Migration),
+            Box::new(m20261122_000005_message_search::Migration),
         ]
     }
 }

@@ -28,6 +28,9 @@ pub struct NewMessage {
     pub reply_to_id: Option<Uuid>,
     pub mention_user_ids: Vec<Uuid>,
     pub attachment_ids: Vec<Uuid>,
+    pub forwarded_from_id: Option<Uuid>,
+    /// Also publish `conversation_updated` (the HR app refreshes its list from it).
+    pub announce: bool,
 }
 
 /// The stored message, and whether it was already there (an idempotent resend).
@@ -46,11 +49,9 @@ pub struct HistoryQuery {
 }
 
 impl Domain {
-    /// Stores a message with the next `seq` of its conversation (assigned in the same
-    /// transaction as the insert) and tells every participant's devices after commit.
-    pub async fn send_message(&self, actor: &Actor, input: NewMessage) -> AppResult<Sent> {
-        let content = input.content.unwrap_or_default();
-        if content.trim().is_empty() && input.attachment_ids.is_empty() {
+    /// Checks a message text: not blank, at most `max_message_length` characters.
+    pub(crate) fn message_text(&self, content: &str) -> AppResult<String> {
+        if content.trim().is_empty() {
             return Err(AppError::validation("content", "must not be empty"));
         }
         let max = self.limits.max_message_length;
@@ -58,6 +59,24 @@ impl Domain {
             return Err(AppError::validation(
                 "content",
                 format!("must be at most {max} characters"),
+            ));
+        }
+        Ok(content.to_string())
+    }
+
+    /// Stores a message with the next `seq` of its conversation (assigned in the same
+    /// transaction as the insert) and tells every participant's devices after commit.
+    pub async fn send_message(&self, actor: &Actor, input: NewMessage) -> AppResult<Sent> {
+        let content = input.content.unwrap_or_default();
+        let content = if content.trim().is_empty() && !input.attachment_ids.is_empty() {
+            String::new()
+        } else {
+            self.message_text(&content)?
+        };
+        if input.attachment_ids.len() > 20 {
+            return Err(AppError::validation(
+                "attachment_ids",
+                "at most 20 attachments",
             ));
         }
         let client_msg_id = match input.client_msg_id.as_deref() {
@@ -75,6 +94,7 @@ impl Domain {
         {
             return self.resent(actor, &conv, existing).await;
         }
+        self.check_attachments(actor, &input.attachment_ids).await?;
         let participants = self.participant_ids(conv.id).await?;
         if conv.kind == ConversationKind::Direct
             && let Some(other) = participants.iter().find(|u| **u != actor.user_id)
@@ -135,9 +155,9 @@ impl Domain {
             sender_id: Set(actor.user_id),
             client_msg_id: Set(client_msg_id.clone()),
             content: Set(content),
-            html: Set(input.html),
+            html: Set(input.html.map(|h| ammonia::clean(&h))),
             reply_to_id: Set(input.reply_to_id),
-            forwarded_from_id: Set(None),
+            forwarded_from_id: Set(input.forwarded_from_id),
             mentions: Set(serde_json::json!(input.mention_user_ids)),
             created_at: Set(at),
             edited_at: Set(None),
@@ -184,10 +204,43 @@ impl Domain {
                 Audience::users(participants).with_conversation(conv.id),
             )
             .await;
+        if input.announce {
+            let chat = self.chat_view(actor, conv.id).await?;
+            self.hub
+                .publish(
+                    RealtimeEvent::new(EventType::ConversationUpdated, &chat)
+                        .actor(actor.user_id)
+                        .conversation(conv.id)
+                        .entity("conversation", conv.id),
+                    Audience::users(self.participant_ids(conv.id).await?),
+                )
+                .await;
+        }
         Ok(Sent {
             message: view,
             duplicate: false,
         })
+    }
+
+    /// Attachments must be confirmed uploads of the sender, in the sender's tenant.
+    async fn check_attachments(&self, actor: &Actor, ids: &[Uuid]) -> AppResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let found = entity::media::Entity::find()
+            .filter(entity::media::Column::Id.is_in(ids.to_vec()))
+            .filter(entity::media::Column::UploaderId.eq(actor.user_id))
+            .filter(entity::media::Column::TenantId.eq(actor.tenant_id))
+            .filter(entity::media::Column::Status.eq(entity::enums::MediaStatus::Confirmed))
+            .all(&self.db)
+            .await?;
+        match ids.iter().find(|id| !found.iter().any(|m| m.id == **id)) {
+            Some(id) => Err(AppError::validation(
+                "attachment_ids",
+                format!("{id} is not a confirmed upload of yours"),
+            )),
+            None => Ok(()),
+        }
     }
 
     async fn by_client_msg_id(

@@ -6,7 +6,11 @@
 pub mod accounts;
 pub mod channels;
 pub mod conversations;
+pub mod directory;
+pub mod manage;
+pub mod message_ops;
 pub mod messages;
+pub mod search;
 pub mod users;
 pub mod validate;
 pub mod views;
