@@ -1,21 +1,24 @@
-//! Assembles the whole server (database, Hub, REST, realtime transports) and serves
-//! it on a listener: `main` and the integration tests start it the same way.
+//! Assembles the whole server (database, Redis, Hub with its renderers, domain, REST,
+//! Socket.IO and plain-WebSocket transports, background presence work) and serves it
+//! on a listener: `main` and the integration tests start it the same way.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use socketioxide::{SocketIo, TransportType};
+use socketioxide_redis::{RedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::auth::jwt::JwtKeys;
-use crate::config::Config;
-use crate::config::Transports;
+use crate::config::{Config, Transports};
+use crate::domain::presence::{Presence, PresenceStore, PresenceTimes};
+use crate::domain::tickets::TicketStore;
 use crate::domain::{Domain, Limits};
 use crate::http::AppState;
-use crate::realtime::Hub;
+use crate::realtime::{Hub, Renderer};
 use crate::socket::{self, SocketIoRenderer, SocketLimits};
-use socketioxide::{SocketIo, TransportType};
-use socketioxide_redis::{RedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
+use crate::ws::{Sessions, WsRenderer};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -25,6 +28,10 @@ pub enum StartError {
     Io(#[from] std::io::Error),
     #[error("redis: {0}")]
     Redis(String),
+}
+
+fn redis_err(e: impl std::fmt::Display) -> StartError {
+    StartError::Redis(e.to_string())
 }
 
 /// A server running in the background.
@@ -49,15 +56,68 @@ pub async fn start(
     }
     let db = crate::db::connect_and_migrate(&config).await?;
     let config = Arc::new(config);
-    let make_domain = |hub: Hub| Domain {
+    let prefix = config.redis_prefix.clone();
+    let redis = match &config.redis_url {
+        None => None,
+        Some(url) => {
+            let client = redis::Client::open(resp3(url)).map_err(redis_err)?;
+            let conn = redis::aio::ConnectionManager::new(client.clone())
+                .await
+                .map_err(redis_err)?;
+            Some((client, conn))
+        }
+    };
+    let (tickets, presence_store) = match &redis {
+        None => (
+            TicketStore::Memory(Default::default()),
+            PresenceStore::Memory(Default::default()),
+        ),
+        Some((_, conn)) => (
+            TicketStore::Redis {
+                conn: conn.clone(),
+                prefix: prefix.clone(),
+            },
+            PresenceStore::Redis {
+                conn: conn.clone(),
+                prefix: prefix.clone(),
+            },
+        ),
+    };
+    let presence = Arc::new(Presence::new(
+        presence_store,
+        PresenceTimes {
+            online_ttl: config.presence_online_ttl,
+            away_window: config.presence_away_window,
+        },
+    ));
+    let sessions = Arc::new(Sessions::default());
+    let ws_renderer: Arc<dyn Renderer> = match &redis {
+        None => Arc::new(WsRenderer::local(sessions.clone())),
+        Some((client, conn)) => {
+            crate::ws::run_subscriber(client.clone(), prefix.clone(), sessions.clone())
+                .await
+                .map_err(redis_err)?;
+            Arc::new(WsRenderer::via_redis(
+                sessions.clone(),
+                conn.clone(),
+                &prefix,
+            ))
+        }
+    };
+    let tickets = Arc::new(tickets);
+    let make_domain = |socket_renderer: Arc<dyn Renderer>| Domain {
         db: db.clone(),
         keys: Arc::new(JwtKeys::new(&config.jwt_secret, config.access_token_ttl)),
         refresh_ttl: config.refresh_token_ttl,
         limits: Limits {
             max_message_length: config.max_message_length,
         },
-        hub,
+        hub: Hub::new(vec![socket_renderer, ws_renderer.clone()]),
+        tickets: tickets.clone(),
+        ticket_ttl: config.ws_ticket_ttl,
+        presence: presence.clone(),
     };
+
     let limits = SocketLimits {
         max_payload: config.socketio_max_payload as usize,
         queue_depth: 128,
@@ -72,33 +132,35 @@ pub async fn start(
         Transports::All => builder,
         Transports::WebsocketOnly => builder.transports([TransportType::Websocket]),
     };
-    let router = match &config.redis_url {
+    let (router, domain) = match &redis {
         None => {
             let (layer, io) = builder.build_layer();
-            let domain = make_domain(Hub::new(vec![Arc::new(SocketIoRenderer::new(io.clone()))]));
+            let domain = make_domain(Arc::new(SocketIoRenderer::new(io.clone())));
             socket::register(&io, domain.clone(), limits);
-            http_app(domain, config.clone()).layer(layer)
+            (http_app(&domain, &config, &sessions).layer(layer), domain)
         }
-        Some(url) => {
-            let client =
-                redis::Client::open(resp3(url)).map_err(|e| StartError::Redis(e.to_string()))?;
+        Some((client, _)) => {
             let adapter = RedisAdapterCtr::new_with_redis_config(
-                &client,
-                RedisAdapterConfig::new().with_prefix(config.redis_prefix.clone()),
+                client,
+                RedisAdapterConfig::new().with_prefix(prefix.clone()),
             )
             .await
-            .map_err(|e| StartError::Redis(e.to_string()))?;
+            .map_err(redis_err)?;
             let (layer, io) = builder
                 .with_adapter::<RedisAdapter<_>>(adapter)
                 .build_layer();
-            let domain = make_domain(Hub::new(vec![Arc::new(SocketIoRenderer::new(io.clone()))]));
+            let domain = make_domain(Arc::new(SocketIoRenderer::new(io.clone())));
             socket::register(&io, domain.clone(), limits)
                 .await
-                .map_err(|e| StartError::Redis(e.to_string()))?;
-            tracing::info!("socket.io rooms shared through redis");
-            http_app(domain, config.clone()).layer(layer)
+                .map_err(redis_err)?;
+            tracing::info!(
+                "socket.io rooms, tickets, presence and ws fan-out shared through redis"
+            );
+            (http_app(&domain, &config, &sessions).layer(layer), domain)
         }
     };
+    spawn_presence_ticker(domain, config.presence_sweep);
+
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "listening");
     let task = tokio::spawn(async move {
@@ -112,8 +174,26 @@ pub async fn start(
     Ok(RunningServer { addr, task })
 }
 
-fn http_app(domain: Domain, config: Arc<Config>) -> axum::Router {
-    crate::http::app(AppState { domain, config })
+fn http_app(domain: &Domain, config: &Arc<Config>, sessions: &Arc<Sessions>) -> axum::Router {
+    crate::http::app(AppState {
+        domain: domain.clone(),
+        config: config.clone(),
+        sessions: sessions.clone(),
+    })
+}
+
+/// Refreshes this node's connections and publishes time-based presence changes.
+fn spawn_presence_ticker(domain: Domain, every: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = domain.presence_tick().await {
+                tracing::warn!(error = %e, "presence sweep failed");
+            }
+        }
+    });
 }
 
 /// The Redis adapter needs RESP3.

@@ -57,6 +57,21 @@ pub struct Config {
     /// `CORS_ALLOWED_ORIGINS`: `*` (default; tokens travel in headers, not cookies) or a
     /// comma-separated list of origins allowed to call the REST API from a browser.
     pub cors_allowed_origins: Vec<String>,
+    /// `WS_TICKET_TTL_SECONDS`, default 60: lifetime of a `/api/v1/ws` ticket.
+    pub ws_ticket_ttl: Duration,
+    /// `WS_PING_INTERVAL_SECONDS`, default 30: server `ping` on the raw WebSocket.
+    pub ws_ping_interval: Duration,
+    /// `WS_PONG_TIMEOUT_SECONDS`, default 75: no `pong` for this long closes the socket.
+    pub ws_pong_timeout: Duration,
+    /// `LEGACY_WS_ENABLED`, default true: serve the legacy `/ws?token=` endpoint.
+    pub legacy_ws_enabled: bool,
+    /// `ONLINE_PRESENCE_TTL_SECONDS`, default 90: a device without a heartbeat for this
+    /// long is `away`.
+    pub presence_online_ttl: Duration,
+    /// `PRESENCE_AWAY_SECONDS`, default 300: after a further this long it is `offline`.
+    pub presence_away_window: Duration,
+    /// `PRESENCE_SWEEP_MS`, default 5000: how often time-based changes are looked for.
+    pub presence_sweep: Duration,
     /// `DB_MAX_CONNECTIONS`, default 20 (PostgreSQL) — SQLite uses its own small pool.
     pub db_max_connections: u32,
 }
@@ -126,6 +141,21 @@ impl Config {
                 .map(|o| o.trim().to_string())
                 .filter(|o| !o.is_empty())
                 .collect(),
+            ws_ticket_ttl: Duration::from_secs(positive(&get, "WS_TICKET_TTL_SECONDS", 60)?),
+            ws_ping_interval: Duration::from_secs(positive(&get, "WS_PING_INTERVAL_SECONDS", 30)?),
+            ws_pong_timeout: Duration::from_secs(positive(&get, "WS_PONG_TIMEOUT_SECONDS", 75)?),
+            legacy_ws_enabled: parse(&get, "LEGACY_WS_ENABLED", true)?,
+            presence_online_ttl: Duration::from_secs(positive(
+                &get,
+                "ONLINE_PRESENCE_TTL_SECONDS",
+                90,
+            )?),
+            presence_away_window: Duration::from_secs(positive(
+                &get,
+                "PRESENCE_AWAY_SECONDS",
+                300,
+            )?),
+            presence_sweep: Duration::from_millis(positive(&get, "PRESENCE_SWEEP_MS", 5000)?),
             db_max_connections: positive(&get, "DB_MAX_CONNECTIONS", 20)? as u32,
         })
     }

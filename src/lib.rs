@@ -12,3 +12,4 @@ pub mod http;
 pub mod realtime;
 pub mod socket;
 pub mod telemetry;
+pub mod ws;

@@ -10,7 +10,9 @@ pub mod directory;
 pub mod manage;
 pub mod message_ops;
 pub mod messages;
+pub mod presence;
 pub mod search;
+pub mod tickets;
 pub mod users;
 pub mod validate;
 pub mod views;
@@ -33,6 +35,9 @@ pub struct Domain {
     pub refresh_ttl: Duration,
     pub limits: Limits,
     pub hub: Hub,
+    pub tickets: Arc<tickets::TicketStore>,
+    pub ticket_ttl: Duration,
+    pub presence: Arc<presence::Presence>,
 }
 
 /// Input bounds enforced by the domain, whatever the transport.

@@ -10,6 +10,7 @@ use super::extract::{ApiJson, AuthUser};
 use crate::domain::accounts::{
     ChangePasswordInput, LoginInput, ProfilePatch, RefreshInput, SignupInput,
 };
+use crate::domain::tickets::WsTicket;
 use crate::domain::views::{AuthSession, MeView, UserView};
 use crate::error::AppError;
 
@@ -22,6 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(me))
         .routes(routes!(profile))
         .routes(routes!(change_password))
+        .routes(routes!(ws_ticket))
 }
 
 /// Create a tenant and its first (admin) user.
@@ -96,4 +98,14 @@ async fn change_password(
     ApiJson(input): ApiJson<ChangePasswordInput>,
 ) -> Result<Json<AuthSession>, AppError> {
     Ok(Json(s.domain.change_password(&actor, input).await?))
+}
+
+/// A single-use ticket (60 s) for `GET /api/v1/ws?ticket=…`.
+#[utoipa::path(post, path = "/ws-ticket", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = WsTicket), (status = 401)))]
+async fn ws_ticket(
+    State(s): State<AppState>,
+    AuthUser(actor): AuthUser,
+) -> Result<Json<WsTicket>, AppError> {
+    Ok(Json(s.domain.issue_ws_ticket(&actor).await?))
 }

@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod messages;
+pub mod presence;
 pub mod users;
 
 use std::sync::Arc;
@@ -30,13 +31,15 @@ use crate::domain::Domain;
 pub struct AppState {
     pub domain: Domain,
     pub config: Arc<Config>,
+    /// This node's plain-WebSocket sessions.
+    pub sessions: Arc<crate::ws::Sessions>,
 }
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Switchboard", description = "Realtime chat and notification server: REST surface."),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "users"), (name = "messages"), (name = "chat"), (name = "health"))
+    tags((name = "auth"), (name = "users"), (name = "messages"), (name = "chat"), (name = "presence"), (name = "health"))
 )]
 struct ApiDoc;
 
@@ -65,6 +68,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .nest("/api/v1/users", users::router())
         .nest("/api/v1/messages", messages::router())
         .nest("/api/v1/chat", chat::router())
+        .nest("/api/v1/presence", presence::router())
         .split_for_parts()
 }
 
@@ -76,6 +80,7 @@ pub fn app(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let state_origins = state.config.cors_allowed_origins.clone();
     router
+        .merge(crate::ws::routes::router(state.config.legacy_ws_enabled))
         .route(
             "/api/v1/openapi.json",
             get(move || {

@@ -1,11 +1,11 @@
 //! The internal event type (DESIGN.md §2 RealtimeEvent envelope) and its audience.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// Every kind of fact a client can be told about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventType {
     Connected,
@@ -72,7 +72,7 @@ impl EventType {
 }
 
 /// The envelope every dialect renders from.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RealtimeEvent {
     #[serde(rename = "type")]
     pub kind: EventType,
@@ -84,7 +84,7 @@ pub struct RealtimeEvent {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conversation_id: Option<Uuid>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub entity_type: Option<&'static str>,
+    pub entity_type: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<Uuid>,
 }
@@ -114,7 +114,7 @@ impl RealtimeEvent {
     }
 
     pub fn entity(mut self, kind: &'static str, id: Uuid) -> Self {
-        self.entity_type = Some(kind);
+        self.entity_type = Some(kind.to_string());
         self.entity_id = Some(id);
         self
     }
@@ -122,7 +122,7 @@ impl RealtimeEvent {
 
 /// Who receives an event: every device of these users, plus sockets subscribed to
 /// the conversation's channel (each device gets it once even if both apply).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Audience {
     pub users: Vec<Uuid>,
     pub conversation: Option<Uuid>,

@@ -4,7 +4,7 @@
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
 
-use crate::domain::Domain;
+use crate::domain::{Actor, Domain};
 use crate::error::AppError;
 
 /// Why a handshake was refused; the client sees `connect_error` with this message.
@@ -20,11 +20,12 @@ pub enum ConnectRejection {
     Internal,
 }
 
+/// Resolves the handshake's credentials to the connecting user.
 pub async fn authenticate<A: Adapter>(
-    s: SocketRef<A>,
+    s: &SocketRef<A>,
     auth: Option<serde_json::Value>,
-    domain: Domain,
-) -> Result<(), ConnectRejection> {
+    domain: &Domain,
+) -> Result<Actor, ConnectRejection> {
     let query = s.req_parts().uri.query().unwrap_or("");
     let token = auth
         .as_ref()
@@ -54,8 +55,7 @@ pub async fn authenticate<A: Adapter>(
     {
         return Err(ConnectRejection::UserMismatch);
     }
-    s.extensions.insert(actor);
-    Ok(())
+    Ok(actor)
 }
 
 /// A percent-decoded query parameter.

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::SocketLimits;
 use crate::domain::conversations::ChatQuery;
 use crate::domain::messages::{HistoryQuery, NewMessage};
+use crate::domain::presence::Platform;
 use crate::domain::{Actor, Domain};
 use crate::error::{AppError, AppResult};
 
@@ -45,15 +46,35 @@ impl Reply {
     }
 }
 
-/// Joins the user's room and starts the socket's ordered worker.
-pub fn on_connect<A: Adapter>(s: SocketRef<A>, domain: Domain, limits: SocketLimits) {
-    let Some(actor) = s.extensions.get::<Actor>() else {
-        // The auth middleware always sets it; refuse to run half-authenticated.
-        let _ = s.disconnect();
-        return;
-    };
+/// Joins the user's room, starts the socket's ordered worker and registers its
+/// handlers. Called by the auth middleware, before the connect packet goes out.
+pub fn setup<A: Adapter>(s: SocketRef<A>, actor: Actor, domain: Domain, limits: SocketLimits) {
     s.join(super::user_room(actor.user_id));
     tracing::debug!(sid = %s.id, user_id = %actor.user_id, "socket connected");
+    // Presence: this connection keeps the user online until it closes.
+    let platform = match s
+        .req_parts()
+        .uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .any(|kv| kv == "platform=mobile")
+    {
+        true => Platform::Mobile,
+        false => Platform::Web,
+    };
+    let conn_id = format!("sio:{}", s.id);
+    {
+        let (domain, conn_id, user) = (domain.clone(), conn_id.clone(), actor.user_id);
+        tokio::spawn(async move { domain.connection_opened(user, &conn_id, platform).await });
+    }
+    {
+        let (domain, user) = (domain.clone(), actor.user_id);
+        s.on_disconnect(move || {
+            let (domain, conn_id) = (domain.clone(), conn_id.clone());
+            async move { domain.connection_closed(user, &conn_id).await }
+        });
+    }
     let (tx, mut rx) = mpsc::channel::<Job<A>>(limits.queue_depth);
     tokio::spawn(async move {
         while let Some(job) = rx.recv().await {

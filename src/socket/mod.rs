@@ -33,20 +33,22 @@ pub fn register<A: Adapter + DefinedAdapter>(
     domain: Domain,
     limits: SocketLimits,
 ) -> A::InitRes {
-    let for_auth = domain.clone();
-    // Runs synchronously before the client's next packet is read: handlers are in
-    // place before any event sent right after `connect` arrives.
-    let on_connect = move |s: socketioxide::extract::SocketRef<A>| {
-        handlers::on_connect(s, domain.clone(), limits);
-        std::future::ready(())
-    };
+    // Everything a socket needs (rooms, event queue, handlers) is set up in the
+    // middleware, i.e. before the client is told it is connected: socketioxide sends
+    // the connect packet and only then runs the connect handler, so an event sent
+    // right after `connect` could otherwise find no handler and be dropped.
     let auth = move |s: socketioxide::extract::SocketRef<A>,
                      socketioxide::extract::TryData(auth): socketioxide::extract::TryData<
         serde_json::Value,
     >| {
-        let domain = for_auth.clone();
-        async move { connect::authenticate(s, auth.ok(), domain).await }
+        let domain = domain.clone();
+        async move {
+            let actor = connect::authenticate(&s, auth.ok(), &domain).await?;
+            handlers::setup(s, actor, domain, limits);
+            Ok::<(), connect::ConnectRejection>(())
+        }
     };
+    let on_connect = |_: socketioxide::extract::SocketRef<A>| std::future::ready(());
     io.ns("/", on_connect.with(auth))
 }
 

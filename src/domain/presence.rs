@@ -1,0 +1,508 @@
+//! Presence: which users are online, away or offline, per device. Heartbeats (and open
+//! connections, refreshed by the node holding them) keep a device online for
+//! `ONLINE_PRESENCE_TTL_SECONDS`; then it is away for `PRESENCE_AWAY_SECONDS`; then
+//! offline. A change of a user's status (never a mere heartbeat) is published as
+//! `presence_updated` to the users who share a conversation with them. State is in
+//! Redis when configured (shared by all nodes; the status key decides who publishes),
+//! else in this process.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use entity::{conversation_participants as cp, users};
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{ColumnTrait, EntityTrait, ExprTrait, QueryFilter, QuerySelect};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Mutex;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{Actor, Domain, now, validate};
+use crate::error::{AppError, AppResult};
+use crate::realtime::{Audience, EventType, RealtimeEvent};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Online,
+    Away,
+    Offline,
+}
+
+impl Status {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Online => "online",
+            Self::Away => "away",
+            Self::Offline => "offline",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Platform {
+    Web,
+    Mobile,
+}
+
+/// One device's last sign of life.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Device {
+    platform: Platform,
+    app_state: Option<String>,
+    last_seen: DateTime<Utc>,
+}
+
+/// A user's presence as clients see it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PresenceView {
+    pub user_id: Uuid,
+    pub status: Status,
+    pub is_online: bool,
+    pub last_seen_at: Option<DateTime<Utc>>,
+    /// Platforms with a device online now.
+    pub platforms: Vec<Platform>,
+    pub custom_status: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct HeartbeatInput {
+    /// 8–128 characters, stable per device.
+    pub device_id: String,
+    pub platform: Platform,
+    /// e.g. `foreground`, `background` (≤ 32 characters).
+    pub app_state: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct OfflineInput {
+    pub device_id: String,
+    pub platform: Platform,
+}
+
+/// Timing rules.
+#[derive(Debug, Clone, Copy)]
+pub struct PresenceTimes {
+    pub online_ttl: Duration,
+    pub away_window: Duration,
+}
+
+pub enum PresenceStore {
+    Memory(Mutex<MemoryPresence>),
+    Redis {
+        conn: redis::aio::ConnectionManager,
+        prefix: String,
+    },
+}
+
+#[derive(Default)]
+pub struct MemoryPresence {
+    devices: HashMap<Uuid, HashMap<String, Device>>,
+    status: HashMap<Uuid, Status>,
+}
+
+/// Presence state plus the connections this node holds open (refreshed by it).
+pub struct Presence {
+    pub store: PresenceStore,
+    pub times: PresenceTimes,
+    local: Mutex<HashMap<String, (Uuid, Platform)>>,
+}
+
+fn redis_err(e: redis::RedisError) -> AppError {
+    AppError::Unavailable(format!("redis: {e}"))
+}
+
+impl Presence {
+    pub fn new(store: PresenceStore, times: PresenceTimes) -> Self {
+        Self {
+            store,
+            times,
+            local: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn status_of(
+        &self,
+        devices: &HashMap<String, Device>,
+        at: DateTime<Utc>,
+    ) -> (Status, Option<DateTime<Utc>>, Vec<Platform>) {
+        let ttl = chrono::Duration::from_std(self.times.online_ttl).unwrap_or_default();
+        let away = ttl + chrono::Duration::from_std(self.times.away_window).unwrap_or_default();
+        let last = devices.values().map(|d| d.last_seen).max();
+        let mut platforms: Vec<Platform> = devices
+            .values()
+            .filter(|d| at - d.last_seen < ttl)
+            .map(|d| d.platform)
+            .collect();
+        platforms.sort_by_key(|p| *p as u8);
+        platforms.dedup();
+        let status = match last {
+            Some(l) if at - l < ttl => Status::Online,
+            Some(l) if at - l < away => Status::Away,
+            _ => Status::Offline,
+        };
+        (status, last, platforms)
+    }
+
+    async fn devices(&self, user: Uuid) -> AppResult<HashMap<String, Device>> {
+        match &self.store {
+            PresenceStore::Memory(m) => Ok(m
+                .lock()
+                .await
+                .devices
+                .get(&user)
+                .cloned()
+                .unwrap_or_default()),
+            PresenceStore::Redis { conn, prefix } => {
+                let mut conn = conn.clone();
+                let raw: HashMap<String, String> = redis::cmd("HGETALL")
+                    .arg(format!("{prefix}:presence:dev:{user}"))
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(redis_err)?;
+                Ok(raw
+                    .into_iter()
+                    .filter_map(|(k, v)| serde_json::from_str(&v).ok().map(|d| (k, d)))
+                    .collect())
+            }
+        }
+    }
+
+    async fn put_device(&self, user: Uuid, device: &str, d: Device) -> AppResult<()> {
+        match &self.store {
+            PresenceStore::Memory(m) => {
+                m.lock()
+                    .await
+                    .devices
+                    .entry(user)
+                    .or_default()
+                    .insert(device.to_string(), d);
+                Ok(())
+            }
+            PresenceStore::Redis { conn, prefix } => {
+                let mut conn = conn.clone();
+                let key = format!("{prefix}:presence:dev:{user}");
+                let keep = (self.times.online_ttl + self.times.away_window).as_secs() + 60;
+                redis::pipe()
+                    .cmd("HSET")
+                    .arg(&key)
+                    .arg(device)
+                    .arg(serde_json::to_string(&d).unwrap_or_default())
+                    .ignore()
+                    .cmd("EXPIRE")
+                    .arg(&key)
+                    .arg(keep)
+                    .ignore()
+                    .cmd("SADD")
+                    .arg(format!("{prefix}:presence:users"))
+                    .arg(user.to_string())
+                    .ignore()
+                    .query_async::<()>(&mut conn)
+                    .await
+                    .map_err(redis_err)
+            }
+        }
+    }
+
+    async fn remove_device(&self, user: Uuid, device: &str) -> AppResult<()> {
+        match &self.store {
+            PresenceStore::Memory(m) => {
+                if let Some(d) = m.lock().await.devices.get_mut(&user) {
+                    d.remove(device);
+                }
+                Ok(())
+            }
+            PresenceStore::Redis { conn, prefix } => {
+                let mut conn = conn.clone();
+                redis::cmd("HDEL")
+                    .arg(format!("{prefix}:presence:dev:{user}"))
+                    .arg(device)
+                    .query_async::<()>(&mut conn)
+                    .await
+                    .map_err(redis_err)
+            }
+        }
+    }
+
+    /// Records `status` as the user's published status; returns the previous one.
+    async fn swap_status(&self, user: Uuid, status: Status) -> AppResult<Status> {
+        match &self.store {
+            PresenceStore::Memory(m) => Ok(m
+                .lock()
+                .await
+                .status
+                .insert(user, status)
+                .unwrap_or(Status::Offline)),
+            PresenceStore::Redis { conn, prefix } => {
+                let mut conn = conn.clone();
+                let old: Option<String> = redis::cmd("SET")
+                    .arg(format!("{prefix}:presence:status:{user}"))
+                    .arg(status.as_str())
+                    .arg("GET")
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(redis_err)?;
+                Ok(match old.as_deref() {
+                    Some("online") => Status::Online,
+                    Some("away") => Status::Away,
+                    _ => Status::Offline,
+                })
+            }
+        }
+    }
+
+    /// Users with any presence state (candidates for a time-based change).
+    async fn tracked(&self) -> AppResult<Vec<Uuid>> {
+        match &self.store {
+            PresenceStore::Memory(m) => Ok(m.lock().await.devices.keys().copied().collect()),
+            PresenceStore::Redis { conn, prefix } => {
+                let mut conn = conn.clone();
+                let ids: Vec<String> = redis::cmd("SMEMBERS")
+                    .arg(format!("{prefix}:presence:users"))
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(redis_err)?;
+                Ok(ids.iter().filter_map(|s| Uuid::parse_str(s).ok()).collect())
+            }
+        }
+    }
+
+    async fn forget(&self, user: Uuid) -> AppResult<()> {
+        match &self.store {
+            PresenceStore::Memory(m) => {
+                let mut m = m.lock().await;
+                if m.devices.get(&user).is_some_and(|d| d.is_empty()) {
+                    m.devices.remove(&user);
+                }
+                Ok(())
+            }
+            PresenceStore::Redis { conn, prefix } => {
+                let mut conn = conn.clone();
+                redis::cmd("SREM")
+                    .arg(format!("{prefix}:presence:users"))
+                    .arg(user.to_string())
+                    .query_async::<()>(&mut conn)
+                    .await
+                    .map_err(redis_err)
+            }
+        }
+    }
+
+    /// The current view of one user, dropping devices that are long gone.
+    async fn view(&self, user: Uuid) -> AppResult<PresenceView> {
+        let at = now();
+        let devices = self.devices(user).await?;
+        let (status, last, platforms) = self.status_of(&devices, at);
+        let horizon = chrono::Duration::from_std(self.times.online_ttl + self.times.away_window)
+            .unwrap_or_default();
+        for (id, d) in &devices {
+            if at - d.last_seen >= horizon {
+                self.remove_device(user, id).await?;
+            }
+        }
+        Ok(PresenceView {
+            user_id: user,
+            status,
+            is_online: status == Status::Online,
+            last_seen_at: last,
+            platforms,
+            custom_status: None,
+        })
+    }
+}
+
+impl Domain {
+    /// A device says it is alive.
+    pub async fn heartbeat(&self, actor: &Actor, input: HeartbeatInput) -> AppResult<PresenceView> {
+        let device = validate::text("device_id", &input.device_id, 8, 128)?;
+        let app_state = match input.app_state.as_deref() {
+            Some(s) => Some(validate::text("app_state", s, 0, 32)?),
+            None => None,
+        };
+        self.touch(
+            actor.user_id,
+            &format!("hb:{device}"),
+            input.platform,
+            app_state,
+        )
+        .await
+    }
+
+    /// A device says it is going away.
+    pub async fn go_offline(&self, actor: &Actor, input: OfflineInput) -> AppResult<PresenceView> {
+        let device = validate::text("device_id", &input.device_id, 8, 128)?;
+        self.presence
+            .remove_device(actor.user_id, &format!("hb:{device}"))
+            .await?;
+        let mut view = self.settle(actor.user_id).await?;
+        // The answer is about this device; `platforms` still lists the others.
+        view.status = Status::Offline;
+        view.is_online = false;
+        Ok(view)
+    }
+
+    /// Presence of users of the caller's tenant (others are left out).
+    pub async fn presence_of(
+        &self,
+        actor: &Actor,
+        ids: &str,
+    ) -> AppResult<HashMap<Uuid, PresenceView>> {
+        let mut wanted = Vec::new();
+        for part in ids.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            wanted.push(
+                Uuid::parse_str(part).map_err(|_| {
+                    AppError::validation("ids", format!("`{part}` is not a user id"))
+                })?,
+            );
+        }
+        if wanted.is_empty() || wanted.len() > 100 {
+            return Err(AppError::validation(
+                "ids",
+                "give 1 to 100 comma-separated user ids",
+            ));
+        }
+        let visible: Vec<(Uuid, Option<DateTime<Utc>>)> = users::Entity::find()
+            .select_only()
+            .column(users::Column::Id)
+            .column(users::Column::LastSeenAt)
+            .filter(users::Column::Id.is_in(wanted))
+            .filter(users::Column::TenantId.eq(actor.tenant_id))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let mut out = HashMap::new();
+        for (u, stored) in visible {
+            let mut view = self.presence.view(u).await?;
+            // Devices long gone are forgotten; the last sighting is kept on the user.
+            view.last_seen_at = view.last_seen_at.or(stored);
+            out.insert(u, view);
+        }
+        Ok(out)
+    }
+
+    /// A connection (Socket.IO or raw WebSocket) opened on this node.
+    pub async fn connection_opened(&self, user: Uuid, conn_id: &str, platform: Platform) {
+        self.presence
+            .local
+            .lock()
+            .await
+            .insert(conn_id.to_string(), (user, platform));
+        if let Err(e) = self
+            .touch(user, &format!("conn:{conn_id}"), platform, None)
+            .await
+        {
+            tracing::warn!(error = %e, "presence update failed");
+        }
+    }
+
+    /// A connection on this node closed.
+    pub async fn connection_closed(&self, user: Uuid, conn_id: &str) {
+        self.presence.local.lock().await.remove(conn_id);
+        let res = async {
+            self.presence
+                .remove_device(user, &format!("conn:{conn_id}"))
+                .await?;
+            self.settle(user).await
+        };
+        if let Err(e) = res.await {
+            tracing::warn!(error = %e, "presence update failed");
+        }
+    }
+
+    /// Keeps this node's open connections online and publishes time-based changes.
+    /// Run periodically by the server.
+    pub async fn presence_tick(&self) -> AppResult<()> {
+        let local: Vec<(String, Uuid, Platform)> = self
+            .presence
+            .local
+            .lock()
+            .await
+            .iter()
+            .map(|(id, (u, p))| (id.clone(), *u, *p))
+            .collect();
+        for (id, user, platform) in local {
+            let d = Device {
+                platform,
+                app_state: None,
+                last_seen: now(),
+            };
+            self.presence
+                .put_device(user, &format!("conn:{id}"), d)
+                .await?;
+        }
+        for user in self.presence.tracked().await? {
+            let view = self.settle(user).await?;
+            if view.status == Status::Offline && view.last_seen_at.is_none() {
+                self.presence.forget(user).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn touch(
+        &self,
+        user: Uuid,
+        device: &str,
+        platform: Platform,
+        app_state: Option<String>,
+    ) -> AppResult<PresenceView> {
+        let d = Device {
+            platform,
+            app_state,
+            last_seen: now(),
+        };
+        self.presence.put_device(user, device, d).await?;
+        self.settle(user).await
+    }
+
+    /// Computes the user's status and publishes it if it changed.
+    async fn settle(&self, user: Uuid) -> AppResult<PresenceView> {
+        let view = self.presence.view(user).await?;
+        let old = self.presence.swap_status(user, view.status).await?;
+        if old != view.status {
+            if view.status != Status::Online {
+                users::Entity::update_many()
+                    .col_expr(
+                        users::Column::LastSeenAt,
+                        Expr::value(view.last_seen_at.unwrap_or_else(now)),
+                    )
+                    .filter(users::Column::Id.eq(user))
+                    .exec(&self.db)
+                    .await?;
+            }
+            let audience = Audience::users(self.contacts(user).await?);
+            self.hub
+                .publish(
+                    RealtimeEvent::new(EventType::PresenceUpdated, &view)
+                        .actor(user)
+                        .entity("user", user),
+                    audience,
+                )
+                .await;
+        }
+        Ok(view)
+    }
+
+    /// The user and everyone who shares a conversation with them.
+    async fn contacts(&self, user: Uuid) -> AppResult<Vec<Uuid>> {
+        let mut theirs = Query::select();
+        theirs
+            .column(cp::Column::ConversationId)
+            .from(cp::Entity)
+            .and_where(Expr::col(cp::Column::UserId).eq(user))
+            .and_where(Expr::col(cp::Column::LeftAt).is_null());
+        let ids: Vec<Uuid> = cp::Entity::find()
+            .select_only()
+            .column(cp::Column::UserId)
+            .filter(cp::Column::ConversationId.in_subquery(theirs.to_owned()))
+            .filter(cp::Column::LeftAt.is_null())
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let mut set: HashSet<Uuid> = ids.into_iter().collect();
+        set.insert(user);
+        Ok(set.into_iter().collect())
+    }
+}

@@ -1,0 +1,107 @@
+//! The WebSocket upgrade endpoints. Credentials are checked (and a ticket consumed)
+//! before the upgrade; a refusal is reported as a close frame (1008 for credentials,
+//! 1011 when the server could not set the session up), as browser clients cannot
+//! read an HTTP error on a WebSocket handshake.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use super::session::{self, INTERNAL_ERROR, POLICY_VIOLATION, Timing};
+use super::{Dialect, Sessions};
+use crate::domain::presence::Platform;
+use crate::domain::{Actor, Domain};
+use crate::error::AppError;
+use crate::http::AppState;
+
+pub fn router(legacy_enabled: bool) -> Router<AppState> {
+    let r = Router::new().route("/api/v1/ws", get(realtime));
+    if legacy_enabled {
+        r.route("/ws", get(legacy))
+    } else {
+        r
+    }
+}
+
+type Refusal = (u16, String);
+
+fn refusal(e: AppError) -> Refusal {
+    match e {
+        AppError::Unauthorized(m) => (POLICY_VIOLATION, m),
+        AppError::UserInactive => (POLICY_VIOLATION, "user is inactive".into()),
+        other => {
+            tracing::error!(error = %other, "websocket setup failed");
+            (INTERNAL_ERROR, "setup failed".into())
+        }
+    }
+}
+
+/// `GET /api/v1/ws?ticket=…&platform=web|mobile`: the RealtimeEvent stream.
+async fn realtime(
+    State(s): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Response {
+    let Ok(ws) = ws else {
+        return AppError::validation("upgrade", "a WebSocket upgrade is required").into_response();
+    };
+    let outcome: Result<Actor, Refusal> = if q.contains_key("token") {
+        Err((
+            POLICY_VIOLATION,
+            "tokens are not accepted here; use a ticket from POST /api/v1/auth/ws-ticket".into(),
+        ))
+    } else {
+        match q.get("ticket").filter(|t| !t.is_empty()) {
+            None => Err((POLICY_VIOLATION, "missing ticket".into())),
+            Some(t) => s.domain.redeem_ws_ticket(t).await.map_err(refusal),
+        }
+    };
+    let platform = match q.get("platform").map(String::as_str) {
+        Some("mobile") => Platform::Mobile,
+        _ => Platform::Web,
+    };
+    upgrade(ws, s, outcome, Dialect::Envelope, platform)
+}
+
+/// `GET /ws?token=<jwt>`: the legacy receive-only frames.
+async fn legacy(
+    State(s): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Response {
+    let Ok(ws) = ws else {
+        return AppError::validation("upgrade", "a WebSocket upgrade is required").into_response();
+    };
+    let outcome = match q.get("token").filter(|t| !t.is_empty()) {
+        None => Err((POLICY_VIOLATION, "missing token".into())),
+        Some(t) => s.domain.authenticate(t).await.map_err(refusal),
+    };
+    upgrade(ws, s, outcome, Dialect::Legacy, Platform::Web)
+}
+
+fn upgrade(
+    ws: WebSocketUpgrade,
+    s: AppState,
+    outcome: Result<Actor, Refusal>,
+    dialect: Dialect,
+    platform: Platform,
+) -> Response {
+    let timing = Timing {
+        ping_interval: s.config.ws_ping_interval,
+        pong_timeout: s.config.ws_pong_timeout,
+    };
+    let (domain, sessions): (Domain, Arc<Sessions>) = (s.domain.clone(), s.sessions.clone());
+    ws.on_upgrade(move |socket| async move {
+        match outcome {
+            Ok(actor) => {
+                session::run(socket, domain, sessions, actor, dialect, platform, timing).await
+            }
+            Err((code, reason)) => session::close(socket, code, &reason).await,
+        }
+    })
+}
