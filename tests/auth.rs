@@ -558,9 +558,51 @@ async fn health_openapi_and_unknown_routes() {
         "/api/v1/users/{id}",
         "/healthz",
         "/readyz",
+        "/api/v1/auth/ws-ticket",
+        "/api/v1/messages/conversations",
+        "/api/v1/messages/conversations/{id}",
+        "/api/v1/messages/conversations/{id}/messages",
+        "/api/v1/messages/unread-count",
+        "/api/v1/chat/conversations",
+        "/api/v1/chat/conversations/unread",
+        "/api/v1/chat/conversations/{id}",
+        "/api/v1/chat/conversations/{id}/participants",
+        "/api/v1/chat/conversations/{id}/participants/{user_id}",
+        "/api/v1/chat/conversations/{id}/read",
+        "/api/v1/chat/conversations/{id}/typing",
+        "/api/v1/chat/conversations/{id}/mute",
+        "/api/v1/chat/conversations/{id}/unmute",
+        "/api/v1/chat/conversations/{id}/archive",
+        "/api/v1/chat/conversations/{id}/unarchive",
+        "/api/v1/chat/conversations/{id}/messages",
+        "/api/v1/chat/messages/send",
+        "/api/v1/chat/messages/sync",
+        "/api/v1/chat/messages/forward",
+        "/api/v1/chat/messages/search",
+        "/api/v1/chat/messages/{id}",
+        "/api/v1/chat/messages/{id}/reactions",
+        "/api/v1/chat/users",
+        "/api/v1/chat/users/search",
+        "/api/v1/chat/agents",
+        "/api/v1/chat/users/{id}/block",
+        "/api/v1/chat/blocks",
+        "/api/v1/presence/heartbeat",
+        "/api/v1/presence/offline",
+        "/api/v1/presence/users",
     ] {
         assert!(api["paths"].get(path).is_some(), "openapi lacks {path}");
     }
+
+    let operations: usize = api["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|p| p.as_object().unwrap().len())
+        .sum();
+    assert!(
+        operations >= 50,
+        "every operation is documented ({operations})"
+    );
 
     let res = s.call(Method::GET, "/api/v1/nope", None, None).await;
     assert_error(&res, 404, "NOT_FOUND");

@@ -93,22 +93,15 @@ impl Domain {
         let at = now();
         let id = Uuid::now_v7();
         let tx = self.db.begin().await?;
-        let inserted = conversations::ActiveModel {
-            id: Set(id),
-            tenant_id: Set(actor.tenant_id),
-            kind: Set(ConversationKind::Direct),
-            title: Set(None),
-            description: Set(None),
-            context_type: Set(None),
-            context_id: Set(None),
-            direct_key: Set(Some(key.clone())),
-            created_by: Set(Some(actor.user_id)),
-            last_seq: Set(0),
-            last_message_at: Set(None),
-            created_at: Set(at),
-            updated_at: Set(at),
-            deleted_at: Set(None),
-        }
+        let inserted = new_conversation(
+            actor,
+            id,
+            ConversationKind::Direct,
+            None,
+            None,
+            Some(key.clone()),
+            at,
+        )
         .insert(&tx)
         .await;
         match inserted {
@@ -428,6 +421,34 @@ pub(crate) fn direct_receiver(
     (conv.kind == ConversationKind::Direct)
         .then(|| participants.iter().copied().find(|u| *u != sender))
         .flatten()
+}
+
+/// A new conversation row created by `actor`, with no messages yet.
+pub(crate) fn new_conversation(
+    actor: &Actor,
+    id: Uuid,
+    kind: ConversationKind,
+    title: Option<String>,
+    description: Option<String>,
+    direct_key: Option<String>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> conversations::ActiveModel {
+    conversations::ActiveModel {
+        id: Set(id),
+        tenant_id: Set(actor.tenant_id),
+        kind: Set(kind),
+        title: Set(title),
+        description: Set(description),
+        context_type: Set(None),
+        context_id: Set(None),
+        direct_key: Set(direct_key),
+        created_by: Set(Some(actor.user_id)),
+        last_seq: Set(0),
+        last_message_at: Set(None),
+        created_at: Set(at),
+        updated_at: Set(at),
+        deleted_at: Set(None),
+    }
 }
 
 pub(crate) fn new_participant(

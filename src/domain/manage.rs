@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::conversations::new_participant;
+use super::conversations::{new_conversation, new_participant};
 use super::views::{ChatView, ParticipantView};
 use super::{Actor, Domain, now, validate};
 use crate::error::{AppError, AppResult};
@@ -114,24 +114,9 @@ impl Domain {
         let at = now();
         let id = Uuid::now_v7();
         let tx = self.db.begin().await?;
-        conversations::ActiveModel {
-            id: Set(id),
-            tenant_id: Set(actor.tenant_id),
-            kind: Set(input.kind),
-            title: Set(title),
-            description: Set(description),
-            context_type: Set(None),
-            context_id: Set(None),
-            direct_key: Set(None),
-            created_by: Set(Some(actor.user_id)),
-            last_seq: Set(0),
-            last_message_at: Set(None),
-            created_at: Set(at),
-            updated_at: Set(at),
-            deleted_at: Set(None),
-        }
-        .insert(&tx)
-        .await?;
+        new_conversation(actor, id, input.kind, title, description, None, at)
+            .insert(&tx)
+            .await?;
         new_participant(id, actor.user_id, ParticipantRole::Owner, at)
             .insert(&tx)
             .await?;

@@ -17,8 +17,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::conversations::direct_receiver;
-use super::messages::NewMessage;
+use super::messages::{NewMessage, split_page};
 use super::views::{MessagePage, MessageView};
 use super::{Actor, Domain, now, validate};
 use crate::error::{AppError, AppResult};
@@ -109,9 +108,8 @@ impl Domain {
         conv: &conversations::Model,
         m: messages::Model,
     ) -> AppResult<MessageView> {
-        let participants = self.participant_ids(conv.id).await?;
-        let receiver = direct_receiver(conv, &participants, m.sender_id);
-        Ok(MessageView::from_model(m, receiver))
+        let mut views = self.views(conv, vec![m]).await?;
+        views.pop().ok_or(AppError::NotFound("message"))
     }
 
     /// The sender changes the text of a live message.
@@ -301,15 +299,16 @@ impl Domain {
             }
             let (conv, part) = self.access(actor, cursor.id).await?;
             let floor = Ord::max(cursor.last_seq, part.cleared_before_seq);
-            let mut rows = messages::Entity::find()
-                .filter(messages::Column::ConversationId.eq(conv.id))
-                .filter(messages::Column::Seq.gt(floor))
-                .order_by_asc(messages::Column::Seq)
-                .limit(limit + 1)
-                .all(&self.db)
-                .await?;
-            let has_more = rows.len() as u64 > limit;
-            rows.truncate(limit as usize);
+            let (rows, has_more) = split_page(
+                messages::Entity::find()
+                    .filter(messages::Column::ConversationId.eq(conv.id))
+                    .filter(messages::Column::Seq.gt(floor))
+                    .order_by_asc(messages::Column::Seq)
+                    .limit(limit + 1)
+                    .all(&self.db)
+                    .await?,
+                limit,
+            );
             let (mut updated, mut deleted) = (Vec::new(), Vec::new());
             if let Some(since) = input.since {
                 let changed = messages::Entity::find()
@@ -333,14 +332,7 @@ impl Domain {
                     }
                 }
             }
-            let participants = self.participant_ids(conv.id).await?;
-            let messages = rows
-                .into_iter()
-                .map(|m| {
-                    let r = direct_receiver(&conv, &participants, m.sender_id);
-                    MessageView::from_model(m, r)
-                })
-                .collect();
+            let messages = self.views(&conv, rows).await?;
             out.push(SyncedConversation {
                 id: conv.id,
                 messages,
@@ -376,13 +368,13 @@ impl Domain {
         if let Some(b) = before {
             find = find.filter(messages::Column::CreatedAt.lt(b));
         }
-        let mut rows = find
-            .order_by_desc(messages::Column::Seq)
-            .limit(limit + 1)
-            .all(&self.db)
-            .await?;
-        let has_more = rows.len() as u64 > limit;
-        rows.truncate(limit as usize);
+        let (mut rows, has_more) = split_page(
+            find.order_by_desc(messages::Column::Seq)
+                .limit(limit + 1)
+                .all(&self.db)
+                .await?,
+            limit,
+        );
         rows.reverse();
         if let Some(max) = rows.iter().map(|m| m.seq).max()
             && max > part.last_delivered_seq
@@ -394,14 +386,7 @@ impl Domain {
                 .exec(&self.db)
                 .await?;
         }
-        let participants = self.participant_ids(conv.id).await?;
-        let messages = rows
-            .into_iter()
-            .map(|m| {
-                let r = direct_receiver(&conv, &participants, m.sender_id);
-                MessageView::from_model(m, r)
-            })
-            .collect();
+        let messages = self.views(&conv, rows).await?;
         Ok(MessagePage {
             chat_id: conv.id,
             messages,

@@ -303,24 +303,37 @@ impl Domain {
         } else {
             find.order_by_desc(messages::Column::Seq)
         };
-        let mut rows = find.limit(limit + 1).all(&self.db).await?;
-        let has_more = rows.len() as u64 > limit;
-        rows.truncate(limit as usize);
+        let (mut rows, has_more) = split_page(find.limit(limit + 1).all(&self.db).await?, limit);
         if !ascending {
             rows.reverse();
         }
-        let participants = self.participant_ids(conv.id).await?;
-        let messages = rows
-            .into_iter()
-            .map(|m| {
-                let receiver = direct_receiver(&conv, &participants, m.sender_id);
-                MessageView::from_model(m, receiver)
-            })
-            .collect();
         Ok(MessagePage {
             chat_id: conv.id,
-            messages,
+            messages: self.views(&conv, rows).await?,
             has_more,
         })
     }
+
+    /// Views of stored messages of one conversation (with `receiver_id` for direct chats).
+    pub(crate) async fn views(
+        &self,
+        conv: &conversations::Model,
+        rows: Vec<messages::Model>,
+    ) -> AppResult<Vec<MessageView>> {
+        let participants = self.participant_ids(conv.id).await?;
+        Ok(rows
+            .into_iter()
+            .map(|m| {
+                let receiver = direct_receiver(conv, &participants, m.sender_id);
+                MessageView::from_model(m, receiver)
+            })
+            .collect())
+    }
+}
+
+/// Rows fetched with `limit + 1`: the first `limit`, and whether there were more.
+pub(crate) fn split_page<T>(mut rows: Vec<T>, limit: u64) -> (Vec<T>, bool) {
+    let has_more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    (rows, has_more)
 }

@@ -99,13 +99,6 @@ impl Domain {
             .user(user)
             .await
             .map_err(|_| AppError::Unauthorized("unknown user".into()))?;
-        if !user.is_active {
-            return Err(AppError::UserInactive);
-        }
-        Ok(Actor {
-            user_id: user.id,
-            tenant_id: user.tenant_id,
-            role: user.role,
-        })
+        super::users::actor_of(user)
     }
 }

@@ -45,14 +45,7 @@ impl Domain {
         if user.tenant_id != claims.tid {
             return Err(AppError::Unauthorized("invalid token".into()));
         }
-        if !user.is_active {
-            return Err(AppError::UserInactive);
-        }
-        Ok(Actor {
-            user_id: user.id,
-            tenant_id: user.tenant_id,
-            role: user.role,
-        })
+        actor_of(user)
     }
 
     pub async fn create_user(&self, actor: &Actor, input: CreateUserInput) -> AppResult<UserView> {
@@ -128,6 +121,18 @@ impl Domain {
             .await?
             .ok_or(AppError::NotFound("user"))
     }
+}
+
+/// The acting user for a stored one; inactive users may not act.
+pub(crate) fn actor_of(user: users::Model) -> AppResult<Actor> {
+    if !user.is_active {
+        return Err(AppError::UserInactive);
+    }
+    Ok(Actor {
+        user_id: user.id,
+        tenant_id: user.tenant_id,
+        role: user.role,
+    })
 }
 
 fn require_admin(actor: &Actor) -> AppResult<()> {

@@ -13,10 +13,11 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
+use super::messages::{PostMessage, created_or_existing};
 use crate::domain::directory::{BlockView, DirectoryUser};
 use crate::domain::manage::{ConversationPatch, DeleteScope, Flag, ParticipantFlags, UnreadEntry};
 use crate::domain::message_ops::{ReactionChange, SyncInput, SyncResult};
-use crate::domain::messages::{HistoryQuery, NewMessage};
+use crate::domain::messages::HistoryQuery;
 use crate::domain::search::SearchQuery;
 use crate::domain::views::{ChatView, MessagePage, MessageView, ParticipantView, ReadReceipt};
 use crate::error::AppError;
@@ -244,17 +245,10 @@ async fn history(
 }
 
 #[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 struct SendInput {
     conversation_id: Uuid,
-    content: Option<String>,
-    html: Option<String>,
-    client_msg_id: Option<String>,
-    reply_to_id: Option<Uuid>,
-    #[serde(default)]
-    mention_user_ids: Vec<Uuid>,
-    #[serde(default)]
-    attachment_ids: Vec<Uuid>,
+    #[serde(flatten)]
+    body: PostMessage,
 }
 
 /// Send a message (201; 200 with the stored one for a repeated `client_msg_id`).
@@ -269,27 +263,9 @@ async fn send(
 ) -> Result<(StatusCode, Json<MessageView>), AppError> {
     let sent = s
         .domain
-        .send_message(
-            &a,
-            NewMessage {
-                conversation_id: p.conversation_id,
-                content: p.content,
-                html: p.html,
-                client_msg_id: p.client_msg_id,
-                reply_to_id: p.reply_to_id,
-                mention_user_ids: p.mention_user_ids,
-                attachment_ids: p.attachment_ids,
-                forwarded_from_id: None,
-                announce: true,
-            },
-        )
+        .send_message(&a, p.body.into_new(p.conversation_id))
         .await?;
-    let status = if sent.duplicate {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
-    Ok((status, Json(sent.message)))
+    Ok(created_or_existing(sent))
 }
 
 /// What devices missed: messages after each `last_seq`, edits and deletions since `since`.

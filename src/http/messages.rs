@@ -15,7 +15,7 @@ use super::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
 use crate::domain::conversations::ChatQuery;
 use crate::domain::manage::CreateConversation;
 use crate::domain::message_ops::UnreadTotals;
-use crate::domain::messages::NewMessage;
+use crate::domain::messages::{NewMessage, Sent};
 use crate::domain::views::{ChatView, MessagePage, MessageView};
 use crate::error::AppError;
 
@@ -133,7 +133,6 @@ pub async fn list_messages(
 }
 
 #[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct PostMessage {
     /// Required unless there are attachments.
     pub content: Option<String>,
@@ -158,29 +157,35 @@ pub async fn post_message(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(p): ApiJson<PostMessage>,
 ) -> Result<(StatusCode, Json<MessageView>), AppError> {
-    let sent = s
-        .domain
-        .send_message(
-            &actor,
-            NewMessage {
-                conversation_id: id,
-                content: p.content,
-                html: p.html,
-                client_msg_id: p.client_msg_id,
-                reply_to_id: p.reply_to_id,
-                mention_user_ids: p.mention_user_ids,
-                attachment_ids: p.attachment_ids,
-                forwarded_from_id: None,
-                announce: true,
-            },
-        )
-        .await?;
+    let sent = s.domain.send_message(&actor, p.into_new(id)).await?;
+    Ok(created_or_existing(sent))
+}
+
+impl PostMessage {
+    /// The domain request for posting this body to `conversation_id`.
+    pub fn into_new(self, conversation_id: Uuid) -> NewMessage {
+        NewMessage {
+            conversation_id,
+            content: self.content,
+            html: self.html,
+            client_msg_id: self.client_msg_id,
+            reply_to_id: self.reply_to_id,
+            mention_user_ids: self.mention_user_ids,
+            attachment_ids: self.attachment_ids,
+            forwarded_from_id: None,
+            announce: true,
+        }
+    }
+}
+
+/// 201 for a new message, 200 with the stored one for a repeated `client_msg_id`.
+pub fn created_or_existing(sent: Sent) -> (StatusCode, Json<MessageView>) {
     let status = if sent.duplicate {
         StatusCode::OK
     } else {
         StatusCode::CREATED
     };
-    Ok((status, Json(sent.message)))
+    (status, Json(sent.message))
 }
 
 /// Conversations with unread messages, unread messages, unread mentions of the caller.
