@@ -12,6 +12,10 @@
 import { randomUUID } from 'node:crypto';
 import { io } from 'socket.io-client';
 
+// TRANSPORTS=polling forces HTTP long-polling (what a sticky proxy must route);
+// `polling,websocket` is the client default (poll, then upgrade). Default: websocket.
+const TRANSPORTS = (process.env.TRANSPORTS || 'websocket').split(',').map((t) => t.trim());
+
 const OVERALL_TIMEOUT_MS = 60_000;
 const EVENT_TIMEOUT_MS = 5_000;
 const REST_TIMEOUT_MS = 10_000;
@@ -141,7 +145,7 @@ function connect(base, session, label) {
   const socket = io(base, {
     auth: { token: session.access_token },
     query: { userId: session.user.id },
-    transports: ['websocket'],
+    transports: TRANSPORTS,
     reconnection: false,
   });
   socket.label = label;
