@@ -105,6 +105,7 @@ pub async fn start(
         }
     };
     let tickets = Arc::new(tickets);
+    let is_sqlite = config.database_url.starts_with("sqlite:");
     let make_domain = |socket_renderer: Arc<dyn Renderer>| Domain {
         db: db.clone(),
         keys: Arc::new(JwtKeys::new(&config.jwt_secret, config.access_token_ttl)),
@@ -116,6 +117,7 @@ pub async fn start(
         tickets: tickets.clone(),
         ticket_ttl: config.ws_ticket_ttl,
         presence: presence.clone(),
+        write_gate: is_sqlite.then(|| Arc::new(tokio::sync::Mutex::new(()))),
     };
 
     let limits = SocketLimits {

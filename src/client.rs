@@ -77,6 +77,34 @@ impl SioClient {
         let (ws, _) = tokio_tungstenite::connect_async(request)
             .await
             .map_err(|e| ClientError::Ws(e.to_string()))?;
+        Self::handshake(ws, auth).await
+    }
+
+    /// Connects over an already connected TCP stream (e.g. bound to a chosen local
+    /// address, to spread many connections over several source addresses).
+    pub async fn connect_stream(
+        stream: tokio::net::TcpStream,
+        base: &str,
+        auth: Option<Value>,
+    ) -> Result<Self, ClientError> {
+        let url = format!(
+            "{}/socket.io/?EIO=4&transport=websocket",
+            base.replacen("http", "ws", 1)
+        );
+        let (ws, _) = tokio_tungstenite::client_async(url, stream)
+            .await
+            .map_err(|e| ClientError::Ws(e.to_string()))?;
+        Self::handshake(ws, auth).await
+    }
+
+    /// Engine.IO open, namespace connect, then the reader and writer tasks.
+    async fn handshake<S>(
+        ws: tokio_tungstenite::WebSocketStream<S>,
+        auth: Option<Value>,
+    ) -> Result<Self, ClientError>
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
         let (mut sink, mut stream) = ws.split();
         // Engine.IO open packet.
         let open = next_text(&mut stream).await?;

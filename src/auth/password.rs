@@ -7,8 +7,14 @@ use argon2::password_hash::{
 
 use crate::error::{AppError, AppResult};
 
+/// Argon2 takes ~19 MiB per hash: at most this many run at once, which bounds both
+/// memory (freed hash buffers stay in per-thread malloc arenas) and the CPU a flood
+/// of logins can take.
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
 /// Hashes `password` into a PHC string.
 pub async fn hash(password: String) -> AppResult<String> {
+    let _permit = HASHING.acquire().await.map_err(AppError::internal)?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
@@ -22,6 +28,7 @@ pub async fn hash(password: String) -> AppResult<String> {
 
 /// True when `password` matches the stored PHC string.
 pub async fn verify(password: String, phc: String) -> AppResult<bool> {
+    let _permit = HASHING.acquire().await.map_err(AppError::internal)?;
     tokio::task::spawn_blocking(move || {
         let parsed = PasswordHash::new(&phc).map_err(AppError::internal)?;
         Ok(Argon2::default()

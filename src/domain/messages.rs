@@ -132,6 +132,7 @@ impl Domain {
         }
 
         let at = now();
+        let turn = self.write_turn().await;
         let tx = self.db.begin().await?;
         // Taking the row lock first serialises writers per conversation: gapless seqs.
         let bumped = conversations::Entity::update_many()
@@ -192,6 +193,7 @@ impl Domain {
             .exec(&tx)
             .await?;
         tx.commit().await?;
+        drop(turn);
 
         let receiver = direct_receiver(&conv, &participants, actor.user_id);
         let view = MessageView::from_model(message, receiver);

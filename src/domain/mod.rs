@@ -38,6 +38,10 @@ pub struct Domain {
     pub tickets: Arc<tickets::TicketStore>,
     pub ticket_ttl: Duration,
     pub presence: Arc<presence::Presence>,
+    /// SQLite only: one writer at a time in this process. SQLite allows one writer
+    /// anyway, and its busy handler waits by sleeping (1–100 ms steps) when our own
+    /// pooled connections contend; queueing here instead keeps commits back to back.
+    pub write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
 }
 
 /// Input bounds enforced by the domain, whatever the transport.
@@ -52,6 +56,16 @@ pub struct Actor {
     pub user_id: Uuid,
     pub tenant_id: Uuid,
     pub role: UserRole,
+}
+
+impl Domain {
+    /// Held across a write transaction (a no-op on PostgreSQL).
+    pub async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.write_gate {
+            Some(gate) => Some(gate.lock().await),
+            None => None,
+        }
+    }
 }
 
 impl Actor {

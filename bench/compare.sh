@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark on this machine, loopback only: Switchboard (release, fresh
+# SQLite file), the Node socket.io reference (bench/reference-node) and the bare
+# tokio-tungstenite ceiling (src/bin/ceiling.rs) under the same `fanout` load, then
+# Switchboard's `persist` against SQLite's own single-row commit ceiling, then idle
+# connection memory. Sizes via env: CLIENTS MESSAGES RATE SENDERS DURATION CONNECTIONS.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"; cd "$ROOT"
+CLIENTS="${CLIENTS:-500}" MESSAGES="${MESSAGES:-200}" RATE="${RATE:-100}"
+SENDERS="${SENDERS:-8}" DURATION="${DURATION:-10}" CONNECTIONS="${CONNECTIONS:-2000}"
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+TMP="$(mktemp -d /tmp/switchboard-bench.XXXXXX)"
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$TMP"; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 1 100); do python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',int(sys.argv[1])),1)" "$1" 2>/dev/null && return 0; sleep 0.2; done; echo "port $1 never opened" >&2; exit 1; }
+
+echo "== building (release) and installing the Node reference" >&2
+cargo build --release --locked --bin switchboard --bin bench --bin ceiling >&2
+npm ci --prefix bench/reference-node --silent >&2
+
+SB_PORT="$(free_port)"; NODE_PORT="$(free_port)"; CEIL_PORT="$(free_port)"
+HOST=127.0.0.1 PORT="$SB_PORT" DATABASE_URL="sqlite://$TMP/bench.db?mode=rwc" \
+  JWT_SECRET="bench-secret-bench-secret-bench-secret" RUST_LOG=warn "$TARGET/release/switchboard" 2>"$TMP/sb.log" &
+SB_PID=$!; PIDS+=("$SB_PID")
+PORT="$NODE_PORT" node bench/reference-node/server.js 2>"$TMP/node.log" & PIDS+=("$!")
+"$TARGET/release/ceiling" "$CEIL_PORT" 2>"$TMP/ceiling.log" & PIDS+=("$!")
+wait_port "$SB_PORT"; wait_port "$NODE_PORT"; wait_port "$CEIL_PORT"
+BENCH="$TARGET/release/bench"
+FAN=(--clients "$CLIENTS" --messages "$MESSAGES" --rate "$RATE" --json)
+
+echo "== fanout: $CLIENTS receivers, $MESSAGES messages at $RATE/s" >&2
+"$BENCH" fanout --url "http://127.0.0.1:$SB_PORT" --users 50 "${FAN[@]}" > "$TMP/fan-sb.json"
+"$BENCH" fanout --reference --url "http://127.0.0.1:$NODE_PORT" "${FAN[@]}" > "$TMP/fan-node.json"
+"$BENCH" fanout --reference --url "http://127.0.0.1:$CEIL_PORT" "${FAN[@]}" > "$TMP/fan-ceiling.json"
+echo "== persist: $SENDERS senders for ${DURATION}s" >&2
+"$BENCH" persist --url "http://127.0.0.1:$SB_PORT" --senders "$SENDERS" --duration "$DURATION" --json > "$TMP/persist.json"
+echo "== SQLite single-row commit ceiling (WAL, synchronous=NORMAL, as the server)" >&2
+python3 - "$TMP/ceiling.db" > "$TMP/sqlite.json" <<'PY'
+import json, sqlite3, sys, time, uuid
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("PRAGMA journal_mode=WAL"); db.execute("PRAGMA synchronous=NORMAL")
+db.execute("CREATE TABLE m (id BLOB PRIMARY KEY, conversation_id BLOB, seq INTEGER, content TEXT, created_at TEXT)")
+n, start = 0, time.time()
+while time.time() - start < 3:
+    db.execute("BEGIN"); db.execute("INSERT INTO m VALUES (?,?,?,?,?)", (uuid.uuid4().bytes, b"c" * 16, n, "p%d" % n, "now")); db.execute("COMMIT"); n += 1
+print(json.dumps({"inserts_per_sec": round(n / (time.time() - start), 1)}))
+PY
+echo "== connect: $CONNECTIONS idle connections" >&2
+"$BENCH" connect --url "http://127.0.0.1:$SB_PORT" --connections "$CONNECTIONS" --server-pid "$SB_PID" --json > "$TMP/connect.json"
+
+python3 - "$TMP" "$CLIENTS" "$MESSAGES" "$RATE" <<'PY'
+import json, sys
+d = sys.argv[1]
+load = lambda n: json.load(open(f"{d}/{n}.json"))
+sb, node, ceil = load("fan-sb"), load("fan-node"), load("fan-ceiling")
+p, sq, c = load("persist"), load("sqlite"), load("connect")
+lat = lambda r, k: (r["latency"] or {}).get(k, float("nan"))
+print(f"fanout: {sys.argv[2]} receivers, {sys.argv[3]} messages at {sys.argv[4]}/s")
+print(f"{'server':<14}{'deliveries/s':>14}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}{'lost':>7}{'dup':>6}")
+for name, r in (("switchboard", sb), ("node socket.io", node), ("ceiling", ceil)):
+    print(f"{name:<14}{r['deliveries_per_sec']:>14}{lat(r,'p50_ms'):>9}{lat(r,'p90_ms'):>9}{lat(r,'p99_ms'):>9}{lat(r,'max_ms'):>9}{r['lost']:>7}{r['duplicated']:>6}")
+ratio = lambda a, b: (a / b) if b else float("nan")
+print(f"p99 latency  node / switchboard: {ratio(lat(node,'p99_ms'), lat(sb,'p99_ms')):.2f}x   switchboard / ceiling: {ratio(lat(sb,'p99_ms'), lat(ceil,'p99_ms')):.2f}x")
+print(f"persist: {p['messages_per_sec']} msg/s with {p['senders']} senders (ack p50 {p['ack_latency']['p50_ms']} ms, p99 {p['ack_latency']['p99_ms']} ms, failed {p['failed']})")
+print(f"sqlite single-row commit ceiling: {sq['inserts_per_sec']} inserts/s -> switchboard at {100*ratio(p['messages_per_sec'], sq['inserts_per_sec']):.0f}% of it")
+print(f"connect: {c['connections']} connections at {c['connects_per_sec']}/s, {c['bytes_per_idle_connection']} bytes per idle connection (server RSS {c['server_rss_before_kib']} -> {c['server_rss_after_kib']} KiB)")
+PY
