@@ -398,19 +398,10 @@ impl Domain {
     /// unread messages that mention the caller.
     pub async fn unread_totals(&self, actor: &Actor) -> AppResult<UnreadTotals> {
         let per = self.unread_by_conversation(actor).await?;
-        let parts: HashMap<Uuid, cp::Model> = cp::Entity::find()
-            .filter(cp::Column::UserId.eq(actor.user_id))
-            .filter(cp::Column::LeftAt.is_null())
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|p| (p.conversation_id, p))
-            .collect();
         let mut mentions = Condition::any();
         for u in &per {
-            let floor = parts
-                .get(&u.conversation_id)
-                .map_or(0, |p| Ord::max(p.last_read_seq, p.cleared_before_seq));
+            // The caller's read floor: unread_count = last_seq - floor.
+            let floor = u.last_seq - u.unread_count;
             mentions = mentions.add(
                 messages::Column::ConversationId
                     .eq(u.conversation_id)
