@@ -3,8 +3,8 @@
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
 use super::AppState;
@@ -84,15 +84,8 @@ impl FromRequestParts<AppState> for AuthUser {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let token =
-            bearer(parts).ok_or_else(|| AppError::Unauthorized("missing bearer token".into()))?;
+        let token = crate::auth::bearer_token(&parts.headers)
+            .ok_or_else(|| AppError::Unauthorized("missing bearer token".into()))?;
         state.domain.authenticate(token).await.map(Self)
     }
-}
-
-/// The token of an `Authorization: Bearer …` header, if any.
-pub fn bearer(parts: &Parts) -> Option<&str> {
-    let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = v.split_once(' ')?;
-    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim())
 }

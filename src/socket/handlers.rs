@@ -52,16 +52,10 @@ pub fn setup<A: Adapter>(s: SocketRef<A>, actor: Actor, domain: Domain, limits: 
     s.join(super::user_room(actor.user_id));
     tracing::debug!(sid = %s.id, user_id = %actor.user_id, "socket connected");
     // Presence: this connection keeps the user online until it closes.
-    let platform = match s
-        .req_parts()
-        .uri
-        .query()
-        .unwrap_or("")
-        .split('&')
-        .any(|kv| kv == "platform=mobile")
-    {
-        true => Platform::Mobile,
-        false => Platform::Web,
+    let query = s.req_parts().uri.query().unwrap_or("");
+    let platform = match crate::auth::query_param(query, "platform").as_deref() {
+        Some("mobile") => Platform::Mobile,
+        _ => Platform::Web,
     };
     let conn_id = format!("sio:{}", s.id);
     {
