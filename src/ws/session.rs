@@ -72,15 +72,16 @@ pub async fn run(
     let mut ticker =
         tokio::time::interval_at(Instant::now() + timing.ping_interval, timing.ping_interval);
     let mut last_heard = Instant::now();
-    let reason = loop {
+    // Each way out says why, and which close frame (if any) the server sends.
+    let (reason, close_with): (&str, Option<(u16, &str)>) = loop {
         tokio::select! {
             frame = frames.recv() => match frame {
                 Some(f) => {
                     if socket.send(Message::Text(f.as_ref().into())).await.is_err() {
-                        break "send failed";
+                        break ("send failed", None);
                     }
                 }
-                None => break "session dropped",
+                None => break ("session dropped", None),
             },
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(t))) => {
@@ -88,38 +89,33 @@ pub async fn run(
                     if dialect == Dialect::Envelope {
                         let reply = command(&domain, &sessions, reg.id, &actor, t.as_str()).await;
                         if let Some(reply) = reply && socket.send(Message::Text(reply.into())).await.is_err() {
-                            break "send failed";
+                            break ("send failed", None);
                         }
                     }
                 }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break "closed by client",
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break ("closed by client", None),
                 Some(Ok(_)) => last_heard = Instant::now(),
             },
             _ = ticker.tick() => {
                 if last_heard.elapsed() > timing.pong_timeout {
-                    close(socket, GOING_AWAY, "pong timeout").await;
-                    sessions.remove(reg.id);
-                    domain.connection_closed(actor.user_id, &conn_id).await;
-                    return;
+                    break ("pong timeout", Some((GOING_AWAY, "pong timeout")));
                 }
                 let ping = match dialect {
                     Dialect::Envelope => text(&RealtimeEvent::new(EventType::Ping, json!({}))),
                     Dialect::Legacy => Message::Ping(Vec::new().into()),
                 };
                 if socket.send(ping).await.is_err() {
-                    break "send failed";
+                    break ("send failed", None);
                 }
             }
-            _ = reg.kill.notified() => {
-                close(socket, TRY_AGAIN_LATER, "too slow to keep up").await;
-                sessions.remove(reg.id);
-                domain.connection_closed(actor.user_id, &conn_id).await;
-                return;
-            }
+            _ = reg.kill.notified() => break ("too slow", Some((TRY_AGAIN_LATER, "too slow to keep up"))),
         }
     };
     tracing::debug!(user_id = %actor.user_id, reason, "websocket session ended");
     sessions.remove(reg.id);
+    if let Some((code, why)) = close_with {
+        close(socket, code, why).await;
+    }
     domain.connection_closed(actor.user_id, &conn_id).await;
 }
 
