@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Request};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
@@ -93,7 +94,7 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(state.config.max_body_bytes))
         .with_state(state)
         .layer(CatchPanicLayer::custom(|_| {
-            crate::error::AppError::internal("handler panicked").into_response_default()
+            IntoResponse::into_response(crate::error::AppError::internal("handler panicked"))
         }))
         .layer(cors(&state_origins))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
@@ -121,11 +122,5 @@ fn cors(origins: &[String]) -> CorsLayer {
         layer.allow_origin(AllowOrigin::list(
             origins.iter().filter_map(|o| o.parse::<HeaderValue>().ok()),
         ))
-    }
-}
-
-impl crate::error::AppError {
-    fn into_response_default(self) -> axum::response::Response {
-        axum::response::IntoResponse::into_response(self)
     }
 }
