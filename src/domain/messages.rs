@@ -214,7 +214,7 @@ impl Domain {
                         .actor(actor.user_id)
                         .conversation(conv.id)
                         .entity("conversation", conv.id),
-                    Audience::users(self.participant_ids(conv.id).await?),
+                    Audience::users(chat.participants.iter().map(|p| p.user_id)),
                 )
                 .await;
         }
