@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::serve::ListenerExt;
 use socketioxide::{SocketIo, TransportType};
 use socketioxide_redis::{RedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
 use tokio::net::TcpListener;
@@ -166,6 +167,14 @@ pub async fn start(
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "listening");
     let task = tokio::spawn(async move {
+        // Small frames (acks, events) must not wait for Nagle's algorithm: without
+        // this, a write behind an unacknowledged one waits for the peer's delayed ACK
+        // (~40 ms on Linux). Node's http server also sets it.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "TCP_NODELAY not set");
+            }
+        });
         axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),

@@ -23,6 +23,7 @@ async fn main() -> std::io::Result<()> {
     let seq = Arc::new(std::sync::atomic::AtomicU64::new(0));
     loop {
         let (stream, _) = listener.accept().await?;
+        stream.set_nodelay(true)?;
         let (tx, seq) = (tx.clone(), seq.clone());
         tokio::spawn(async move {
             let Ok(ws) = tokio_tungstenite::accept_async(stream).await else {
