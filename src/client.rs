@@ -10,7 +10,7 @@ use std::time::Duration;
 use futures::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::sync::{Mutex, mpsc, oneshot};
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 type Acks = Arc<Mutex<HashMap<u64, oneshot::Sender<Value>>>>;
 
@@ -32,7 +32,8 @@ pub enum ClientError {
 /// One connected socket on namespace `/`.
 pub struct SioClient {
     out: mpsc::UnboundedSender<Message>,
-    events: mpsc::UnboundedReceiver<(String, Value)>,
+    /// Event packets as received (the text after `42`), parsed only when asked for.
+    events: mpsc::UnboundedReceiver<Utf8Bytes>,
     /// Events received while waiting for another one.
     backlog: Vec<(String, Value)>,
     acks: Acks,
@@ -74,7 +75,7 @@ impl SioClient {
                 .map_err(|_| ClientError::Protocol("bad token".into()))?;
             request.headers_mut().insert("authorization", value);
         }
-        let (ws, _) = tokio_tungstenite::connect_async(request)
+        let (ws, _) = tokio_tungstenite::connect_async_with_config(request, None, true)
             .await
             .map_err(|e| ClientError::Ws(e.to_string()))?;
         Self::handshake(ws, auth).await
@@ -91,6 +92,9 @@ impl SioClient {
             "{}/socket.io/?EIO=4&transport=websocket",
             base.replacen("http", "ws", 1)
         );
+        stream
+            .set_nodelay(true)
+            .map_err(|e| ClientError::Ws(e.to_string()))?;
         let (ws, _) = tokio_tungstenite::client_async(url, stream)
             .await
             .map_err(|e| ClientError::Ws(e.to_string()))?;
@@ -155,13 +159,10 @@ impl SioClient {
         tokio::spawn(async move {
             while let Some(Ok(msg)) = stream.next().await {
                 let Message::Text(text) = msg else { continue };
-                let text = text.as_str();
                 if text == "2" {
                     let _ = pong.send(Message::text("3"));
-                } else if let Some(body) = text.strip_prefix("42") {
-                    if let Some((name, data)) = parse_event(body) {
-                        let _ = ev_tx.send((name, data));
-                    }
+                } else if text.starts_with("42") {
+                    let _ = ev_tx.send(text.clone());
                 } else if let Some(body) = text.strip_prefix("43") {
                     let digits: String = body.chars().take_while(char::is_ascii_digit).collect();
                     let rest = &body[digits.len()..];
@@ -232,10 +233,13 @@ impl SioClient {
         }
         let deadline = tokio::time::Instant::now() + wait;
         loop {
-            let next = tokio::time::timeout_at(deadline, self.events.recv())
+            let raw = tokio::time::timeout_at(deadline, self.events.recv())
                 .await
                 .map_err(|_| ClientError::Timeout)?
                 .ok_or(ClientError::Closed)?;
+            let Some(next) = parse_event(&raw) else {
+                continue;
+            };
             if next.0 == name {
                 return Ok(next.1);
             }
@@ -257,10 +261,23 @@ impl SioClient {
         if !self.backlog.is_empty() {
             return Ok(self.backlog.remove(0));
         }
-        tokio::time::timeout(wait, self.events.recv())
-            .await
-            .map_err(|_| ClientError::Timeout)?
-            .ok_or(ClientError::Closed)
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let raw = tokio::time::timeout_at(deadline, self.events.recv())
+                .await
+                .map_err(|_| ClientError::Timeout)?
+                .ok_or(ClientError::Closed)?;
+            if let Some(event) = parse_event(&raw) {
+                return Ok(event);
+            }
+        }
+    }
+
+    /// The next event packet exactly as received (`42["name",…]`), unparsed, or
+    /// `None` once the connection is gone. For the load tool, which must not spend
+    /// its CPU decoding JSON; do not mix with the parsing calls above.
+    pub async fn next_raw(&mut self) -> Option<Utf8Bytes> {
+        self.events.recv().await
     }
 
     /// Closes the socket (namespace disconnect, then the transport).
@@ -270,8 +287,9 @@ impl SioClient {
     }
 }
 
-fn parse_event(body: &str) -> Option<(String, Value)> {
-    // An event from the server may carry an ack id before the array.
+fn parse_event(packet: &str) -> Option<(String, Value)> {
+    // `42`, then maybe an ack id, then the array.
+    let body = packet.strip_prefix("42")?;
     let start = body.find('[')?;
     let Value::Array(mut args) = serde_json::from_str(&body[start..]).ok()? else {
         return None;

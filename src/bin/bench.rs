@@ -197,6 +197,17 @@ async fn populate(url: &str, users: usize) -> Res<Population> {
     })
 }
 
+/// CPU seconds (user + system) the process has used so far (`/proc/PID/stat`, whose
+/// clock ticks are 1/100 s on Linux).
+fn cpu_seconds(pid: Option<u32>) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid?)).ok()?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split(' ').collect();
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
+}
+
 fn rss_kib(pid: Option<u32>) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
     status
@@ -318,10 +329,8 @@ async fn fanout(o: &Opts) -> Res<Value> {
         (c["id"].clone(), pop.tokens)
     };
     let k = o.messages;
-    let counts: Arc<Vec<Mutex<Vec<u8>>>> =
-        Arc::new((0..o.clients).map(|_| Mutex::new(vec![0u8; k])).collect());
-    let latencies = Arc::new(Mutex::new(Vec::with_capacity(k * o.clients)));
     let delivered = Arc::new(AtomicU64::new(0));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut receivers = Vec::new();
     for i in 0..o.clients {
         // Receivers are users 1.. (round robin); the sender is user 0 on its own socket.
@@ -330,28 +339,13 @@ async fn fanout(o: &Opts) -> Res<Value> {
         } else {
             tokens[0].clone()
         };
-        let mut c = connect_spread(&o.url, i, json!({"token": token})).await?;
-        let (counts, latencies, delivered) = (counts.clone(), latencies.clone(), delivered.clone());
-        receivers.push(tokio::spawn(async move {
-            while let Ok((name, m)) = c.next_event(Duration::from_secs(15)).await {
-                if name != "response_message" {
-                    continue;
-                }
-                let text = m["message"].as_str().unwrap_or_default();
-                let Some((idx, sent)) = text.split_once(':') else {
-                    continue;
-                };
-                let (Ok(idx), Ok(sent)) = (idx.parse::<usize>(), sent.parse::<u128>()) else {
-                    continue;
-                };
-                let lat = (now_micros().saturating_sub(sent)) as f64 / 1000.0;
-                if let Some(slot) = counts[i].lock().await.get_mut(idx) {
-                    *slot = slot.saturating_add(1);
-                }
-                latencies.lock().await.push(lat);
-                delivered.fetch_add(1, Ordering::Relaxed);
-            }
-        }));
+        let c = connect_spread(&o.url, i, json!({"token": token})).await?;
+        receivers.push(tokio::spawn(receive(
+            c,
+            k,
+            delivered.clone(),
+            stop_rx.clone(),
+        )));
         if i % 100 == 99 {
             eprint!("\rreceivers connected {}/{}", i + 1, o.clients);
         }
@@ -360,6 +354,7 @@ async fn fanout(o: &Opts) -> Res<Value> {
     let sender = connect_spread(&o.url, o.clients, json!({"token": tokens[0]})).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let started = Instant::now();
+    let cpu_before = cpu_seconds(o.server_pid);
     let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / o.rate.max(0.1)));
     for idx in 0..k {
         tick.tick().await;
@@ -386,18 +381,24 @@ async fn fanout(o: &Opts) -> Res<Value> {
         );
     }
     let secs = started.elapsed().as_secs_f64();
+    let server_cpu = cpu_before
+        .zip(cpu_seconds(o.server_pid))
+        .map(|(a, b)| b - a);
     eprintln!();
+    let _ = stop_tx.send(true);
     let (mut lost, mut dup) = (0u64, 0u64);
-    for c in counts.iter() {
-        for n in c.lock().await.iter() {
+    let mut lat = Vec::with_capacity(k * o.clients);
+    for r in receivers {
+        let (counts, latencies) = r.await.map_err(|e| e.to_string())?;
+        lat.extend(latencies);
+        for n in counts {
             match n {
                 0 => lost += 1,
                 1 => {}
-                n => dup += u64::from(*n) - 1,
+                n => dup += u64::from(n) - 1,
             }
         }
     }
-    let lat = std::mem::take(&mut *latencies.lock().await);
     Ok(json!({
         "scenario": "fanout",
         "target": if o.reference { "reference" } else { "switchboard" },
@@ -407,9 +408,56 @@ async fn fanout(o: &Opts) -> Res<Value> {
         "deliveries": delivered.load(Ordering::Relaxed),
         "deliveries_per_sec": round(delivered.load(Ordering::Relaxed) as f64 / secs),
         "latency": percentiles(lat),
+        // Server CPU used while messages were flowing (needs --server-pid): the
+        // efficiency figure that still means something when load and server share cores.
+        "server_cpu_seconds": server_cpu.map(round),
+        "deliveries_per_server_cpu_second": server_cpu
+            .filter(|c| *c > 0.0)
+            .map(|c| round(delivered.load(Ordering::Relaxed) as f64 / c)),
         "lost": lost,
         "duplicated": dup,
     }))
+}
+
+/// One fanout receiver: counts each message index it gets and its send→deliver
+/// latency, reading packets unparsed (a substring search, not a JSON decode, so the
+/// tool spends little CPU per delivery). Returns when told to stop or disconnected.
+async fn receive(
+    mut c: SioClient,
+    k: usize,
+    delivered: Arc<AtomicU64>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> (Vec<u8>, Vec<f64>) {
+    let (mut counts, mut lat) = (vec![0u8; k], Vec::with_capacity(k));
+    loop {
+        let packet = tokio::select! {
+            p = c.next_raw() => match p { Some(p) => p, None => break },
+            _ = stop.changed() => break,
+        };
+        let Some(text) = message_text(&packet) else {
+            continue;
+        };
+        let Some((idx, sent)) = text.split_once(':') else {
+            continue;
+        };
+        let (Ok(idx), Ok(sent)) = (idx.parse::<usize>(), sent.parse::<u128>()) else {
+            continue;
+        };
+        lat.push((now_micros().saturating_sub(sent)) as f64 / 1000.0);
+        if let Some(slot) = counts.get_mut(idx) {
+            *slot = slot.saturating_add(1);
+        }
+        delivered.fetch_add(1, Ordering::Relaxed);
+    }
+    (counts, lat)
+}
+
+/// The `"message":"…"` string of a `response_message` packet, if it is one.
+fn message_text(packet: &str) -> Option<&str> {
+    let body = packet.strip_prefix("42[\"response_message\",")?;
+    let start = body.find("\"message\":\"")? + "\"message\":\"".len();
+    let len = body[start..].find('"')?;
+    Some(&body[start..start + len])
 }
 
 async fn persist(o: &Opts) -> Res<Value> {
