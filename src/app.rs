@@ -129,6 +129,9 @@ pub async fn start(
         .ping_interval(config.socketio_ping_interval)
         .ping_timeout(config.socketio_ping_timeout)
         .connect_timeout(config.socketio_connect_timeout)
+        // Chat frames are small; a larger frame grows the buffer for itself. The 4 KiB
+        // default was 4 KiB of every idle connection's memory.
+        .ws_read_buffer_size(1024)
         // Engine-level hard cap; below it, oversize events get a clear `exception`.
         .max_payload(config.socketio_max_payload.saturating_mul(4).max(16 * 1024));
     let builder = match config.socketio_transports {

@@ -69,10 +69,12 @@ pub fn setup<A: Adapter>(s: SocketRef<A>, actor: Actor, domain: Domain, limits: 
             async move { domain.connection_closed(user, &conn_id).await }
         });
     }
-    let (tx, mut rx) = mpsc::channel::<Job<A>>(limits.queue_depth);
+    // Jobs and the handler future are boxed so that an idle socket's queue and task
+    // hold pointers, not room for the largest event's state (~8 KiB per socket).
+    let (tx, mut rx) = mpsc::channel::<Box<Job<A>>>(limits.queue_depth);
     tokio::spawn(async move {
         while let Some(job) = rx.recv().await {
-            handle(&domain, &actor, limits, job).await;
+            Box::pin(handle(&domain, &actor, limits, *job)).await;
         }
     });
     // Called synchronously in arrival order; only the (empty) future is spawned.
@@ -81,12 +83,12 @@ pub fn setup<A: Adapter>(s: SocketRef<A>, actor: Actor, domain: Domain, limits: 
               Event(event): Event,
               TryData(data): TryData<Value>,
               ack: AckSender<A>| {
-            let job = Job {
+            let job = Box::new(Job {
                 socket,
                 event,
                 data: data.ok(),
                 ack,
-            };
+            });
             if let Err(mpsc::error::TrySendError::Full(job)) = tx.try_send(job) {
                 fail(&job.socket, job.ack, &AppError::RateLimited);
             }
