@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 
 use crate::auth::jwt::JwtKeys;
 use crate::config::{Config, Transports};
+use crate::domain::message_writer::MessageWriter;
 use crate::domain::presence::{Presence, PresenceStore, PresenceTimes};
 use crate::domain::tickets::TicketStore;
 use crate::domain::{Domain, Limits};
@@ -107,6 +108,8 @@ pub async fn start(
     };
     let tickets = Arc::new(tickets);
     let is_sqlite = config.database_url.starts_with("sqlite:");
+    let write_gate = is_sqlite.then(|| Arc::new(tokio::sync::Mutex::new(())));
+    let writer = MessageWriter::start(db.clone(), write_gate.clone());
     let make_domain = |socket_renderer: Arc<dyn Renderer>| Domain {
         db: db.clone(),
         keys: Arc::new(JwtKeys::new(&config.jwt_secret, config.access_token_ttl)),
@@ -118,7 +121,8 @@ pub async fn start(
         tickets: tickets.clone(),
         ticket_ttl: config.ws_ticket_ttl,
         presence: presence.clone(),
-        write_gate: is_sqlite.then(|| Arc::new(tokio::sync::Mutex::new(()))),
+        write_gate: write_gate.clone(),
+        writer: writer.clone(),
     };
 
     let limits = SocketLimits {

@@ -485,6 +485,34 @@ async fn concurrent_senders_get_gapless_seqs_and_resends_are_stored_once() {
             .await;
         assert_eq!((st, &again["id"]), (StatusCode::OK, &original["id"]));
     }
+    // ...and one new message sent five times at once (a client retrying in a hurry):
+    // stored once, every reply names that one message.
+    let body = json!({"conversation_id": chat, "content": "m50", "client_msg_id": "burst"});
+    let mut burst = Vec::new();
+    for _ in 0..5 {
+        let (http, base, who, body) = (
+            s.http.clone(),
+            s.base.clone(),
+            members[0].access.clone(),
+            body.clone(),
+        );
+        burst.push(tokio::spawn(async move {
+            let res = http
+                .post(format!("{base}/api/v1/chat/messages/send"))
+                .bearer_auth(&who)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert!(res.status().is_success(), "{}", res.status());
+            res.json::<Value>().await.unwrap()["id"].clone()
+        }));
+    }
+    let mut ids = Vec::new();
+    for t in burst {
+        ids.push(t.await.unwrap());
+    }
+    assert!(ids.iter().all(|id| *id == ids[0]), "one message: {ids:?}");
     let mut all = Vec::new();
     let mut after = 0;
     loop {
@@ -503,13 +531,13 @@ async fn concurrent_senders_get_gapless_seqs_and_resends_are_stored_once() {
     }
     assert_eq!(
         all,
-        (1..=50).collect::<Vec<i64>>(),
-        "seqs are exactly 1..50"
+        (1..=51).collect::<Vec<i64>>(),
+        "seqs are exactly 1..51"
     );
     let (_, c) = s
         .get(&format!("/api/v1/chat/conversations/{chat}"), &ann.access)
         .await;
-    assert_eq!(c["last_seq"], 50);
+    assert_eq!(c["last_seq"], 51);
     // The same client_msg_id in another conversation is a conflict, not a silent reuse.
     let other = direct(&s, &ann, &members[1]).await;
     let res = s

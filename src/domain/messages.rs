@@ -2,17 +2,14 @@
 //! `client_msg_id`, and paging through a conversation's history.
 
 use entity::enums::{ConversationKind, ParticipantRole};
-use entity::{conversation_participants as cp, conversations, messages};
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set, TransactionTrait,
-};
+use entity::{conversations, messages};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::conversations::direct_receiver;
+use super::message_writer::{self, Stored};
 use super::views::{MessagePage, MessageView};
 use super::{Actor, Domain, now, validate};
 use crate::error::{AppError, AppResult};
@@ -131,69 +128,36 @@ impl Domain {
             ));
         }
 
-        let at = now();
-        let turn = self.write_turn().await;
-        let tx = self.db.begin().await?;
-        // Taking the row lock first serialises writers per conversation: gapless seqs.
-        let bumped = conversations::Entity::update_many()
-            .col_expr(
-                conversations::Column::LastSeq,
-                Expr::col(conversations::Column::LastSeq).add(1),
-            )
-            .col_expr(conversations::Column::LastMessageAt, Expr::value(at))
-            .col_expr(conversations::Column::UpdatedAt, Expr::value(at))
-            .filter(conversations::Column::Id.eq(conv.id))
-            .exec_with_returning(&tx)
-            .await?;
-        let seq = bumped
-            .first()
-            .map(|c| c.last_seq)
-            .ok_or(AppError::NotFound("conversation"))?;
-        let inserted = messages::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            conversation_id: Set(conv.id),
-            seq: Set(seq),
-            sender_id: Set(actor.user_id),
-            client_msg_id: Set(client_msg_id.clone()),
-            content: Set(content),
-            html: Set(input.html.map(|h| ammonia::clean(&h))),
-            reply_to_id: Set(input.reply_to_id),
-            forwarded_from_id: Set(input.forwarded_from_id),
-            mentions: Set(serde_json::json!(input.mention_user_ids)),
-            created_at: Set(at),
-            edited_at: Set(None),
-            deleted_at: Set(None),
-        }
-        .insert(&tx)
-        .await;
-        let message = match inserted {
-            Ok(m) => m,
-            Err(e)
-                if matches!(
-                    e.sql_err(),
-                    Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-                ) =>
-            {
+        let row = message_writer::Row {
+            message: messages::Model {
+                id: Uuid::now_v7(),
+                conversation_id: conv.id,
+                seq: 0,
+                sender_id: actor.user_id,
+                client_msg_id: client_msg_id.clone(),
+                content,
+                html: input.html.map(|h| ammonia::clean(&h)),
+                reply_to_id: input.reply_to_id,
+                forwarded_from_id: input.forwarded_from_id,
+                mentions: serde_json::json!(input.mention_user_ids),
+                created_at: now(),
+                edited_at: None,
+                deleted_at: None,
+            },
+            sender_part_id: part.id,
+        };
+        let message = match self.writer.store(row).await? {
+            Stored::Inserted(m) => *m,
+            Stored::Duplicate => {
                 // The same client_msg_id committed concurrently: hand back that one.
-                drop(tx);
-                let cid = client_msg_id.ok_or_else(|| AppError::internal(e))?;
+                let cid = client_msg_id.ok_or(AppError::NotFound("message"))?;
                 let existing = self
                     .by_client_msg_id(actor.user_id, &cid)
                     .await?
                     .ok_or(AppError::NotFound("message"))?;
                 return self.resent(actor, &conv, existing).await;
             }
-            Err(e) => return Err(e.into()),
         };
-        // The sender has read their own message.
-        cp::Entity::update_many()
-            .col_expr(cp::Column::LastReadSeq, Expr::value(seq))
-            .col_expr(cp::Column::LastDeliveredSeq, Expr::value(seq))
-            .filter(cp::Column::Id.eq(part.id))
-            .exec(&tx)
-            .await?;
-        tx.commit().await?;
-        drop(turn);
 
         let receiver = direct_receiver(&conv, &participants, actor.user_id);
         let view = MessageView::from_model(message, receiver);

@@ -9,6 +9,7 @@ pub mod conversations;
 pub mod directory;
 pub mod manage;
 pub mod message_ops;
+pub mod message_writer;
 pub mod messages;
 pub mod presence;
 pub mod search;
@@ -42,6 +43,8 @@ pub struct Domain {
     /// anyway, and its busy handler waits by sleeping (1–100 ms steps) when our own
     /// pooled connections contend; queueing here instead keeps commits back to back.
     pub write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// Stores new messages in group commits (see [`message_writer`]).
+    pub writer: message_writer::MessageWriter,
 }
 
 /// Input bounds enforced by the domain, whatever the transport.

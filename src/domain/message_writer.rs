@@ -1,0 +1,155 @@
+//! Group commit for new messages. One writer task per process takes the queued rows
+//! of every sender and stores them in one transaction per batch (per row: the
+//! conversation's seq bump, the insert, the sender's read marker), then answers each
+//! sender. Concurrent senders share a commit instead of queueing for one each.
+
+use std::sync::Arc;
+
+use entity::{conversation_participants as cp, conversations, messages};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, ExprTrait,
+    IntoActiveModel, QueryFilter, TransactionTrait,
+};
+use tokio::sync::{Mutex, mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
+
+/// Rows per transaction at most; a batch is whatever is queued when the writer is free.
+const MAX_BATCH: usize = 128;
+
+/// A checked message ready to store; `message.seq` is assigned by the writer.
+pub(crate) struct Row {
+    pub message: messages::Model,
+    /// The sender's participant row, whose read marker moves to the new seq.
+    pub sender_part_id: Uuid,
+}
+
+pub(crate) enum Stored {
+    Inserted(Box<messages::Model>),
+    /// The sender's `client_msg_id` was stored meanwhile (a concurrent resend).
+    Duplicate,
+}
+
+struct Pending {
+    row: Row,
+    done: oneshot::Sender<Result<Stored, DbErr>>,
+}
+
+/// Handle to the writer task; cheap to clone.
+#[derive(Clone)]
+pub struct MessageWriter {
+    queue: mpsc::Sender<Pending>,
+}
+
+impl MessageWriter {
+    /// Starts the writer. `gate` is the SQLite write gate, held for each batch.
+    pub fn start(db: DatabaseConnection, gate: Option<Arc<Mutex<()>>>) -> Self {
+        let (queue, rx) = mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(run(db, gate, rx));
+        Self { queue }
+    }
+
+    /// Stores `row` in the next batch and returns once that batch has committed.
+    pub(crate) async fn store(&self, row: Row) -> AppResult<Stored> {
+        let (done, rx) = oneshot::channel();
+        self.queue
+            .send(Pending { row, done })
+            .await
+            .map_err(|_| AppError::internal("message writer stopped"))?;
+        let result = rx
+            .await
+            .map_err(|_| AppError::internal("message writer dropped a row"))?;
+        Ok(result?)
+    }
+}
+
+async fn run(
+    db: DatabaseConnection,
+    gate: Option<Arc<Mutex<()>>>,
+    mut rx: mpsc::Receiver<Pending>,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let _turn = match &gate {
+            Some(g) => Some(g.lock().await),
+            None => None,
+        };
+        let rows: Vec<&Row> = batch.iter().map(|p| &p.row).collect();
+        match write(&db, &rows).await {
+            Ok(stored) => {
+                for (p, s) in batch.drain(..).zip(stored) {
+                    let _ = p.done.send(Ok(s));
+                }
+            }
+            Err(e) if batch.len() == 1 => {
+                let p = batch.pop().expect("one row");
+                let _ = p.done.send(Err(e));
+            }
+            Err(e) => {
+                // One bad row must not fail its neighbours: store each on its own.
+                tracing::debug!(error = %e, rows = batch.len(), "batch failed; retrying rows one by one");
+                for p in batch.drain(..) {
+                    let result = write(&db, &[&p.row]).await.map(|mut s| s.remove(0));
+                    let _ = p.done.send(result);
+                }
+            }
+        }
+    }
+}
+
+/// One transaction for `rows`, in order. Seqs stay gapless: each row bumps its
+/// conversation's `last_seq` under the row lock, and a row whose `client_msg_id`
+/// turns out to be taken gives its seq back before the next row runs.
+async fn write(db: &DatabaseConnection, rows: &[&Row]) -> Result<Vec<Stored>, DbErr> {
+    let tx = db.begin().await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let m = &row.message;
+        let bumped = conversations::Entity::update_many()
+            .col_expr(
+                conversations::Column::LastSeq,
+                Expr::col(conversations::Column::LastSeq).add(1),
+            )
+            .col_expr(
+                conversations::Column::LastMessageAt,
+                Expr::value(m.created_at),
+            )
+            .col_expr(conversations::Column::UpdatedAt, Expr::value(m.created_at))
+            .filter(conversations::Column::Id.eq(m.conversation_id))
+            .exec_with_returning(&tx)
+            .await?;
+        let seq = bumped
+            .first()
+            .map(|c| c.last_seq)
+            .ok_or_else(|| DbErr::RecordNotFound("conversation".into()))?;
+        let message = messages::Model { seq, ..m.clone() };
+        let inserted = messages::Entity::insert(message.clone().into_active_model().reset_all())
+            .on_conflict(OnConflict::new().do_nothing().to_owned())
+            .exec_without_returning(&tx)
+            .await?;
+        if inserted == 0 {
+            conversations::Entity::update_many()
+                .col_expr(
+                    conversations::Column::LastSeq,
+                    Expr::col(conversations::Column::LastSeq).sub(1),
+                )
+                .filter(conversations::Column::Id.eq(m.conversation_id))
+                .exec(&tx)
+                .await?;
+            out.push(Stored::Duplicate);
+            continue;
+        }
+        // The sender has read their own message.
+        cp::Entity::update_many()
+            .col_expr(cp::Column::LastReadSeq, Expr::value(seq))
+            .col_expr(cp::Column::LastDeliveredSeq, Expr::value(seq))
+            .filter(cp::Column::Id.eq(row.sender_part_id))
+            .exec(&tx)
+            .await?;
+        out.push(Stored::Inserted(Box::new(message)));
+    }
+    tx.commit().await?;
+    Ok(out)
+}
