@@ -25,16 +25,18 @@ SB_PORT="$(free_port)"; NODE_PORT="$(free_port)"; CEIL_PORT="$(free_port)"
 HOST=127.0.0.1 PORT="$SB_PORT" DATABASE_URL="sqlite://$TMP/bench.db?mode=rwc" \
   JWT_SECRET="bench-secret-bench-secret-bench-secret" RUST_LOG=warn "$TARGET/release/switchboard" 2>"$TMP/sb.log" &
 SB_PID=$!; PIDS+=("$SB_PID")
-PORT="$NODE_PORT" node bench/reference-node/server.js 2>"$TMP/node.log" & PIDS+=("$!")
-"$TARGET/release/ceiling" "$CEIL_PORT" 2>"$TMP/ceiling.log" & PIDS+=("$!")
+PORT="$NODE_PORT" node bench/reference-node/server.js 2>"$TMP/node.log" &
+NODE_PID=$!; PIDS+=("$NODE_PID")
+"$TARGET/release/ceiling" "$CEIL_PORT" 2>"$TMP/ceiling.log" &
+CEIL_PID=$!; PIDS+=("$CEIL_PID")
 wait_port "$SB_PORT"; wait_port "$NODE_PORT"; wait_port "$CEIL_PORT"
 BENCH="$TARGET/release/bench"
 FAN=(--clients "$CLIENTS" --messages "$MESSAGES" --rate "$RATE" --json)
 
 echo "== fanout: $CLIENTS receivers, $MESSAGES messages at $RATE/s" >&2
-"$BENCH" fanout --url "http://127.0.0.1:$SB_PORT" --users 50 "${FAN[@]}" > "$TMP/fan-sb.json"
-"$BENCH" fanout --reference --url "http://127.0.0.1:$NODE_PORT" "${FAN[@]}" > "$TMP/fan-node.json"
-"$BENCH" fanout --reference --url "http://127.0.0.1:$CEIL_PORT" "${FAN[@]}" > "$TMP/fan-ceiling.json"
+"$BENCH" fanout --url "http://127.0.0.1:$SB_PORT" --server-pid "$SB_PID" --users 50 "${FAN[@]}" > "$TMP/fan-sb.json"
+"$BENCH" fanout --reference --url "http://127.0.0.1:$NODE_PORT" --server-pid "$NODE_PID" "${FAN[@]}" > "$TMP/fan-node.json"
+"$BENCH" fanout --reference --url "http://127.0.0.1:$CEIL_PORT" --server-pid "$CEIL_PID" "${FAN[@]}" > "$TMP/fan-ceiling.json"
 echo "== persist: $SENDERS senders for ${DURATION}s" >&2
 "$BENCH" persist --url "http://127.0.0.1:$SB_PORT" --senders "$SENDERS" --duration "$DURATION" --json > "$TMP/persist.json"
 echo "== SQLite single-row commit ceiling (WAL, synchronous=NORMAL, as the server)" >&2
@@ -59,11 +61,13 @@ sb, node, ceil = load("fan-sb"), load("fan-node"), load("fan-ceiling")
 p, sq, c = load("persist"), load("sqlite"), load("connect")
 lat = lambda r, k: (r["latency"] or {}).get(k, float("nan"))
 print(f"fanout: {sys.argv[2]} receivers, {sys.argv[3]} messages at {sys.argv[4]}/s")
-print(f"{'server':<14}{'deliveries/s':>14}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}{'lost':>7}{'dup':>6}")
+print(f"{'server':<14}{'deliveries/s':>14}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}{'lost':>7}{'dup':>6}{'srv cpu s':>11}{'deliv/cpu-s':>13}")
 for name, r in (("switchboard", sb), ("node socket.io", node), ("ceiling", ceil)):
-    print(f"{name:<14}{r['deliveries_per_sec']:>14}{lat(r,'p50_ms'):>9}{lat(r,'p90_ms'):>9}{lat(r,'p99_ms'):>9}{lat(r,'max_ms'):>9}{r['lost']:>7}{r['duplicated']:>6}")
-ratio = lambda a, b: (a / b) if b else float("nan")
+    print(f"{name:<14}{r['deliveries_per_sec']:>14}{lat(r,'p50_ms'):>9}{lat(r,'p90_ms'):>9}{lat(r,'p99_ms'):>9}{lat(r,'max_ms'):>9}{r['lost']:>7}{r['duplicated']:>6}{r.get('server_cpu_seconds') or float('nan'):>11}{r.get('deliveries_per_server_cpu_second') or float('nan'):>13}")
+ratio = lambda a, b: (a / b) if a and b else float("nan")
+eff = lambda r: r.get("deliveries_per_server_cpu_second")
 print(f"p99 latency  node / switchboard: {ratio(lat(node,'p99_ms'), lat(sb,'p99_ms')):.2f}x   switchboard / ceiling: {ratio(lat(sb,'p99_ms'), lat(ceil,'p99_ms')):.2f}x")
+print(f"deliveries per server CPU-second  switchboard / node: {ratio(eff(sb), eff(node)):.2f}x   switchboard / ceiling: {ratio(eff(sb), eff(ceil)):.2f}x")
 print(f"persist: {p['messages_per_sec']} msg/s with {p['senders']} senders (ack p50 {p['ack_latency']['p50_ms']} ms, p99 {p['ack_latency']['p99_ms']} ms, failed {p['failed']})")
 print(f"sqlite single-row commit ceiling: {sq['inserts_per_sec']} inserts/s -> switchboard at {100*ratio(p['messages_per_sec'], sq['inserts_per_sec']):.0f}% of it")
 print(f"connect: {c['connections']} connections at {c['connects_per_sec']}/s, {c['bytes_per_idle_connection']} bytes per idle connection (server RSS {c['server_rss_before_kib']} -> {c['server_rss_after_kib']} KiB)")
