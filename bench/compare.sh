@@ -50,6 +50,34 @@ while time.time() - start < 3:
     db.execute("BEGIN"); db.execute("INSERT INTO m VALUES (?,?,?,?,?)", (uuid.uuid4().bytes, b"c" * 16, n, "p%d" % n, "now")); db.execute("COMMIT"); n += 1
 print(json.dumps({"inserts_per_sec": round(n / (time.time() - start), 1)}))
 PY
+echo "== PostgreSQL: persist and the single-row commit ceiling (durable defaults: fsync, synchronous_commit)" >&2
+PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)"
+[ -x "$PG_BIN/pgbench" ] || PG_BIN="$(dirname "$(command -v pgbench 2>/dev/null || echo /none/pgbench)")"
+if [ -x "$PG_BIN/initdb" ] && [ -x "$PG_BIN/pgbench" ]; then
+    as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+    PG_PORT="$(free_port)"; PG_DIR="$TMP/pg"; mkdir -p "$PG_DIR"; chmod 755 "$TMP"
+    if [ "$(id -u)" -eq 0 ]; then id postgres >/dev/null 2>&1 || useradd -r -m postgres; chown postgres "$PG_DIR"; fi
+    as_pg "$PG_BIN/initdb" -D "$PG_DIR/data" -A trust -U postgres >/dev/null
+    as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 60 \
+        -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
+    PG_STOP=(as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate stop)
+    trap '"${PG_STOP[@]}" >/dev/null 2>&1 || true; cleanup' EXIT
+    PGURL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+    PG_SB_PORT="$(free_port)"
+    HOST=127.0.0.1 PORT="$PG_SB_PORT" DATABASE_URL="$PGURL" \
+      JWT_SECRET="bench-secret-bench-secret-bench-secret" RUST_LOG=warn "$TARGET/release/switchboard" 2>"$TMP/sb-pg.log" &
+    PIDS+=("$!"); wait_port "$PG_SB_PORT"
+    "$BENCH" persist --url "http://127.0.0.1:$PG_SB_PORT" --senders "$SENDERS" --duration "$DURATION" --json > "$TMP/persist-pg.json"
+    PSQL="$PG_BIN/psql"; [ -x "$PSQL" ] || PSQL=psql
+    "$PSQL" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -c \
+      "CREATE TABLE m (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), conversation_id uuid, seq bigint, content text, created_at timestamptz)" postgres
+    printf '%s\n' '\set n random(1, 1000000000)' \
+      "INSERT INTO m (conversation_id, seq, content, created_at) VALUES (gen_random_uuid(), :n, 'p' || :n, now());" > "$TMP/insert.sql"
+    TPS="$("$PG_BIN/pgbench" -n -h 127.0.0.1 -p "$PG_PORT" -U postgres -c 1 -T 3 -f "$TMP/insert.sql" postgres 2>/dev/null | awk '/^tps/ {print $3; exit}')"
+    echo "{\"inserts_per_sec\": ${TPS:-0}}" > "$TMP/pg.json"
+else
+    echo "PostgreSQL (initdb, pgbench) not installed: its rows are skipped (apt-get install postgresql)" >&2
+fi
 echo "== connect: $CONNECTIONS idle connections" >&2
 "$BENCH" connect --url "http://127.0.0.1:$SB_PORT" --connections "$CONNECTIONS" --server-pid "$SB_PID" --json > "$TMP/connect.json"
 
@@ -70,5 +98,10 @@ print(f"p99 latency  node / switchboard: {ratio(lat(node,'p99_ms'), lat(sb,'p99_
 print(f"deliveries per server CPU-second  switchboard / node: {ratio(eff(sb), eff(node)):.2f}x   switchboard / ceiling: {ratio(eff(sb), eff(ceil)):.2f}x")
 print(f"persist: {p['messages_per_sec']} msg/s with {p['senders']} senders (ack p50 {p['ack_latency']['p50_ms']} ms, p99 {p['ack_latency']['p99_ms']} ms, failed {p['failed']})")
 print(f"sqlite single-row commit ceiling: {sq['inserts_per_sec']} inserts/s -> switchboard at {100*ratio(p['messages_per_sec'], sq['inserts_per_sec']):.0f}% of it")
+import os
+if os.path.exists(f"{d}/pg.json"):
+    pp, pg = load("persist-pg"), load("pg")
+    print(f"persist on postgresql: {pp['messages_per_sec']} msg/s with {pp['senders']} senders (ack p50 {pp['ack_latency']['p50_ms']} ms, p99 {pp['ack_latency']['p99_ms']} ms, failed {pp['failed']})")
+    print(f"postgresql single-row commit ceiling (1 client, durable): {pg['inserts_per_sec']} inserts/s -> switchboard at {100*ratio(pp['messages_per_sec'], pg['inserts_per_sec']):.0f}% of it")
 print(f"connect: {c['connections']} connections at {c['connects_per_sec']}/s, {c['bytes_per_idle_connection']} bytes per idle connection (server RSS {c['server_rss_before_kib']} -> {c['server_rss_after_kib']} KiB)")
 PY
