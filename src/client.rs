@@ -233,13 +233,7 @@ impl SioClient {
         }
         let deadline = tokio::time::Instant::now() + wait;
         loop {
-            let raw = tokio::time::timeout_at(deadline, self.events.recv())
-                .await
-                .map_err(|_| ClientError::Timeout)?
-                .ok_or(ClientError::Closed)?;
-            let Some(next) = parse_event(&raw) else {
-                continue;
-            };
+            let next = self.next_parsed(deadline).await?;
             if next.0 == name {
                 return Ok(next.1);
             }
@@ -261,7 +255,14 @@ impl SioClient {
         if !self.backlog.is_empty() {
             return Ok(self.backlog.remove(0));
         }
-        let deadline = tokio::time::Instant::now() + wait;
+        self.next_parsed(tokio::time::Instant::now() + wait).await
+    }
+
+    /// The next well-formed event off the wire (not the backlog), by `deadline`.
+    async fn next_parsed(
+        &mut self,
+        deadline: tokio::time::Instant,
+    ) -> Result<(String, Value), ClientError> {
         loop {
             let raw = tokio::time::timeout_at(deadline, self.events.recv())
                 .await
