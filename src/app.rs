@@ -107,9 +107,7 @@ pub async fn start(
         }
     };
     let tickets = Arc::new(tickets);
-    let is_sqlite = config.database_url.starts_with("sqlite:");
-    let write_gate = is_sqlite.then(|| Arc::new(tokio::sync::Mutex::new(())));
-    let writer = MessageWriter::start(db.clone(), write_gate.clone());
+    let writer = MessageWriter::start(db.clone());
     let make_domain = |socket_renderer: Arc<dyn Renderer>| Domain {
         db: db.clone(),
         keys: Arc::new(JwtKeys::new(&config.jwt_secret, config.access_token_ttl)),
@@ -121,7 +119,6 @@ pub async fn start(
         tickets: tickets.clone(),
         ticket_ttl: config.ws_ticket_ttl,
         presence: presence.clone(),
-        write_gate: write_gate.clone(),
         writer: writer.clone(),
     };
 

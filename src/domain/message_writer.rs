@@ -1,9 +1,9 @@
 //! Group commit for new messages. One writer task per process takes the queued rows
 //! of every sender and stores them in one transaction per batch (per row: the
 //! conversation's seq bump, the insert, the sender's read marker), then answers each
-//! sender. Concurrent senders share a commit instead of queueing for one each.
-
-use std::sync::Arc;
+//! sender. Concurrent senders share a commit instead of queueing for one each, and
+//! on SQLite our own message transactions never contend for the one write lock
+//! (SQLite's busy handler waits by sleeping in 1–100 ms steps).
 
 use entity::{conversation_participants as cp, conversations, messages};
 use sea_orm::sea_query::{Expr, OnConflict};
@@ -11,7 +11,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, ExprTrait,
     IntoActiveModel, QueryFilter, TransactionTrait,
 };
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
@@ -44,10 +44,10 @@ pub struct MessageWriter {
 }
 
 impl MessageWriter {
-    /// Starts the writer. `gate` is the SQLite write gate, held for each batch.
-    pub fn start(db: DatabaseConnection, gate: Option<Arc<Mutex<()>>>) -> Self {
+    /// Starts the writer task.
+    pub fn start(db: DatabaseConnection) -> Self {
         let (queue, rx) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(run(db, gate, rx));
+        tokio::spawn(run(db, rx));
         Self { queue }
     }
 
@@ -65,17 +65,9 @@ impl MessageWriter {
     }
 }
 
-async fn run(
-    db: DatabaseConnection,
-    gate: Option<Arc<Mutex<()>>>,
-    mut rx: mpsc::Receiver<Pending>,
-) {
+async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Pending>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let _turn = match &gate {
-            Some(g) => Some(g.lock().await),
-            None => None,
-        };
         let rows: Vec<&Row> = batch.iter().map(|p| &p.row).collect();
         match write(&db, &rows).await {
             Ok(stored) => {

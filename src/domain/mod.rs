@@ -39,10 +39,6 @@ pub struct Domain {
     pub tickets: Arc<tickets::TicketStore>,
     pub ticket_ttl: Duration,
     pub presence: Arc<presence::Presence>,
-    /// SQLite only: one writer at a time in this process. SQLite allows one writer
-    /// anyway, and its busy handler waits by sleeping (1–100 ms steps) when our own
-    /// pooled connections contend; queueing here instead keeps commits back to back.
-    pub write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
     /// Stores new messages in group commits (see [`message_writer`]).
     pub writer: message_writer::MessageWriter,
 }
@@ -61,15 +57,7 @@ pub struct Actor {
     pub role: UserRole,
 }
 
-impl Domain {
-    /// Held across a write transaction (a no-op on PostgreSQL).
-    pub async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        match &self.write_gate {
-            Some(gate) => Some(gate.lock().await),
-            None => None,
-        }
-    }
-}
+impl Domain {}
 
 impl Actor {
     pub fn is_admin(&self) -> bool {
