@@ -30,6 +30,8 @@ pub(crate) enum Stored {
     Inserted(Box<messages::Model>),
     /// The sender's `client_msg_id` was stored meanwhile (a concurrent resend).
     Duplicate,
+    /// The conversation row is gone (removed since the sender's checks).
+    NoConversation,
 }
 
 struct Pending {
@@ -112,10 +114,10 @@ async fn write(db: &DatabaseConnection, rows: &[&Row]) -> Result<Vec<Stored>, Db
             .filter(conversations::Column::Id.eq(m.conversation_id))
             .exec_with_returning(&tx)
             .await?;
-        let seq = bumped
-            .first()
-            .map(|c| c.last_seq)
-            .ok_or_else(|| DbErr::RecordNotFound("conversation".into()))?;
+        let Some(seq) = bumped.first().map(|c| c.last_seq) else {
+            out.push(Stored::NoConversation);
+            continue;
+        };
         let message = messages::Model { seq, ..m.clone() };
         let inserted = messages::Entity::insert(message.clone().into_active_model().reset_all())
             .on_conflict(OnConflict::new().do_nothing().to_owned())

@@ -87,9 +87,9 @@ impl Domain {
             ));
         }
         if let Some(cid) = &client_msg_id
-            && let Some(existing) = self.by_client_msg_id(actor.user_id, cid).await?
+            && let Some(sent) = self.resend_of(actor, &conv, cid).await?
         {
-            return self.resent(actor, &conv, existing).await;
+            return Ok(sent);
         }
         self.check_attachments(actor, &input.attachment_ids).await?;
         let participants = self.participant_ids(conv.id).await?;
@@ -151,12 +151,12 @@ impl Domain {
             Stored::Duplicate => {
                 // The same client_msg_id committed concurrently: hand back that one.
                 let cid = client_msg_id.ok_or(AppError::NotFound("message"))?;
-                let existing = self
-                    .by_client_msg_id(actor.user_id, &cid)
+                return self
+                    .resend_of(actor, &conv, &cid)
                     .await?
-                    .ok_or(AppError::NotFound("message"))?;
-                return self.resent(actor, &conv, existing).await;
+                    .ok_or(AppError::NotFound("message"));
             }
+            Stored::NoConversation => return Err(AppError::NotFound("conversation")),
         };
 
         let receiver = direct_receiver(&conv, &participants, actor.user_id);
@@ -209,25 +209,22 @@ impl Domain {
         }
     }
 
-    async fn by_client_msg_id(
-        &self,
-        sender: Uuid,
-        cid: &str,
-    ) -> AppResult<Option<messages::Model>> {
-        Ok(messages::Entity::find()
-            .filter(messages::Column::SenderId.eq(sender))
-            .filter(messages::Column::ClientMsgId.eq(cid))
-            .one(&self.db)
-            .await?)
-    }
-
-    /// A resend of an already stored message: the original back, nothing new stored.
-    async fn resent(
+    /// If the caller already stored a message under `cid`, that message back as a
+    /// resend (nothing new stored); a `cid` used in another conversation conflicts.
+    async fn resend_of(
         &self,
         actor: &Actor,
         conv: &conversations::Model,
-        existing: messages::Model,
-    ) -> AppResult<Sent> {
+        cid: &str,
+    ) -> AppResult<Option<Sent>> {
+        let Some(existing) = messages::Entity::find()
+            .filter(messages::Column::SenderId.eq(actor.user_id))
+            .filter(messages::Column::ClientMsgId.eq(cid))
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(None);
+        };
         if existing.conversation_id != conv.id {
             return Err(AppError::Conflict(
                 "client_msg_id already used for another conversation".into(),
@@ -235,10 +232,10 @@ impl Domain {
         }
         let participants = self.participant_ids(conv.id).await?;
         let receiver = direct_receiver(conv, &participants, actor.user_id);
-        Ok(Sent {
+        Ok(Some(Sent {
             message: MessageView::from_model(existing, receiver),
             duplicate: true,
-        })
+        }))
     }
 
     /// A page of history, oldest first: the newest `limit` by default, or those
