@@ -185,10 +185,7 @@ impl Domain {
 
     /// The caller's conversations, most recently active first.
     pub async fn list_chats(&self, actor: &Actor, q: ChatQuery) -> AppResult<Vec<ChatView>> {
-        let limit = q.limit.unwrap_or(50);
-        if !(1..=100).contains(&limit) {
-            return Err(AppError::validation("limit", "must be between 1 and 100"));
-        }
+        let limit = validate::page_limit(q.limit, 50, 100)?;
         let mut mine = Query::select();
         mine.column((cp::Entity, cp::Column::ConversationId))
             .from(cp::Entity)

@@ -57,10 +57,7 @@ impl Domain {
         agents_only: bool,
         limit: Option<u64>,
     ) -> AppResult<Vec<DirectoryUser>> {
-        let limit = limit.unwrap_or(50);
-        if !(1..=100).contains(&limit) {
-            return Err(AppError::validation("limit", "must be between 1 and 100"));
-        }
+        let limit = validate::page_limit(limit, 50, 100)?;
         let mut find = users::Entity::find()
             .filter(users::Column::TenantId.eq(actor.tenant_id))
             .filter(users::Column::IsActive.eq(true));

@@ -282,10 +282,7 @@ impl Domain {
     /// of older messages since its previous sync.
     pub async fn sync(&self, actor: &Actor, input: SyncInput) -> AppResult<SyncResult> {
         let server_time = now();
-        let limit = input.limit.unwrap_or(100);
-        if !(1..=500).contains(&limit) {
-            return Err(AppError::validation("limit", "must be between 1 and 500"));
-        }
+        let limit = validate::page_limit(input.limit, 100, 500)?;
         if input.conversations.is_empty() || input.conversations.len() > 100 {
             return Err(AppError::validation(
                 "conversations",
@@ -357,10 +354,7 @@ impl Domain {
         before: Option<DateTime<Utc>>,
         limit: Option<u64>,
     ) -> AppResult<MessagePage> {
-        let limit = limit.unwrap_or(50);
-        if !(1..=100).contains(&limit) {
-            return Err(AppError::validation("limit", "must be between 1 and 100"));
-        }
+        let limit = validate::page_limit(limit, 50, 100)?;
         let (conv, part) = self.access(actor, conversation_id).await?;
         let mut find = messages::Entity::find()
             .filter(messages::Column::ConversationId.eq(conv.id))

@@ -246,10 +246,7 @@ impl Domain {
         conversation_id: Uuid,
         q: HistoryQuery,
     ) -> AppResult<MessagePage> {
-        let limit = q.limit.unwrap_or(50);
-        if !(1..=100).contains(&limit) {
-            return Err(AppError::validation("limit", "must be between 1 and 100"));
-        }
+        let limit = validate::page_limit(q.limit, 50, 100)?;
         let (conv, part) = self.access(actor, conversation_id).await?;
         let mut find = messages::Entity::find()
             .filter(messages::Column::ConversationId.eq(conv.id))

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::views::MessageView;
 use super::{Actor, Domain, validate};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 
 #[derive(Debug, Deserialize, ToSchema, IntoParams)]
 pub struct SearchQuery {
@@ -28,10 +28,7 @@ impl Domain {
         q: SearchQuery,
     ) -> AppResult<Vec<MessageView>> {
         let text = validate::text("q", &q.q, 1, 200)?;
-        let limit = q.limit.unwrap_or(20);
-        if !(1..=100).contains(&limit) {
-            return Err(AppError::validation("limit", "must be between 1 and 100"));
-        }
+        let limit = validate::page_limit(q.limit, 20, 100)?;
         if let Some(c) = q.conversation_id {
             self.access(actor, c).await?;
         }

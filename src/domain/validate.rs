@@ -24,6 +24,18 @@ pub fn text(field: &str, value: &str, min: usize, max: usize) -> AppResult<Strin
     Ok(v.to_string())
 }
 
+/// A page size: `default` when absent, otherwise within `1..=max`.
+pub fn page_limit(limit: Option<u64>, default: u64, max: u64) -> AppResult<u64> {
+    let limit = limit.unwrap_or(default);
+    if !(1..=max).contains(&limit) {
+        return Err(AppError::validation(
+            "limit",
+            format!("must be between 1 and {max}"),
+        ));
+    }
+    Ok(limit)
+}
+
 /// A plausible email address, normalised to lower case.
 pub fn email(value: &str) -> AppResult<String> {
     let v = value.trim().to_lowercase();
