@@ -98,10 +98,11 @@ function waitFor(socket, event, match = () => true) {
   });
 }
 
-/** Emits with an acknowledgement; rejects when no ack arrives within 5 s. */
+/** Emits with an acknowledgement (no payload when it is undefined); rejects when no ack arrives within 5 s. */
 async function emitAck(socket, event, payload) {
+  const args = payload === undefined ? [] : [payload];
   try {
-    return await socket.timeout(EVENT_TIMEOUT_MS).emitWithAck(event, payload);
+    return await socket.timeout(EVENT_TIMEOUT_MS).emitWithAck(event, ...args);
   } catch {
     throw new Error(`no ack for \`${event}\` on ${socket.label} within ${EVENT_TIMEOUT_MS / 1000} s`);
   }
@@ -274,16 +275,19 @@ await step('resend same client_msg_id -> same message id', async () => {
   check(ack.data?.seq === 1, 'resend: seq is not 1', ack.data?.seq);
 });
 
-// g. B's chat list
-await step('B get_chats -> updated_chat_list (unread 1, last "hello")', async () => {
+// g. B's chat list: the event carries a bare array (002 §3.3), the ack `{chats}`
+await step('B get_chats -> updated_chat_list array (unread 1, last "hello")', async () => {
   const list = waitFor(sb, 'updated_chat_list');
-  sb.emit('get_chats');
+  const ack = await emitAck(sb, 'get_chats');
   const l = await list;
-  check(Array.isArray(l?.chats), 'updated_chat_list: chats is not an array', l);
-  const c = l.chats.find((x) => x.id === chat.id);
-  check(c, 'updated_chat_list: the chat is missing', l.chats.map((x) => x.id));
+  check(Array.isArray(l), 'updated_chat_list: payload is not an array', l);
+  const c = l.find((x) => x.id === chat.id);
+  check(c, 'updated_chat_list: the chat is missing', l.map((x) => x.id));
   check(c.unread_count === 1, 'unread_count is not 1', c.unread_count);
   check(c.last_message?.message === 'hello', 'last_message.message is not "hello"', c.last_message);
+  check(ack?.status === 'ok', 'get_chats ack status is not "ok"', ack);
+  check(Array.isArray(ack.data?.chats), 'get_chats ack: data.chats is not an array', ack.data);
+  check(ack.data.chats.length === l.length, 'get_chats ack: data.chats differs from the event', ack.data);
 });
 
 // h. read receipt
@@ -295,16 +299,21 @@ await step('B seen_message -> A conversation_read (B, seq 1)', async () => {
   check(env.payload.last_read_seq === 1, 'conversation_read: last_read_seq is not 1', env.payload);
 });
 
-// i. history
-await step('B chat_messages -> get_all_chat_messages (1 message)', async () => {
+// i. history: the event carries a bare array of messages, oldest first (002 §3.3);
+//    the ack `{chat_id, messages, has_more}`
+await step('B chat_messages -> get_all_chat_messages array (1 message), ack has_more false', async () => {
   const page = waitFor(sb, 'get_all_chat_messages');
-  sb.emit('chat_messages', { chat_id: chat.id, limit: 50 });
-  const p = await page;
-  check(p?.chat_id === chat.id, 'get_all_chat_messages: chat_id', p);
-  check(Array.isArray(p.messages), 'get_all_chat_messages: messages is not an array', p);
-  check(p.messages.length === 1, `expected 1 message, got ${p.messages?.length}`, p.messages);
-  check(p.messages[0].id === msg.id, 'the message is not the one sent', p.messages[0]);
-  check(p.has_more === false, 'has_more is not false', p.has_more);
+  const ack = await emitAck(sb, 'chat_messages', { chat_id: chat.id, limit: 50 });
+  const list = await page;
+  check(Array.isArray(list), 'get_all_chat_messages: payload is not an array', list);
+  check(list.length === 1, `expected 1 message, got ${list.length}`, list);
+  check(list[0].id === msg.id, 'the message is not the one sent', list[0]);
+  check(ack?.status === 'ok', 'chat_messages ack status is not "ok"', ack);
+  const d = ack.data ?? {};
+  check(d.chat_id === chat.id, 'chat_messages ack: chat_id', d);
+  check(Array.isArray(d.messages) && d.messages.length === 1 && d.messages[0].id === msg.id,
+    'chat_messages ack: messages is not the one message', d.messages);
+  check(d.has_more === false, 'chat_messages ack: has_more is not false', d.has_more);
 });
 
 // j. typing

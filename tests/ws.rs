@@ -6,85 +6,15 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Session, TestServer, assert_error};
+use common::ws::{closed, next_json, next_of, open, stream, ticket};
+use common::{TestServer, assert_error};
 use futures::{SinkExt, StreamExt};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use switchboard::client::SioClient;
 use tokio_tungstenite::tungstenite::Message;
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 const WAIT: Duration = Duration::from_secs(15);
-
-async fn open(s: &TestServer, path_and_query: &str) -> Ws {
-    let url = format!("ws://{}{}", s.addr, path_and_query);
-    tokio_tungstenite::connect_async(url)
-        .await
-        .expect("websocket upgrade")
-        .0
-}
-
-async fn ticket(s: &TestServer, who: &Session) -> String {
-    let (st, t) = s
-        .post("/api/v1/auth/ws-ticket", Some(&who.access), json!({}))
-        .await;
-    assert_eq!(st, StatusCode::OK, "{t}");
-    assert_eq!(t["expires_in"], 60);
-    let ticket = t["ticket"].as_str().unwrap().to_string();
-    assert_eq!(ticket.len(), 43, "32 random bytes, URL-safe base64");
-    ticket
-}
-
-async fn stream(s: &TestServer, who: &Session) -> Ws {
-    let t = ticket(s, who).await;
-    let mut ws = open(s, &format!("/api/v1/ws?ticket={t}&platform=web")).await;
-    let hello = next_json(&mut ws).await;
-    assert_eq!(hello["type"], "connected");
-    assert_eq!(hello["payload"]["user_id"], who.user_id.as_str());
-    ws
-}
-
-/// The next JSON text frame, skipping server pings.
-async fn next_json(ws: &mut Ws) -> Value {
-    loop {
-        let msg = tokio::time::timeout(WAIT, ws.next())
-            .await
-            .expect("a frame in time")
-            .expect("open")
-            .expect("ok");
-        if let Message::Text(t) = msg {
-            let v: Value = serde_json::from_str(t.as_str()).unwrap();
-            if v["type"] != "ping" {
-                return v;
-            }
-        }
-    }
-}
-
-/// The next frame of this `type`.
-async fn next_of(ws: &mut Ws, kind: &str) -> Value {
-    loop {
-        let v = next_json(ws).await;
-        if v["type"] == kind || v["message_type"] == kind {
-            return v;
-        }
-    }
-}
-
-/// Reads until the server closes; returns the close code and reason.
-async fn closed(ws: &mut Ws) -> (u16, String) {
-    loop {
-        match tokio::time::timeout(WAIT, ws.next())
-            .await
-            .expect("closed in time")
-        {
-            Some(Ok(Message::Close(Some(f)))) => return (u16::from(f.code), f.reason.to_string()),
-            Some(Ok(Message::Close(None))) | None | Some(Err(_)) => return (0, String::new()),
-            Some(Ok(_)) => continue,
-        }
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_refusal_closes_with_1008() {

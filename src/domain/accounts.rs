@@ -42,11 +42,15 @@ pub struct RefreshInput {
 pub struct ProfilePatch {
     pub display_name: Option<String>,
     /// An http(s) URL, or null to clear it.
-    #[serde(default, with = "double_option")]
+    #[serde(default, with = "validate::double_option")]
     #[schema(value_type = Option<String>)]
     pub avatar_url: Option<Option<String>>,
     /// IANA zone name, e.g. `Europe/Berlin`.
     pub timezone: Option<String>,
+    /// A phone number (searchable in the user directory), or null to clear it.
+    #[serde(default, with = "validate::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -56,15 +60,6 @@ pub struct ChangePasswordInput {
 }
 
 /// Distinguishes an absent field (`None`) from an explicit null (`Some(None)`).
-mod double_option {
-    use serde::{Deserialize, Deserializer};
-    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Option<T>>, D::Error> {
-        Option::<T>::deserialize(d).map(Some)
-    }
-}
-
 impl Domain {
     /// Creates a tenant and its first user, an admin, and signs them in.
     pub async fn signup(&self, input: SignupInput) -> AppResult<AuthSession> {
@@ -183,6 +178,9 @@ impl Domain {
         }
         if let Some(tz) = patch.timezone {
             am.timezone = Set(validate::timezone(&tz)?);
+        }
+        if let Some(phone) = patch.phone {
+            am.phone = Set(phone.as_deref().map(validate::phone).transpose()?);
         }
         am.updated_at = Set(now());
         Ok(am.update(&self.db).await?.into())

@@ -306,20 +306,22 @@ impl Domain {
                         MessageView::from_model(m.clone(), receiver)
                     });
                 let read_floor = Ord::max(me.last_read_seq, me.cleared_before_seq);
+                let title = c.title.clone().or_else(|| {
+                    (c.kind == ConversationKind::Direct)
+                        .then(|| {
+                            participants
+                                .iter()
+                                .find(|p| p.user_id != actor.user_id)
+                                .map(|p| p.display_name.clone())
+                        })
+                        .flatten()
+                });
                 ChatView {
                     id: c.id,
                     chat_id: c.id,
                     kind: c.kind,
-                    title: c.title.clone().or_else(|| {
-                        (c.kind == ConversationKind::Direct)
-                            .then(|| {
-                                participants
-                                    .iter()
-                                    .find(|p| p.user_id != actor.user_id)
-                                    .map(|p| p.display_name.clone())
-                            })
-                            .flatten()
-                    }),
+                    name: title.clone(),
+                    title,
                     description: c.description,
                     participants,
                     last_message,

@@ -66,12 +66,14 @@ impl Domain {
         }
         if let Some(q) = q {
             let q = validate::text("q", q, 1, 100)?;
-            find = find.filter(
-                Condition::any()
-                    .add(users::Column::DisplayName.contains(&q))
-                    .add(users::Column::Email.contains(q.to_lowercase()))
-                    .add(users::Column::Phone.contains(&q)),
-            );
+            let mut any = Condition::any()
+                .add(users::Column::DisplayName.contains(&q))
+                .add(users::Column::Email.contains(q.to_lowercase()));
+            // Phones are stored as digits (and a leading +): `555-0199` finds them.
+            if let Some(digits) = validate::phone_digits(&q) {
+                any = any.add(users::Column::Phone.contains(digits));
+            }
+            find = find.filter(any);
         }
         Ok(find
             .order_by_asc(users::Column::DisplayName)

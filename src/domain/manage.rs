@@ -26,6 +26,8 @@ pub struct CreateConversation {
     #[schema(value_type = String)]
     pub kind: ConversationKind,
     pub participant_ids: Vec<Uuid>,
+    /// `name` is accepted too (003's spelling).
+    #[serde(alias = "name")]
     pub title: Option<String>,
     pub description: Option<String>,
 }
@@ -33,6 +35,8 @@ pub struct CreateConversation {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConversationPatch {
+    /// `name` is accepted too: 003 documents "update name or description".
+    #[serde(alias = "name")]
     pub title: Option<String>,
     pub description: Option<String>,
 }

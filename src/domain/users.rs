@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::accounts::{new_user, revoke_all_of_user, unique_email};
 use super::views::UserView;
-use super::{Actor, Domain, now};
+use super::{Actor, Domain, now, validate};
 use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -23,6 +23,7 @@ pub struct CreateUserInput {
     /// member | admin | hr | agent (default member)
     #[schema(value_type = Option<String>)]
     pub role: Option<UserRole>,
+    pub phone: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -31,6 +32,10 @@ pub struct UpdateUserInput {
     #[schema(value_type = Option<String>)]
     pub role: Option<UserRole>,
     pub is_active: Option<bool>,
+    /// A phone number, or null to clear it.
+    #[serde(default, with = "super::validate::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
 }
 
 impl Domain {
@@ -50,19 +55,19 @@ impl Domain {
 
     pub async fn create_user(&self, actor: &Actor, input: CreateUserInput) -> AppResult<UserView> {
         require_admin(actor)?;
+        let phone = input.phone.as_deref().map(validate::phone).transpose()?;
         let (email, display_name, hash) = self
             .account_fields(&input.email, &input.password, &input.display_name)
             .await?;
-        let user = new_user(
+        let mut am = new_user(
             actor.tenant_id,
             email,
             display_name,
             input.role.unwrap_or(UserRole::Member),
             Some(hash),
-        )
-        .insert(&self.db)
-        .await
-        .map_err(unique_email)?;
+        );
+        am.phone = Set(phone);
+        let user = am.insert(&self.db).await.map_err(unique_email)?;
         Ok(user.into())
     }
 
@@ -96,8 +101,15 @@ impl Domain {
                 "admins cannot deactivate or demote themselves".into(),
             ));
         }
+        let phone = match input.phone {
+            Some(p) => Some(p.as_deref().map(validate::phone).transpose()?),
+            None => None,
+        };
         let tx = self.db.begin().await?;
         let mut am: users::ActiveModel = user.into();
+        if let Some(phone) = phone {
+            am.phone = Set(phone);
+        }
         if let Some(role) = input.role {
             am.role = Set(role);
         }

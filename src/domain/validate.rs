@@ -88,6 +88,51 @@ pub fn url(field: &str, value: &str) -> AppResult<String> {
     }
 }
 
+/// A phone number: digits with an optional leading `+`; spaces, dots, dashes and
+/// parentheses are dropped, so `+1 (555) 010-9999` is stored as `+15550109999`.
+pub fn phone(value: &str) -> AppResult<String> {
+    let v = value.trim();
+    let plus = v.starts_with('+');
+    let mut digits = String::new();
+    for (i, c) in v.chars().enumerate() {
+        match c {
+            '0'..='9' => digits.push(c),
+            '+' if i == 0 => {}
+            ' ' | '-' | '.' | '(' | ')' => {}
+            _ => {
+                return Err(AppError::validation(
+                    "phone",
+                    "may hold only digits, a leading +, spaces, dots, dashes and parentheses",
+                ));
+            }
+        }
+    }
+    if !(3..=20).contains(&digits.len()) {
+        return Err(AppError::validation("phone", "must have 3 to 20 digits"));
+    }
+    Ok(if plus { format!("+{digits}") } else { digits })
+}
+
+/// The digits of a search term that looks like (part of) a phone number.
+pub fn phone_digits(q: &str) -> Option<String> {
+    let looks_like_phone = q
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-.()".contains(c));
+    let digits: String = q.chars().filter(char::is_ascii_digit).collect();
+    (looks_like_phone && !digits.is_empty()).then_some(digits)
+}
+
+/// Serde helper for patch fields where `null` (clear) differs from absent (keep):
+/// absent → `None`, `null` → `Some(None)`, a value → `Some(Some(v))`.
+pub mod double_option {
+    use serde::{Deserialize, Deserializer};
+    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(d).map(Some)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,5 +148,10 @@ mod tests {
         assert!(text("title", "   ", 1, 10).is_err());
         assert!(text("title", "abcdefghijk", 1, 10).is_err());
         assert!(url("avatar_url", "javascript:alert(1)").is_err());
+        assert_eq!(phone(" +1 (555) 010-9999 ").unwrap(), "+15550109999");
+        assert!(phone("call me").is_err());
+        assert!(phone("12").is_err());
+        assert_eq!(phone_digits("010-99").as_deref(), Some("01099"));
+        assert_eq!(phone_digits("ann"), None);
     }
 }

@@ -89,6 +89,8 @@ pub struct ChatView {
     #[schema(value_type = String)]
     pub kind: entity::enums::ConversationKind,
     pub title: Option<String>,
+    /// Same as `title` (003's clients call it the conversation's name).
+    pub name: Option<String>,
     pub description: Option<String>,
     pub participants: Vec<ParticipantView>,
     pub last_message: Option<MessageView>,

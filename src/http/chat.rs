@@ -38,10 +38,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(remove_participant))
         .routes(routes!(read))
         .routes(routes!(typing))
-        .routes(routes!(mute))
-        .routes(routes!(unmute))
-        .routes(routes!(archive))
-        .routes(routes!(unarchive))
+        .routes(routes!(mute, unmute))
+        .routes(routes!(unmute_alias))
+        .routes(routes!(archive, unarchive))
+        .routes(routes!(unarchive_alias))
         .routes(routes!(history))
         .routes(routes!(send))
         .routes(routes!(sync))
@@ -179,9 +179,9 @@ async fn typing(
 }
 
 macro_rules! flag_route {
-    ($name:ident, $path:literal, $flag:expr, $doc:literal) => {
+    ($name:ident, $method:ident, $path:literal, $flag:expr, $doc:literal) => {
         #[doc = $doc]
-        #[utoipa::path(post, path = $path, tag = "chat", params(("id" = Uuid, Path)),
+        #[utoipa::path($method, path = $path, tag = "chat", params(("id" = Uuid, Path)),
             security(("bearer" = [])),
             responses((status = 200, body = ParticipantFlags), (status = 403), (status = 404)))]
         async fn $name(
@@ -193,29 +193,49 @@ macro_rules! flag_route {
         }
     };
 }
+// 003 documents `POST …/mute` + `DELETE …/mute` and the same pair for archive; the
+// `POST …/unmute` and `POST …/unarchive` spellings stay as aliases.
 flag_route!(
     mute,
+    post,
     "/conversations/{id}/mute",
     Flag::Muted(true),
     "Mute notifications."
 );
 flag_route!(
     unmute,
-    "/conversations/{id}/unmute",
+    delete,
+    "/conversations/{id}/mute",
     Flag::Muted(false),
     "Unmute."
 );
 flag_route!(
+    unmute_alias,
+    post,
+    "/conversations/{id}/unmute",
+    Flag::Muted(false),
+    "Unmute (alias of `DELETE …/mute`)."
+);
+flag_route!(
     archive,
+    post,
     "/conversations/{id}/archive",
     Flag::Archived(true),
     "Archive for the caller."
 );
 flag_route!(
     unarchive,
-    "/conversations/{id}/unarchive",
+    delete,
+    "/conversations/{id}/archive",
     Flag::Archived(false),
     "Unarchive."
+);
+flag_route!(
+    unarchive_alias,
+    post,
+    "/conversations/{id}/unarchive",
+    Flag::Archived(false),
+    "Unarchive (alias of `DELETE …/archive`)."
 );
 
 #[derive(Deserialize, IntoParams)]

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -16,7 +16,7 @@ use crate::domain::conversations::ChatQuery;
 use crate::domain::manage::CreateConversation;
 use crate::domain::message_ops::UnreadTotals;
 use crate::domain::messages::{NewMessage, Sent};
-use crate::domain::views::{ChatView, MessagePage, MessageView};
+use crate::domain::views::{ChatView, MessageView};
 use crate::error::AppError;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -25,14 +25,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_conversation))
         .routes(routes!(list_messages, post_message))
         .routes(routes!(unread_count))
-}
-
-/// A page of conversations.
-#[derive(Serialize, ToSchema)]
-pub struct ConversationList {
-    pub conversations: Vec<ChatView>,
-    pub limit: u64,
-    pub offset: u64,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -60,21 +52,16 @@ impl From<ListParams> for ChatQuery {
     }
 }
 
-/// The caller's conversations, most recently active first.
+/// The caller's conversations, most recently active first: an array (000: "Array of
+/// ConversationRead objects"); paging stays in the query string.
 #[utoipa::path(get, path = "/conversations", tag = "messages", params(ListParams),
-    security(("bearer" = [])), responses((status = 200, body = ConversationList), (status = 400)))]
+    security(("bearer" = [])), responses((status = 200, body = [ChatView]), (status = 400)))]
 pub async fn list_conversations(
     State(s): State<AppState>,
     AuthUser(actor): AuthUser,
     ApiQuery(p): ApiQuery<ListParams>,
-) -> Result<Json<ConversationList>, AppError> {
-    let (limit, offset) = (p.limit.unwrap_or(50), p.offset.unwrap_or(0));
-    let conversations = s.domain.list_chats(&actor, p.into()).await?;
-    Ok(Json(ConversationList {
-        conversations,
-        limit,
-        offset,
-    }))
+) -> Result<Json<Vec<ChatView>>, AppError> {
+    Ok(Json(s.domain.list_chats(&actor, p.into()).await?))
 }
 
 /// Create a conversation; a direct one with the same pair returns the existing one (200).
@@ -115,21 +102,22 @@ pub struct HistoryParams {
     pub before: Option<DateTime<Utc>>,
 }
 
-/// Messages, oldest first; marks them delivered to the caller.
+/// Messages, oldest first, as an array; marks them delivered to the caller. Page
+/// backwards with `before` = the oldest `created_at` received.
 #[utoipa::path(get, path = "/conversations/{id}/messages", tag = "messages",
     params(("id" = Uuid, Path), HistoryParams), security(("bearer" = [])),
-    responses((status = 200, body = MessagePage), (status = 403), (status = 404)))]
+    responses((status = 200, body = [MessageView]), (status = 403), (status = 404)))]
 pub async fn list_messages(
     State(s): State<AppState>,
     AuthUser(actor): AuthUser,
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(p): ApiQuery<HistoryParams>,
-) -> Result<Json<MessagePage>, AppError> {
-    Ok(Json(
-        s.domain
-            .messages_before(&actor, id, p.before, p.limit)
-            .await?,
-    ))
+) -> Result<Json<Vec<MessageView>>, AppError> {
+    let page = s
+        .domain
+        .messages_before(&actor, id, p.before, p.limit)
+        .await?;
+    Ok(Json(page.messages))
 }
 
 #[derive(Deserialize, ToSchema)]

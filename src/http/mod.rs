@@ -62,15 +62,22 @@ impl Modify for BearerAuth {
 }
 
 /// The REST routes and their OpenAPI document, generated from the same declarations.
+///
+/// 003's clients call `/auth/*` and `/v1/chat/*` on their base URL: the same routers
+/// are mounted there too. The document lists each operation once, under `/api/v1`.
 pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())
         .nest("/api/v1/auth", auth::router())
         .nest("/api/v1/users", users::router())
         .nest("/api/v1/messages", messages::router())
         .nest("/api/v1/chat", chat::router())
         .nest("/api/v1/presence", presence::router())
-        .split_for_parts()
+        .split_for_parts();
+    let router = router
+        .nest("/auth", Router::from(auth::router()))
+        .nest("/v1/chat", Router::from(chat::router()));
+    (router, api)
 }
 
 /// The full HTTP app: routes, `/api/v1/openapi.json`, JSON fallbacks, body limit,

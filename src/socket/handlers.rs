@@ -44,6 +44,14 @@ impl Reply {
     fn ack(data: Value) -> Self {
         Self { emit: None, data }
     }
+    /// An event whose payload differs from the ack's `data` (e.g. a bare array on
+    /// the wire, as Worknation's client reads it, with paging facts in the ack).
+    fn event_and_ack(name: &'static str, emitted: Value, data: Value) -> Self {
+        Self {
+            emit: Some((name, emitted)),
+            data,
+        }
+    }
 }
 
 /// Joins the user's room, starts the socket's ordered worker and registers its
@@ -228,7 +236,12 @@ async fn dispatch<A: Adapter>(
                 limit: p.limit,
             };
             let page = domain.list_messages(actor, p.chat_id, q).await?;
-            Ok(Reply::event("get_all_chat_messages", to_value(&page)))
+            // 002 §3.3: "an array of message objects"; has_more travels in the ack.
+            Ok(Reply::event_and_ack(
+                "get_all_chat_messages",
+                to_value(&page.messages),
+                to_value(&page),
+            ))
         }
         "get_chats" => {
             let chats = domain
@@ -240,7 +253,13 @@ async fn dispatch<A: Adapter>(
                     },
                 )
                 .await?;
-            Ok(Reply::event("updated_chat_list", json!({ "chats": chats })))
+            // 002 §3.3: "an array of chat objects".
+            let list = to_value(&chats);
+            Ok(Reply::event_and_ack(
+                "updated_chat_list",
+                list.clone(),
+                json!({ "chats": list }),
+            ))
         }
         "subscribe" => {
             let p: ChannelRef = parse(data)?;

@@ -1,79 +1,253 @@
-//! Renders events as the legacy receive-only frames `{id, user_id, content,
-//! date_created, date_updated, message_type, recipient_type, reference_id, deleted}`.
-//! Mapping: new_message → MESSAGE, message_updated → EDIT_MESSAGE, message_deleted →
-//! DELETE_MESSAGE, typing → TYPING, presence_updated and conversation_updated →
-//! UPDATE_STATUS, participants added/removed → UPDATE_USERS. Other events have no
-//! legacy frame.
+//! The `/ws?token=` service's frames. `001_…` and `004_…` document this one service
+//! twice, so each fact goes out as one frame that carries both documents' keys: 001's
+//! `{type, data}` (`chat_message`, `status_update`, `notification`) and 004's
+//! `{id, user_id, content, date_created, date_updated, message_type, recipient_type,
+//! reference_id, deleted}` (`MESSAGE`, `EDIT_MESSAGE`, `DELETE_MESSAGE`, `TYPING`,
+//! `UPDATE_STATUS`, `UPDATE_USERS`). A client of either document reads its own keys.
+//! Also the 001 replies to client commands (`pong`, `subscribed`, `error`).
 
-use serde_json::{Value, json};
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value, json};
 
+use crate::error::AppError;
 use crate::realtime::{EventType, RealtimeEvent};
 
-pub fn render(event: &RealtimeEvent) -> Option<String> {
+/// 004's date format: `2024-09-09 14:06:11.251848` (UTC, microseconds).
+fn date(v: &Value) -> Value {
+    v.as_str()
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|d| d.with_timezone(&Utc))
+        .map_or(Value::Null, |d| date_of(d).into())
+}
+
+fn date_of(d: DateTime<Utc>) -> String {
+    d.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
+}
+
+/// 001's `status_update` data: `{entity_type, entity_id, status}` plus details.
+fn status(entity_type: &str, entity_id: &Value, status: &str, extra: Value) -> Value {
+    let mut data = json!({"entity_type": entity_type, "entity_id": entity_id, "status": status});
+    if let (Some(d), Value::Object(extra)) = (data.as_object_mut(), extra) {
+        d.extend(extra);
+    }
+    data
+}
+
+/// Renders an event as its frame, or `None` when neither document has one for it.
+pub fn render(event: &RealtimeEvent) -> Option<Value> {
     let p = &event.payload;
-    let ts = json!(event.timestamp);
-    let frame = match event.kind {
+    let conversation = json!(event.conversation_id);
+    let (kind, data, legacy): (&str, Value, Option<Value>) = match event.kind {
         EventType::NewMessage | EventType::MessageUpdated | EventType::MessageDeleted => {
-            let message_type = match event.kind {
-                EventType::NewMessage => "MESSAGE",
-                EventType::MessageUpdated => "EDIT_MESSAGE",
-                _ => "DELETE_MESSAGE",
+            let (message_type, type_data) = match event.kind {
+                EventType::NewMessage => (
+                    "MESSAGE",
+                    (
+                        "chat_message",
+                        json!({
+                            "id": p["id"],
+                            "conversation_id": p["conversation_id"],
+                            "sender_id": p["sender_id"],
+                            "content": p["content"],
+                            "seq": p["seq"],
+                            "created_at": p["created_at"],
+                        }),
+                    ),
+                ),
+                EventType::MessageUpdated => (
+                    "EDIT_MESSAGE",
+                    (
+                        "status_update",
+                        status(
+                            "message",
+                            &p["id"],
+                            "edited",
+                            json!({"conversation_id": p["conversation_id"], "content": p["content"]}),
+                        ),
+                    ),
+                ),
+                _ => (
+                    "DELETE_MESSAGE",
+                    (
+                        "status_update",
+                        status(
+                            "message",
+                            &p["id"],
+                            "deleted",
+                            json!({"conversation_id": p["conversation_id"]}),
+                        ),
+                    ),
+                ),
             };
-            json!({
+            let updated = if p["edited_at"].is_null() {
+                &p["created_at"]
+            } else {
+                &p["edited_at"]
+            };
+            let frame = json!({
                 "id": p["id"],
                 "user_id": p["sender_id"],
                 "content": p["content"],
-                "date_created": p["created_at"],
-                "date_updated": if p["edited_at"].is_null() { p["created_at"].clone() } else { p["edited_at"].clone() },
+                "date_created": date(&p["created_at"]),
+                "date_updated": date(updated),
                 "message_type": message_type,
-                "recipient_type": "conversation",
+                "recipient_type": "CHANNEL",
                 "reference_id": p["conversation_id"],
                 "deleted": p["deleted"].as_bool().unwrap_or(false),
-            })
+            });
+            (type_data.0, type_data.1, Some(frame))
         }
-        EventType::Typing => notice(
-            event,
-            "TYPING",
-            p["user_id"].clone(),
-            Value::String(String::new()),
-            &ts,
+        EventType::Typing => (
+            "status_update",
+            status(
+                "conversation",
+                &conversation,
+                "typing",
+                json!({"user_id": p["user_id"]}),
+            ),
+            Some(json!({
+                "message_type": "TYPING",
+                "recipient_type": "CHANNEL",
+                "reference_id": conversation,
+                "user_id": p["user_id"],
+            })),
         ),
-        EventType::PresenceUpdated => notice(
-            event,
-            "UPDATE_STATUS",
-            p["user_id"].clone(),
-            p["status"].clone(),
-            &ts,
+        EventType::PresenceUpdated => (
+            "status_update",
+            status(
+                "user",
+                &p["user_id"],
+                p["status"].as_str().unwrap_or("offline"),
+                json!({}),
+            ),
+            Some(json!({"message_type": "UPDATE_STATUS"})),
         ),
-        EventType::ConversationUpdated => notice(
-            event,
-            "UPDATE_STATUS",
-            json!(event.actor_user_id),
-            json!("conversation_updated"),
-            &ts,
+        EventType::ConversationUpdated => (
+            "status_update",
+            status("conversation", &conversation, "updated", json!({})),
+            Some(json!({"message_type": "UPDATE_STATUS"})),
         ),
-        EventType::ConversationParticipantsAdded | EventType::ParticipantRemoved => notice(
-            event,
-            "UPDATE_USERS",
-            json!(event.actor_user_id),
-            json!(event.kind.as_str()),
-            &ts,
+        EventType::ConversationParticipantsAdded | EventType::ParticipantRemoved => (
+            "status_update",
+            status(
+                "conversation",
+                &conversation,
+                "participants_changed",
+                json!({}),
+            ),
+            Some(json!({"message_type": "UPDATE_USERS"})),
         ),
+        EventType::ConversationRead => (
+            "status_update",
+            status(
+                "conversation",
+                &conversation,
+                "read",
+                json!({"user_id": p["user_id"], "last_read_seq": p["last_read_seq"]}),
+            ),
+            None,
+        ),
+        EventType::MessageReaction => (
+            "status_update",
+            status(
+                "message",
+                &p["message_id"],
+                "reaction",
+                json!({"conversation_id": conversation, "user_id": p["user_id"],
+                       "emoji": p["emoji"], "added": p["added"]}),
+            ),
+            None,
+        ),
+        EventType::NotificationCreated => {
+            // 001's example: {"message": "New comment on your post", "level": "info"}.
+            let mut data = p.as_object().cloned().unwrap_or_default();
+            let message = p["message"]
+                .as_str()
+                .or(p["title"].as_str())
+                .or(p["body"].as_str())
+                .unwrap_or_default()
+                .to_string();
+            data.insert("message".into(), message.into());
+            data.entry("level").or_insert_with(|| "info".into());
+            ("notification", Value::Object(data), None)
+        }
         _ => return None,
     };
-    Some(frame.to_string())
+    let mut frame = Map::new();
+    frame.insert("type".into(), kind.into());
+    frame.insert("data".into(), data);
+    if let Some(Value::Object(legacy)) = legacy {
+        frame.extend(legacy);
+    }
+    Some(Value::Object(frame))
 }
 
-fn notice(event: &RealtimeEvent, kind: &str, user: Value, content: Value, ts: &Value) -> Value {
-    json!({
-        "id": event.event_id,
-        "user_id": user,
-        "content": content,
-        "date_created": ts,
-        "date_updated": ts,
-        "message_type": kind,
-        "recipient_type": if event.conversation_id.is_some() { "conversation" } else { "user" },
-        "reference_id": event.conversation_id.map(|c| c.to_string()).or_else(|| event.entity_id.map(|e| e.to_string())),
-        "deleted": false,
-    })
+/// 001's reply to `ping`.
+pub fn pong() -> Value {
+    json!({"type": "pong", "data": {"timestamp": Utc::now()}})
+}
+
+/// 001's confirmation of `subscribe` / `unsubscribe`.
+pub fn subscription(done: &str, channel: &str) -> Value {
+    json!({"type": done, "data": {"channel": channel}})
+}
+
+/// 001's error frame. Its codes are `invalid_request`, `unauthorized`,
+/// `subscription_failed` and `internal_error`; a subscription the caller may not have
+/// (forbidden, unknown conversation) is `subscription_failed`. `code` and `message`
+/// are also at the top level, as the RealtimeEvent stream's error frames have them.
+pub fn error(e: &AppError, subscribing: bool) -> Value {
+    let code = match e {
+        AppError::Forbidden(_) | AppError::NotFound(_) | AppError::SubscriptionFailed(_)
+            if subscribing =>
+        {
+            "subscription_failed"
+        }
+        AppError::Unauthorized(_) | AppError::UserInactive | AppError::Forbidden(_) => {
+            "unauthorized"
+        }
+        AppError::Internal(_) | AppError::Unavailable(_) => "internal_error",
+        _ => "invalid_request",
+    };
+    error_frame(code, &e.to_string())
+}
+
+pub fn error_frame(code: &str, message: &str) -> Value {
+    json!({"type": "error", "code": code, "message": message,
+           "data": {"code": code, "message": message}})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    #[test]
+    fn a_new_message_carries_both_documents_keys() {
+        let (conv, msg, user) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let event = RealtimeEvent::new(
+            EventType::NewMessage,
+            json!({"id": msg, "conversation_id": conv, "sender_id": user, "content": "hello",
+                   "seq": 1, "created_at": "2024-09-09T14:06:11.251848Z", "edited_at": null,
+                   "deleted": false}),
+        )
+        .conversation(conv);
+        let f = render(&event).unwrap();
+        assert_eq!(f["type"], "chat_message");
+        assert_eq!(f["data"]["content"], "hello");
+        assert_eq!(f["data"]["sender_id"], json!(user));
+        assert_eq!(f["message_type"], "MESSAGE");
+        assert_eq!(f["recipient_type"], "CHANNEL");
+        assert_eq!(f["reference_id"], json!(conv));
+        assert_eq!(f["date_created"], "2024-09-09 14:06:11.251848");
+        assert_eq!(f["date_updated"], "2024-09-09 14:06:11.251848");
+        assert_eq!(f["deleted"], false);
+    }
+
+    #[test]
+    fn forbidden_subscriptions_are_subscription_failed() {
+        let e = AppError::Forbidden("not a participant".into());
+        assert_eq!(error(&e, true)["code"], "subscription_failed");
+        assert_eq!(error(&e, false)["data"]["code"], "unauthorized");
+    }
 }

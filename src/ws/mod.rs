@@ -130,7 +130,8 @@ impl Sessions {
         if targets.is_empty() {
             return;
         }
-        let mut envelope: Option<Arc<str>> = None;
+        // Rendered at most once per dialect; `None` inside: this dialect has no frame.
+        let mut envelope: Option<Option<Arc<str>>> = None;
         let mut legacy: Option<Option<Arc<str>>> = None;
         for id in targets {
             let Some(h) = inner.sessions.get(&id) else {
@@ -139,16 +140,13 @@ impl Sessions {
             if audience.except_users.contains(&h.user) {
                 continue;
             }
-            let frame = match h.dialect {
-                Dialect::Envelope => envelope
-                    .get_or_insert_with(|| serde_json::to_string(event).unwrap_or_default().into())
-                    .clone(),
-                Dialect::Legacy => {
-                    match legacy.get_or_insert_with(|| legacy::render(event).map(Into::into)) {
-                        Some(f) => f.clone(),
-                        None => continue,
-                    }
-                }
+            let rendered = match h.dialect {
+                Dialect::Envelope => envelope.get_or_insert_with(|| encode(event)),
+                Dialect::Legacy => legacy
+                    .get_or_insert_with(|| legacy::render(event).map(|f| f.to_string().into())),
+            };
+            let Some(frame) = rendered.clone() else {
+                continue;
             };
             if let Err(mpsc::error::TrySendError::Full(_)) = h.tx.try_send(frame) {
                 tracing::warn!(session = id, user_id = %h.user, "websocket session too slow; closing");
@@ -156,6 +154,16 @@ impl Sessions {
             }
         }
     }
+}
+
+/// The RealtimeEvent envelope as a text frame; a failure is logged, never sent as "".
+fn encode(event: &RealtimeEvent) -> Option<Arc<str>> {
+    serde_json::to_string(event)
+        .inspect_err(
+            |e| tracing::error!(error = %e, event = event.kind.as_str(), "event not serialisable"),
+        )
+        .ok()
+        .map(Into::into)
 }
 
 /// An event on its way to every node's sessions.
@@ -212,7 +220,13 @@ impl Renderer for WsRenderer {
                         event: event.clone(),
                         audience: audience.clone(),
                     };
-                    let body = serde_json::to_string(&wire).unwrap_or_default();
+                    let body = match serde_json::to_string(&wire) {
+                        Ok(b) => b,
+                        Err(e) => {
+                            tracing::error!(error = %e, event = event.kind.as_str(), "event not serialisable");
+                            return;
+                        }
+                    };
                     let mut conn = conn.clone();
                     if let Err(e) = redis::cmd("PUBLISH")
                         .arg(channel)

@@ -68,7 +68,7 @@ async fn realtime(
     upgrade(ws, s, outcome, Dialect::Envelope, platform)
 }
 
-/// `GET /ws?token=<jwt>`: the legacy receive-only frames.
+/// `GET /ws?token=<jwt>`: the service of 001 and 004 (frames, commands, errors).
 async fn legacy(
     State(s): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
@@ -101,7 +101,7 @@ fn upgrade(
             Ok(actor) => {
                 session::run(socket, domain, sessions, actor, dialect, platform, timing).await
             }
-            Err((code, reason)) => session::close(socket, code, &reason).await,
+            Err((code, reason)) => session::refuse(socket, dialect, code, &reason).await,
         }
     })
 }

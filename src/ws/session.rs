@@ -1,6 +1,6 @@
 //! One plain-WebSocket connection: outbound events, server pings and the pong
-//! deadline, and (RealtimeEvent dialect) the client commands `ping`, `pong`,
-//! `subscribe`, `unsubscribe`.
+//! deadline, and the client commands `ping`, `pong`, `subscribe`, `unsubscribe`
+//! (both dialects take them; each renders its own replies).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +11,7 @@ use serde_json::json;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::{Dialect, Sessions};
+use super::{Dialect, Sessions, legacy};
 use crate::domain::channels::Channel;
 use crate::domain::presence::Platform;
 use crate::domain::{Actor, Domain};
@@ -39,11 +39,41 @@ pub async fn close(mut socket: WebSocket, code: u16, reason: &str) {
     let _ = socket.send(Message::Close(Some(frame))).await;
 }
 
+/// A client command: `{"type": "subscribe", "channel": "conversation:<id>"}`, or 001's
+/// `{"type": "subscribe", "data": {"channel": …}}`.
+/// Refuses a session: on `/ws`, 001's `error` frame (`unauthorized`, or
+/// `internal_error` for a setup failure) comes before the close frame.
+pub async fn refuse(mut socket: WebSocket, dialect: Dialect, code: u16, reason: &str) {
+    if dialect == Dialect::Legacy {
+        let name = if code == POLICY_VIOLATION {
+            "unauthorized"
+        } else {
+            "internal_error"
+        };
+        let frame = legacy::error_frame(name, reason).to_string();
+        let _ = socket.send(Message::Text(frame.into())).await;
+    }
+    close(socket, code, reason).await
+}
+
 #[derive(Deserialize)]
 struct Command {
     #[serde(rename = "type")]
     kind: String,
     channel: Option<String>,
+    data: Option<CommandData>,
+}
+
+#[derive(Deserialize)]
+struct CommandData {
+    channel: Option<String>,
+}
+
+/// What a command asks the session to answer.
+enum Reply {
+    Pong,
+    Subscription { done: &'static str, channel: String },
+    Failed { error: AppError, subscribing: bool },
 }
 
 pub async fn run(
@@ -86,11 +116,11 @@ pub async fn run(
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(t))) => {
                     last_heard = Instant::now();
-                    if dialect == Dialect::Envelope {
-                        let reply = command(&domain, &sessions, reg.id, &actor, t.as_str()).await;
-                        if let Some(reply) = reply && socket.send(Message::Text(reply.into())).await.is_err() {
-                            break ("send failed", None);
-                        }
+                    let reply = command(&domain, &sessions, reg.id, &actor, t.as_str()).await;
+                    if let Some(reply) = reply
+                        && socket.send(Message::Text(render(dialect, reply).into())).await.is_err()
+                    {
+                        break ("send failed", None);
                     }
                 }
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break ("closed by client", None),
@@ -123,61 +153,77 @@ fn text(event: &RealtimeEvent) -> Message {
     Message::Text(serde_json::to_string(event).unwrap_or_default().into())
 }
 
-fn error_frame(code: &str, message: &str) -> String {
-    json!({"type": "error", "code": code, "message": message}).to_string()
+/// A command's reply in the session's dialect.
+fn render(dialect: Dialect, reply: Reply) -> String {
+    match (dialect, reply) {
+        (Dialect::Envelope, Reply::Pong) => {
+            serde_json::to_string(&RealtimeEvent::new(EventType::Pong, json!({})))
+                .unwrap_or_default()
+        }
+        (Dialect::Envelope, Reply::Subscription { done, channel }) => {
+            json!({"type": done, "channel": channel}).to_string()
+        }
+        (Dialect::Envelope, Reply::Failed { error, .. }) => {
+            json!({"type": "error", "code": error.socket_code(), "message": error.to_string()})
+                .to_string()
+        }
+        (Dialect::Legacy, Reply::Pong) => legacy::pong().to_string(),
+        (Dialect::Legacy, Reply::Subscription { done, channel }) => {
+            legacy::subscription(done, &channel).to_string()
+        }
+        (Dialect::Legacy, Reply::Failed { error, subscribing }) => {
+            legacy::error(&error, subscribing).to_string()
+        }
+    }
 }
 
-/// Handles one client frame; returns the reply frame, if any.
+/// Handles one client frame; returns what to answer, if anything.
 async fn command(
     domain: &Domain,
     sessions: &Sessions,
     id: u64,
     actor: &Actor,
     frame: &str,
-) -> Option<String> {
+) -> Option<Reply> {
+    let invalid = |m: &str| Reply::Failed {
+        error: AppError::validation("type", m),
+        subscribing: false,
+    };
     let Ok(cmd) = serde_json::from_str::<Command>(frame) else {
-        return Some(error_frame(
-            "invalid_request",
-            "expected a JSON object with a `type`",
-        ));
+        return Some(invalid("expected a JSON object with a `type`"));
     };
     match cmd.kind.as_str() {
         "pong" => None,
-        "ping" => Some(
-            serde_json::to_string(&RealtimeEvent::new(EventType::Pong, json!({})))
-                .unwrap_or_default(),
-        ),
+        "ping" => Some(Reply::Pong),
         "subscribe" | "unsubscribe" => {
-            let Some(name) = cmd.channel else {
-                return Some(error_frame("invalid_request", "`channel` is required"));
+            let subscribing = cmd.kind == "subscribe";
+            let Some(name) = cmd.channel.or(cmd.data.and_then(|d| d.channel)) else {
+                return Some(Reply::Failed {
+                    error: AppError::validation("channel", "is required"),
+                    subscribing,
+                });
             };
-            let result = if cmd.kind == "subscribe" {
+            let result = if subscribing {
                 domain.authorize_channel(actor, &name).await
             } else {
                 Channel::parse(&name)
             };
             match result {
-                Ok(Channel::Conversation(c)) if cmd.kind == "subscribe" => {
-                    sessions.subscribe(id, c)
-                }
+                Ok(Channel::Conversation(c)) if subscribing => sessions.subscribe(id, c),
                 Ok(Channel::Conversation(c)) => sessions.unsubscribe(id, c),
                 Ok(Channel::User(_)) => {}
-                Err(e) => return Some(app_error(&e)),
+                Err(error) => return Some(Reply::Failed { error, subscribing }),
             }
-            let done = if cmd.kind == "subscribe" {
+            let done = if subscribing {
                 "subscribed"
             } else {
                 "unsubscribed"
             };
-            Some(json!({"type": done, "channel": name}).to_string())
+            Some(Reply::Subscription {
+                done,
+                channel: name,
+            })
         }
-        other => Some(error_frame(
-            "invalid_request",
-            &format!("unknown command `{other}`"),
-        )),
+        other => Some(invalid(&format!("unknown command `{other}`"))),
     }
-}
-
-fn app_error(e: &AppError) -> String {
-    error_frame(e.socket_code(), &e.to_string())
 }

@@ -6,6 +6,8 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
+pub mod ws;
+
 use reqwest::{Method, StatusCode};
 use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{Value, json};
