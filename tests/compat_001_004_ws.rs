@@ -164,6 +164,11 @@ async fn every_fact_is_one_frame_with_both_documents_keys() {
     let cat = s.add_member(&ann, "cat@acme.test").await;
     let cid = group(&s, &ann, &[&bob]).await;
     let mut ws = open(&s, &format!("/ws?token={}", bob.access)).await;
+    // 004: the connection first says "Websocket Connection Established".
+    assert_eq!(
+        next_json(&mut ws).await,
+        json!("Websocket Connection Established")
+    );
 
     // A new message: 001 chat_message + 004 MESSAGE, in one frame.
     let (_, m) = s

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::search::contains_ci;
 use super::views::{ChatView, MessageView, ParticipantView, ReadReceipt};
 use super::{Actor, Domain, now, validate};
 use crate::error::{AppError, AppResult};
@@ -208,7 +209,34 @@ impl Domain {
         }
         if let Some(search) = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             let search = validate::text("search", search, 1, 100)?;
-            find = find.filter(conversations::Column::Title.contains(&search));
+            // A direct chat's title is the other person's name, which is not stored.
+            let mut peers = Query::select();
+            peers
+                .column((cp::Entity, cp::Column::ConversationId))
+                .from(cp::Entity)
+                .inner_join(
+                    users::Entity,
+                    Expr::col((users::Entity, users::Column::Id))
+                        .equals((cp::Entity, cp::Column::UserId)),
+                )
+                .and_where(Expr::col((cp::Entity, cp::Column::UserId)).ne(actor.user_id))
+                .and_where(contains_ci(
+                    (users::Entity, users::Column::DisplayName),
+                    &search,
+                ));
+            find = find.filter(
+                Condition::any()
+                    .add(contains_ci(
+                        (conversations::Entity, conversations::Column::Title),
+                        &search,
+                    ))
+                    .add(
+                        Condition::all()
+                            .add(conversations::Column::Kind.eq(ConversationKind::Direct))
+                            .add(conversations::Column::Title.is_null())
+                            .add(conversations::Column::Id.in_subquery(peers.to_owned())),
+                    ),
+            );
         }
         let convs = find
             .order_by_desc(conversations::Column::UpdatedAt)

@@ -11,6 +11,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::search::contains_ci;
 use super::{Actor, Domain, now, validate};
 use crate::error::{AppError, AppResult};
 
@@ -67,8 +68,8 @@ impl Domain {
         if let Some(q) = q {
             let q = validate::text("q", q, 1, 100)?;
             let mut any = Condition::any()
-                .add(users::Column::DisplayName.contains(&q))
-                .add(users::Column::Email.contains(q.to_lowercase()));
+                .add(contains_ci((users::Entity, users::Column::DisplayName), &q))
+                .add(contains_ci((users::Entity, users::Column::Email), &q));
             // Phones are stored as digits (and a leading +): `555-0199` finds them.
             if let Some(digits) = validate::phone_digits(&q) {
                 any = any.add(users::Column::Phone.contains(digits));

@@ -332,14 +332,23 @@ impl Domain {
 
     /// A device says it is going away.
     pub async fn go_offline(&self, actor: &Actor, input: OfflineInput) -> AppResult<PresenceView> {
-        let device = validate::text("device_id", &input.device_id, 8, 128)?;
-        self.presence
-            .remove_device(actor.user_id, &format!("hb:{device}"))
-            .await?;
+        let device = format!(
+            "hb:{}",
+            validate::text("device_id", &input.device_id, 8, 128)?
+        );
+        let final_heartbeat = self
+            .presence
+            .devices(actor.user_id)
+            .await?
+            .get(&device)
+            .map(|d| d.last_seen);
+        self.presence.remove_device(actor.user_id, &device).await?;
         let mut view = self.settle(actor.user_id).await?;
-        // The answer is about this device; `platforms` still lists the others.
+        // The answer is about this device (000: `last_seen_at` is "the final
+        // heartbeat"); `platforms` still lists the others.
         view.status = Status::Offline;
         view.is_online = false;
+        view.last_seen_at = final_heartbeat.or(view.last_seen_at);
         Ok(view)
     }
 

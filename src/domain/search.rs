@@ -82,3 +82,20 @@ fn fts5_query(text: &str) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+/// `column` contains `needle`, ignoring case, on both backends (SQLite's LIKE folds
+/// ASCII case by itself, PostgreSQL's does not); `%` and `_` in the needle are literal.
+pub(crate) fn contains_ci(
+    column: impl sea_orm::sea_query::IntoColumnRef,
+    needle: &str,
+) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::ExprTrait;
+    use sea_orm::sea_query::{Func, LikeExpr};
+    let escaped = needle
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    Expr::expr(Func::lower(Expr::col(column)))
+        .like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
+}

@@ -24,6 +24,9 @@ pub const INTERNAL_ERROR: u16 = 1011;
 const GOING_AWAY: u16 = 1001;
 const TRY_AGAIN_LATER: u16 = 1013;
 
+/// The first frame on `/ws` (004's documented output).
+const ESTABLISHED: &str = "\"Websocket Connection Established\"";
+
 #[derive(Clone, Copy)]
 pub struct Timing {
     pub ping_interval: Duration,
@@ -98,6 +101,10 @@ pub async fn run(
         )
         .actor(actor.user_id);
         let _ = socket.send(text(&hello)).await;
+    } else {
+        // 004: "Output (200): "Websocket Connection Established"": sent as a JSON
+        // string, so clients that parse every frame still can.
+        let _ = socket.send(Message::Text(ESTABLISHED.into())).await;
     }
     let mut ticker =
         tokio::time::interval_at(Instant::now() + timing.ping_interval, timing.ping_interval);
