@@ -190,6 +190,7 @@ async fn messages_reach_every_device_of_every_participant_once() {
         assert_eq!(got.len(), 1, "each device gets the message exactly once");
         assert_eq!(got[0]["id"], m["id"]);
     }
+
     // A subscriber to the conversation channel who is also a participant still gets it once.
     let ok = b1
         .emit_with_ack(
@@ -206,6 +207,16 @@ async fn messages_reach_every_device_of_every_participant_once() {
     )
     .unwrap();
     assert_eq!(b1.collect("response_message", QUIET).await.len(), 1);
+    // 002's DTO has a numeric receiver_id: any value is taken, the chat names the peer.
+    let ack = a1
+        .emit_with_ack(
+            "create_message",
+            &json!({"chat_id": chat, "receiver_id": 42, "message": "numeric peer id"}),
+            WAIT,
+        )
+        .await
+        .unwrap();
+    assert_eq!(ack["data"]["receiver_id"], bob.user_id.as_str(), "{ack}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

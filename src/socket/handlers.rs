@@ -159,8 +159,10 @@ struct CreateChat {
 struct CreateMessage {
     #[serde(alias = "chatId")]
     chat_id: Uuid,
+    /// 002's DTO requires it, but the chat already names its peer: any value is
+    /// accepted (a client's own numeric id too) and only logged when it differs.
     #[serde(default, alias = "receiverId")]
-    receiver_id: Option<Uuid>,
+    receiver_id: Option<Value>,
     message: Option<String>,
     content: Option<String>,
     #[serde(alias = "clientMsgId")]
@@ -210,7 +212,7 @@ async fn dispatch<A: Adapter>(
                 )
                 .await?;
             if let Some(r) = p.receiver_id
-                && sent.message.receiver_id.is_some_and(|actual| actual != r)
+                && sent.message.receiver_id.map(|actual| json!(actual)) != Some(r.clone())
             {
                 tracing::debug!(given = %r, "create_message receiver_id ignored: not the chat's peer");
             }
