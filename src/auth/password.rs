@@ -40,16 +40,15 @@ pub async fn verify(password: String, phc: String) -> AppResult<bool> {
 }
 
 /// A hash of a random password, verified against when the user does not exist so
-/// that a login attempt takes the same time whether or not the email is known.
-pub async fn dummy_hash() -> &'static str {
+/// that a login attempt takes the same time whether or not the email is known. A
+/// failed attempt to make it is an error for this call and is tried again next time;
+/// only a real hash is kept.
+pub async fn dummy_hash() -> AppResult<&'static str> {
     static DUMMY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
     DUMMY
-        .get_or_init(|| async {
-            hash(super::tokens::random_token())
-                .await
-                .unwrap_or_default()
-        })
+        .get_or_try_init(|| hash(super::tokens::random_token()))
         .await
+        .map(String::as_str)
 }
 
 #[cfg(test)]
@@ -64,5 +63,16 @@ mod tests {
                 .unwrap()
         );
         assert!(!super::verify("wrong horse".into(), h).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn the_dummy_hash_is_a_real_hash() {
+        let d = super::dummy_hash().await.unwrap();
+        assert!(d.starts_with("$argon2id$"));
+        assert!(
+            !super::verify("anything".into(), d.to_string())
+                .await
+                .unwrap()
+        );
     }
 }

@@ -94,7 +94,7 @@ impl Domain {
             .await?;
         let phc = match user.as_ref().and_then(|u| u.password_hash.clone()) {
             Some(h) => h,
-            None => password::dummy_hash().await.to_string(),
+            None => password::dummy_hash().await?.to_string(),
         };
         let ok = password::verify(input.password, phc).await?;
         let user = match user {
