@@ -11,14 +11,9 @@ use switchboard::client::SioClient;
 
 const WAIT: Duration = Duration::from_secs(15);
 
-fn redis_url() -> String {
-    std::env::var("TEST_REDIS_URL")
-        .expect("TEST_REDIS_URL must point at a Redis >= 7 (scripts/test starts one)")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_sent_on_node_a_reaches_devices_on_node_b() {
-    let redis = redis_url();
+    let redis = common::services::redis_url();
     // A prefix of our own keeps concurrent test runs on one Redis apart.
     let prefix = format!("sbtest-{}", uuid::Uuid::now_v7().simple());
     let vars = [

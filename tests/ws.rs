@@ -273,8 +273,7 @@ async fn one_rest_message_reaches_all_three_dialects() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tickets_and_events_cross_nodes() {
-    let redis = std::env::var("TEST_REDIS_URL")
-        .expect("TEST_REDIS_URL must point at a Redis (scripts/test starts one)");
+    let redis = common::services::redis_url();
     let prefix = format!("sbtest-{}", uuid::Uuid::now_v7().simple());
     let vars = [
         ("REDIS_URL", redis.as_str()),

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
+pub mod services;
 pub mod ws;
 
 use reqwest::{Method, StatusCode};
