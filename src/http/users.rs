@@ -20,7 +20,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Add a user to the caller's tenant (admin only).
 #[utoipa::path(post, path = "", tag = "users", request_body = CreateUserInput,
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses((status = 201, body = UserView), (status = 403), (status = 409)))]
 async fn create_user(
     State(s): State<AppState>,
@@ -34,7 +34,7 @@ async fn create_user(
 }
 
 /// The users of the caller's tenant (admin only).
-#[utoipa::path(get, path = "", tag = "users", security(("bearer" = [])),
+#[utoipa::path(get, path = "", tag = "users", security(("bearer" = ["admin"])),
     responses((status = 200, body = [UserView]), (status = 403)))]
 async fn list_users(
     State(s): State<AppState>,
@@ -45,7 +45,7 @@ async fn list_users(
 
 /// Change a user's role or active flag (admin only).
 #[utoipa::path(patch, path = "/{id}", tag = "users", request_body = UpdateUserInput,
-    params(("id" = Uuid, Path)), security(("bearer" = [])),
+    params(("id" = Uuid, Path)), security(("bearer" = ["admin"])),
     responses((status = 200, body = UserView), (status = 403), (status = 404)))]
 async fn update_user(
     State(s): State<AppState>,
