@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark on this machine, loopback only: Switchboard (release, fresh
 # SQLite file), the Node socket.io reference (bench/reference-node) and the bare
-# tokio-tungstenite ceiling (src/bin/ceiling.rs) under the same `fanout` load, then
+# tokio-tungstenite ceiling (tools/src/bin/ceiling.rs) under the same `fanout` load, then
 # Switchboard's `persist` against SQLite's own single-row commit ceiling, then idle
 # connection memory. Sizes via env: CLIENTS MESSAGES RATE SENDERS DURATION CONNECTIONS.
 set -euo pipefail
@@ -18,7 +18,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 wait_port() { for _ in $(seq 1 100); do python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',int(sys.argv[1])),1)" "$1" 2>/dev/null && return 0; sleep 0.2; done; echo "port $1 never opened" >&2; exit 1; }
 
 echo "== building (release) and installing the Node reference" >&2
-cargo build --release --locked --bin switchboard --bin bench --bin ceiling >&2
+cargo build --release --locked --workspace --bins >&2
 npm ci --prefix bench/reference-node --silent >&2
 
 SB_PORT="$(free_port)"; NODE_PORT="$(free_port)"; CEIL_PORT="$(free_port)"

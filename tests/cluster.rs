@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::TestServer;
 use serde_json::json;
-use switchboard::client::SioClient;
+use switchboard_tools::client::SioClient;
 
 const WAIT: Duration = Duration::from_secs(15);
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::{Session, TestServer, assert_error};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use switchboard::client::SioClient;
+use switchboard_tools::client::SioClient;
 
 const WAIT: Duration = Duration::from_secs(15);
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use common::{Session, TestServer};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use switchboard::client::{ClientError, SioClient};
+use switchboard_tools::client::{ClientError, SioClient};
 
 const WAIT: Duration = Duration::from_secs(15);
 const QUIET: Duration = Duration::from_millis(300);

@@ -11,7 +11,7 @@ use common::{TestServer, assert_error};
 use futures::{SinkExt, StreamExt};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use switchboard::client::SioClient;
+use switchboard_tools::client::SioClient;
 use tokio_tungstenite::tungstenite::Message;
 
 const WAIT: Duration = Duration::from_secs(15);

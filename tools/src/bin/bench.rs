@@ -1,5 +1,5 @@
 //! `bench`: a load tool that speaks Socket.IO v4 over WebSocket itself (the lean
-//! `switchboard::client`) and prints figures. Scenarios: `connect` (idle connections,
+//! `switchboard_tools::client`) and prints figures. Scenarios: `connect` (idle connections,
 //! server memory per connection), `fanout` (one sender, many receivers in one
 //! conversation: deliveries/s, latency, lost/duplicated), `persist` (concurrent
 //! senders with acks: stored messages/s, ack latency). It creates its own tenant and
@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
-use switchboard::client::SioClient;
+use switchboard_tools::client::SioClient;
 use tokio::sync::Mutex;
 
 #[derive(Debug, Clone)]

@@ -1,0 +1,6 @@
+//! Test and load tooling for Switchboard, kept out of the server crate: [`client`] is a
+//! lean Socket.IO v4 client (integration tests and the load tool); `src/bin/bench.rs`
+//! is the load tool and `src/bin/ceiling.rs` the bare broadcast server it is compared
+//! with.
+
+pub mod client;
