@@ -28,12 +28,24 @@ pub enum AppError {
     PayloadTooLarge(String),
     #[error("too many requests")]
     RateLimited,
-    #[error("service unavailable: {0}")]
-    Unavailable(String),
-    /// Anything unexpected; the detail is logged, never shown to the client.
+    /// A dependency (database, Redis) cannot be reached.
+    #[error("service unavailable: {what}")]
+    Unavailable {
+        what: String,
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// Anything unexpected; the detail and its cause are logged, never shown to the client.
     #[error("internal error")]
-    Internal(String),
+    Internal {
+        detail: String,
+        #[source]
+        source: Option<BoxError>,
+    },
 }
+
+/// The cause kept inside `Unavailable` and `Internal`.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 pub type AppResult<T> = Result<T, AppError>;
 
@@ -45,19 +57,67 @@ impl AppError {
         }
     }
 
+    /// An unexpected failure, described; the value itself is kept as the source
+    /// when it is an error (`map_err(AppError::internal)`).
     pub fn internal(detail: impl std::fmt::Display) -> Self {
-        Self::Internal(detail.to_string())
+        Self::Internal {
+            detail: detail.to_string(),
+            source: None,
+        }
+    }
+
+    /// An unexpected failure with its cause.
+    pub fn internal_from(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Internal {
+            detail: e.to_string(),
+            source: Some(Box::new(e)),
+        }
+    }
+
+    /// `what` (e.g. "redis") cannot be reached right now.
+    pub fn unavailable(
+        what: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Unavailable {
+            what: what.into(),
+            source: Some(Box::new(source)),
+        }
+    }
+
+    /// Logs what clients are never shown: an internal error's detail and the chain of
+    /// causes of internal and unavailable errors. Both transports call it.
+    pub fn log_hidden(&self, context: &str) {
+        let chain = || {
+            let mut out = String::new();
+            let mut cause = std::error::Error::source(self);
+            while let Some(c) = cause {
+                out.push_str(": ");
+                out.push_str(&c.to_string());
+                cause = c.source();
+            }
+            out
+        };
+        match self {
+            Self::Internal { detail, .. } => {
+                tracing::error!(%detail, causes = %chain(), context, "internal error")
+            }
+            Self::Unavailable { what, .. } => {
+                tracing::warn!(%what, causes = %chain(), context, "dependency unavailable")
+            }
+            _ => {}
+        }
     }
 }
 
 impl From<DbErr> for AppError {
     fn from(e: DbErr) -> Self {
         match &e {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
-                tracing::error!(error = %e, "database unavailable");
-                Self::Unavailable("database unavailable".into())
-            }
-            _ => Self::Internal(format!("database: {e}")),
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => Self::unavailable("database", e),
+            _ => Self::Internal {
+                detail: "database".into(),
+                source: Some(Box::new(e)),
+            },
         }
     }
 }

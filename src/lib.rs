@@ -8,6 +8,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod infra;
 pub mod realtime;
 pub mod socket;
 pub mod telemetry;

@@ -24,8 +24,13 @@ async fn main() -> ExitCode {
         }
     };
     let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-        tracing::info!("shutting down");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        tracing::info!("shutting down: draining connections and background work");
     };
     let server = match switchboard::app::start(config, listener, shutdown).await {
         Ok(s) => s,

@@ -3,18 +3,10 @@
 //! render what it returns; realtime events leave through the [`crate::realtime::Hub`]
 //! after the write has committed.
 
+pub mod access;
 pub mod accounts;
-pub mod channels;
-pub mod conversations;
-pub mod directory;
-pub mod manage;
-pub mod message_ops;
-pub mod message_writer;
-pub mod messages;
+pub mod chat;
 pub mod presence;
-pub mod search;
-pub mod tickets;
-pub mod users;
 pub mod validate;
 pub mod views;
 
@@ -25,22 +17,72 @@ use entity::enums::UserRole;
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
+use self::accounts::ws_tickets::TicketStore;
+use self::chat::message_writer::MessageWriter;
+use self::presence::{Presence, PresenceStore, PresenceTimes};
 use crate::auth::jwt::JwtKeys;
+use crate::error::{AppError, AppResult};
 use crate::realtime::Hub;
 
-/// Everything a domain call needs: the database, signing keys, limits and the Hub.
+/// Everything a domain call needs: the database, signing keys, limits, the stores
+/// behind their traits and the Hub. Built once by `app` with [`Domain::new`].
 #[derive(Clone)]
 pub struct Domain {
-    pub db: DatabaseConnection,
+    db: DatabaseConnection,
+    keys: Arc<JwtKeys>,
+    refresh_ttl: Duration,
+    limits: Limits,
+    hub: Hub,
+    tickets: Arc<dyn TicketStore>,
+    ticket_ttl: Duration,
+    presence: Arc<Presence>,
+    /// Stores new messages in group commits (see [`chat::message_writer`]).
+    writer: MessageWriter,
+}
+
+/// How the domain is configured.
+pub struct Settings {
     pub keys: Arc<JwtKeys>,
     pub refresh_ttl: Duration,
-    pub limits: Limits,
-    pub hub: Hub,
-    pub tickets: Arc<tickets::TicketStore>,
     pub ticket_ttl: Duration,
-    pub presence: Arc<presence::Presence>,
-    /// Stores new messages in group commits (see [`message_writer`]).
-    pub writer: message_writer::MessageWriter,
+    pub limits: Limits,
+    pub presence: PresenceTimes,
+}
+
+/// The engines behind the domain's store traits (`crate::infra`).
+pub struct Stores {
+    pub tickets: Arc<dyn TicketStore>,
+    pub presence: Arc<dyn PresenceStore>,
+}
+
+impl Domain {
+    pub fn new(
+        db: DatabaseConnection,
+        hub: Hub,
+        settings: Settings,
+        stores: Stores,
+        writer: MessageWriter,
+    ) -> Self {
+        Self {
+            presence: Arc::new(Presence::new(stores.presence, settings.presence)),
+            db,
+            keys: settings.keys,
+            refresh_ttl: settings.refresh_ttl,
+            limits: settings.limits,
+            hub,
+            tickets: stores.tickets,
+            ticket_ttl: settings.ticket_ttl,
+            writer,
+        }
+    }
+
+    /// Whether the database answers (`/readyz`).
+    pub async fn ready(&self) -> AppResult<()> {
+        self.db
+            .ping()
+            .await
+            .map_err(|e| AppError::unavailable("database", e))
+    }
 }
 
 /// Input bounds enforced by the domain, whatever the transport.
@@ -56,8 +98,6 @@ pub struct Actor {
     pub tenant_id: Uuid,
     pub role: UserRole,
 }
-
-impl Domain {}
 
 impl Actor {
     pub fn is_admin(&self) -> bool {

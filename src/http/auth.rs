@@ -7,10 +7,10 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::AppState;
 use super::extract::{ApiJson, AuthUser};
-use crate::domain::accounts::{
+use crate::domain::accounts::sessions::{
     ChangePasswordInput, LoginInput, ProfilePatch, RefreshInput, SignupInput,
 };
-use crate::domain::tickets::WsTicket;
+use crate::domain::accounts::ws_tickets::WsTicket;
 use crate::domain::views::{AuthSession, MeView, UserView};
 use crate::error::AppError;
 

@@ -20,8 +20,8 @@ impl AppError {
             Self::Conflict(_) => (StatusCode::CONFLICT, "CONFLICT"),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
             Self::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED"),
-            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE"),
-            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"),
+            Self::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE"),
+            Self::Internal { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"),
         }
     }
 }
@@ -29,10 +29,8 @@ impl AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code) = self.http_status();
-        if let Self::Internal(detail) = &self {
-            // Logged inside the request span, which carries the request id.
-            tracing::error!(%detail, "internal error");
-        }
+        // Logged inside the request span, which carries the request id.
+        self.log_hidden("http");
         let mut body = json!({ "code": code, "message": self.to_string() });
         if let Self::Validation { field, message } = &self {
             body["field"] = json!(field);

@@ -30,11 +30,6 @@ async fn healthz() -> Json<Health> {
 #[utoipa::path(get, path = "/readyz", tag = "health",
     responses((status = 200, body = Health), (status = 503, description = "database unreachable")))]
 async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, AppError> {
-    state
-        .domain
-        .db
-        .ping()
-        .await
-        .map_err(|_| AppError::Unavailable("database unreachable".into()))?;
+    state.domain.ready().await?;
     Ok(Json(Health { status: "ready" }))
 }

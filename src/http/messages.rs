@@ -12,10 +12,10 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
-use crate::domain::conversations::ChatQuery;
-use crate::domain::manage::CreateConversation;
-use crate::domain::message_ops::UnreadTotals;
-use crate::domain::messages::{NewMessage, Sent};
+use crate::domain::chat::conversation_admin::CreateConversation;
+use crate::domain::chat::conversations::ChatQuery;
+use crate::domain::chat::messages::{NewMessage, Sent};
+use crate::domain::chat::unread::UnreadTotals;
 use crate::domain::views::{ChatView, MessageView};
 use crate::error::AppError;
 

@@ -24,17 +24,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::config::Config;
-use crate::domain::Domain;
-
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub domain: Domain,
-    pub config: Arc<Config>,
-    /// This node's plain-WebSocket sessions.
-    pub sessions: Arc<crate::ws::Sessions>,
-}
+pub use crate::app::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -80,15 +70,15 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     (router, api)
 }
 
-/// The full HTTP app: routes, `/api/v1/openapi.json`, JSON fallbacks, body limit,
-/// request ids and tracing.
-pub fn app(state: AppState) -> Router {
+/// The full HTTP app: routes (plus `upgrades`, the WebSocket endpoints),
+/// `/api/v1/openapi.json`, JSON fallbacks, body limit, request ids and tracing.
+pub fn app(state: AppState, upgrades: Router<AppState>) -> Router {
     let (router, api) = routes();
     let api = Arc::new(api);
     let request_id = HeaderName::from_static("x-request-id");
     let state_origins = state.config.cors_allowed_origins.clone();
     router
-        .merge(crate::ws::routes::router(state.config.legacy_ws_enabled))
+        .merge(upgrades)
         .route(
             "/api/v1/openapi.json",
             get(move || {

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::extract::{ApiJson, ApiPath, AuthUser};
-use crate::domain::users::{CreateUserInput, UpdateUserInput};
+use crate::domain::accounts::users::{CreateUserInput, UpdateUserInput};
 use crate::domain::views::UserView;
 use crate::error::AppError;
 

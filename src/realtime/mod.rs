@@ -1,5 +1,6 @@
 //! The one publish point: domain calls hand committed facts to the [`Hub`], which
-//! works out the audience once and hands the event to every transport's renderer.
+//! gives them to the [`Fanout`]: every node (this one first) hands each event to its
+//! local [`Renderer`]s, one per transport, which render it in their dialect.
 
 pub mod event;
 
@@ -9,7 +10,8 @@ use std::sync::Arc;
 
 pub use event::{Audience, EventType, RealtimeEvent};
 
-/// A transport that turns internal events into its own dialect and sends them.
+/// A transport that turns internal events into its own dialect and sends them to
+/// the devices connected to this node.
 pub trait Renderer: Send + Sync + 'static {
     fn deliver<'a>(
         &'a self,
@@ -18,24 +20,49 @@ pub trait Renderer: Send + Sync + 'static {
     ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 }
 
-/// Fans one event out to every registered renderer, in registration order.
+/// This node's renderers, in registration order: what a fan-out delivers into.
 #[derive(Clone, Default)]
-pub struct Hub {
+pub struct LocalDelivery {
     renderers: Arc<Vec<Arc<dyn Renderer>>>,
 }
 
-impl Hub {
+impl LocalDelivery {
     pub fn new(renderers: Vec<Arc<dyn Renderer>>) -> Self {
         Self {
             renderers: Arc::new(renderers),
         }
     }
 
-    /// Delivers `event` to `audience` on every transport. Call only after commit.
+    /// Renders `event` for every device of `audience` connected to this node.
+    pub async fn deliver(&self, event: &RealtimeEvent, audience: &Audience) {
+        for r in self.renderers.iter() {
+            r.deliver(event, audience).await;
+        }
+    }
+}
+
+/// Carries each published event to every node's [`LocalDelivery`] (engines in
+/// `crate::infra`: in-process for one node, Redis pub/sub for many). One path for
+/// every transport: Socket.IO and plain WebSocket sessions hear the same stream.
+#[async_trait::async_trait]
+pub trait Fanout: Send + Sync + 'static {
+    async fn publish(&self, event: &RealtimeEvent, audience: &Audience);
+}
+
+/// The publish point the domain holds.
+#[derive(Clone)]
+pub struct Hub {
+    fanout: Arc<dyn Fanout>,
+}
+
+impl Hub {
+    pub fn new(fanout: Arc<dyn Fanout>) -> Self {
+        Self { fanout }
+    }
+
+    /// Delivers `event` to `audience` on every node and transport. Call only after commit.
     pub async fn publish(&self, event: RealtimeEvent, audience: Audience) {
         tracing::debug!(event = event.kind.as_str(), event_id = %event.event_id, "publish");
-        for r in self.renderers.iter() {
-            r.deliver(&event, &audience).await;
-        }
+        self.fanout.publish(&event, &audience).await;
     }
 }

@@ -17,14 +17,12 @@ impl AppError {
             Self::NotFound(_) => "not_found",
             Self::SubscriptionFailed(_) => "subscription_failed",
             Self::RateLimited => "rate_limited",
-            Self::Unavailable(_) | Self::Internal(_) => "internal_error",
+            Self::Unavailable { .. } | Self::Internal { .. } => "internal_error",
         }
     }
 
     pub fn to_exception(&self) -> Value {
-        if let Self::Internal(detail) = self {
-            tracing::error!(%detail, "internal error in socket handler");
-        }
+        self.log_hidden("socket");
         json!({"status": "error", "message": self.to_string(), "code": self.socket_code()})
     }
 }

@@ -10,11 +10,13 @@ use serde_json::{Value, json};
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, Event, SocketRef, TryData};
 use tokio::sync::mpsc;
+use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
 use super::SocketLimits;
-use crate::domain::conversations::ChatQuery;
-use crate::domain::messages::{HistoryQuery, NewMessage};
+use crate::domain::chat::conversations::ChatQuery;
+use crate::domain::chat::history::HistoryQuery;
+use crate::domain::chat::messages::NewMessage;
 use crate::domain::presence::Platform;
 use crate::domain::{Actor, Domain};
 use crate::error::{AppError, AppResult};
@@ -56,7 +58,13 @@ impl Reply {
 
 /// Joins the user's room, starts the socket's ordered worker and registers its
 /// handlers. Called by the auth middleware, before the connect packet goes out.
-pub fn setup<A: Adapter>(s: SocketRef<A>, actor: Actor, domain: Domain, limits: SocketLimits) {
+pub fn setup<A: Adapter>(
+    s: SocketRef<A>,
+    actor: Actor,
+    domain: Domain,
+    limits: SocketLimits,
+    tasks: &TaskTracker,
+) {
     s.join(super::user_room(actor.user_id));
     tracing::debug!(sid = %s.id, user_id = %actor.user_id, "socket connected");
     // Presence: this connection keeps the user online until it closes.
@@ -80,7 +88,8 @@ pub fn setup<A: Adapter>(s: SocketRef<A>, actor: Actor, domain: Domain, limits: 
     // Jobs and the handler future are boxed so that an idle socket's queue and task
     // hold pointers, not room for the largest event's state (~8 KiB per socket).
     let (tx, mut rx) = mpsc::channel::<Box<Job<A>>>(limits.queue_depth);
-    tokio::spawn(async move {
+    // The worker ends when the socket (and with it `tx`) is gone.
+    tasks.spawn(async move {
         while let Some(job) = rx.recv().await {
             Box::pin(handle(&domain, &actor, limits, *job)).await;
         }
@@ -97,8 +106,18 @@ pub fn setup<A: Adapter>(s: SocketRef<A>, actor: Actor, domain: Domain, limits: 
                 data: data.ok(),
                 ack,
             });
-            if let Err(mpsc::error::TrySendError::Full(job)) = tx.try_send(job) {
-                fail(&job.socket, job.ack, &AppError::RateLimited);
+            match tx.try_send(job) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(job)) => {
+                    fail(&job.socket, job.ack, &AppError::RateLimited)
+                }
+                // The worker is gone (it panicked, or the server is stopping): the
+                // client hears it rather than waiting for an answer that never comes.
+                Err(mpsc::error::TrySendError::Closed(job)) => fail(
+                    &job.socket,
+                    job.ack,
+                    &AppError::internal("this connection's event worker has stopped"),
+                ),
             }
             std::future::ready(())
         },
@@ -271,7 +290,7 @@ async fn dispatch<A: Adapter>(
         }
         "unsubscribe" => {
             let p: ChannelRef = parse(data)?;
-            let channel = crate::domain::channels::Channel::parse(&p.channel)?;
+            let channel = crate::domain::access::subscriptions::Channel::parse(&p.channel)?;
             // The user's own room is not optional: it carries their direct events.
             if channel.room() != super::user_room(actor.user_id) {
                 socket.leave(channel.room());

@@ -1,7 +1,7 @@
 //! The Socket.IO v4 transport (namespace `/`, the Worknation chat dialect plus channel
 //! commands): handshake auth, per-socket ordered event handling, and the renderer
-//! that turns Hub events into Socket.IO emits. Generic over the adapter, so the same
-//! code serves the in-process adapter and the Redis adapter.
+//! that turns this node's events into Socket.IO emits (events reach other nodes
+//! through the fan-out, so the in-process adapter serves every deployment).
 
 mod connect;
 mod error;
@@ -12,6 +12,7 @@ use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
 use socketioxide::handler::ConnectHandler;
 use socketioxide_core::adapter::DefinedAdapter;
+use tokio_util::task::TaskTracker;
 
 pub use render::SocketIoRenderer;
 
@@ -32,7 +33,9 @@ pub fn register<A: Adapter + DefinedAdapter>(
     io: &SocketIo<A>,
     domain: Domain,
     limits: SocketLimits,
+    tasks: &TaskTracker,
 ) -> A::InitRes {
+    let tasks = tasks.clone();
     // Everything a socket needs (rooms, event queue, handlers) is set up in the
     // middleware, i.e. before the client is told it is connected: socketioxide sends
     // the connect packet and only then runs the connect handler, so an event sent
@@ -41,10 +44,10 @@ pub fn register<A: Adapter + DefinedAdapter>(
                      socketioxide::extract::TryData(auth): socketioxide::extract::TryData<
         serde_json::Value,
     >| {
-        let domain = domain.clone();
+        let (domain, tasks) = (domain.clone(), tasks.clone());
         async move {
             let actor = connect::authenticate(&s, auth.ok(), &domain).await?;
-            handlers::setup(s, actor, domain, limits);
+            handlers::setup(s, actor, domain, limits, &tasks);
             Ok::<(), connect::ConnectRejection>(())
         }
     };

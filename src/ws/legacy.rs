@@ -206,7 +206,7 @@ pub fn error(e: &AppError, subscribing: bool) -> Value {
         AppError::Unauthorized(_) | AppError::UserInactive | AppError::Forbidden(_) => {
             "unauthorized"
         }
-        AppError::Internal(_) | AppError::Unavailable(_) => "internal_error",
+        AppError::Internal { .. } | AppError::Unavailable { .. } => "internal_error",
         _ => "invalid_request",
     };
     error_frame(code, &e.to_string())

@@ -1,7 +1,7 @@
 //! The plain-WebSocket transports: the RealtimeEvent stream (`/api/v1/ws?ticket=`) and
-//! the receive-only legacy frames (`/ws?token=`). This node's sessions live in a
-//! [`Sessions`] registry; the [`WsRenderer`] hands every Hub event to the registry of
-//! every node (through Redis pub/sub when configured, directly otherwise).
+//! the `/ws?token=` service of 001/004. This node's sessions live in a [`Sessions`]
+//! registry, which is this transport's renderer: the fan-out hands it every event
+//! for this node.
 
 mod legacy;
 pub mod routes;
@@ -13,8 +13,6 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use futures::StreamExt;
-use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, mpsc};
 use uuid::Uuid;
 
@@ -166,119 +164,13 @@ fn encode(event: &RealtimeEvent) -> Option<Arc<str>> {
         .map(Into::into)
 }
 
-/// An event on its way to every node's sessions.
-#[derive(Serialize, Deserialize)]
-struct Wire {
-    event: RealtimeEvent,
-    audience: Audience,
-}
-
-/// The Hub renderer for plain-WebSocket sessions on all nodes.
-pub struct WsRenderer {
-    sessions: Arc<Sessions>,
-    redis: Option<(redis::aio::ConnectionManager, String)>,
-}
-
-impl WsRenderer {
-    /// In-process delivery only (single node).
-    pub fn local(sessions: Arc<Sessions>) -> Self {
-        Self {
-            sessions,
-            redis: None,
-        }
-    }
-
-    /// Delivery through Redis channel `{prefix}:ws-events`; every node (this one too)
-    /// receives it in [`run_subscriber`] and delivers to its own sessions.
-    pub fn via_redis(
-        sessions: Arc<Sessions>,
-        conn: redis::aio::ConnectionManager,
-        prefix: &str,
-    ) -> Self {
-        Self {
-            sessions,
-            redis: Some((conn, channel(prefix))),
-        }
-    }
-}
-
-fn channel(prefix: &str) -> String {
-    format!("{prefix}:ws-events")
-}
-
-impl Renderer for WsRenderer {
+impl Renderer for Sessions {
     fn deliver<'a>(
         &'a self,
         event: &'a RealtimeEvent,
         audience: &'a Audience,
     ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
-        Box::pin(async move {
-            match &self.redis {
-                None => self.sessions.deliver(event, audience),
-                Some((conn, channel)) => {
-                    let wire = Wire {
-                        event: event.clone(),
-                        audience: audience.clone(),
-                    };
-                    let body = match serde_json::to_string(&wire) {
-                        Ok(b) => b,
-                        Err(e) => {
-                            tracing::error!(error = %e, event = event.kind.as_str(), "event not serialisable");
-                            return;
-                        }
-                    };
-                    let mut conn = conn.clone();
-                    if let Err(e) = redis::cmd("PUBLISH")
-                        .arg(channel)
-                        .arg(body)
-                        .query_async::<()>(&mut conn)
-                        .await
-                    {
-                        // Redis is down: at least this node's sessions get it.
-                        tracing::error!(error = %e, "ws fan-out publish failed; delivering locally");
-                        self.sessions.deliver(event, audience);
-                    }
-                }
-            }
-        })
+        Sessions::deliver(self, event, audience);
+        Box::pin(std::future::ready(()))
     }
-}
-
-/// Receives every node's events from Redis and delivers them to this node's
-/// sessions; reconnects after errors. Resolves once subscribed.
-pub async fn run_subscriber(
-    client: redis::Client,
-    prefix: String,
-    sessions: Arc<Sessions>,
-) -> redis::RedisResult<()> {
-    let channel = channel(&prefix);
-    let mut pubsub = client.get_async_pubsub().await?;
-    pubsub.subscribe(&channel).await?;
-    tokio::spawn(async move {
-        loop {
-            {
-                let mut stream = pubsub.on_message();
-                while let Some(msg) = stream.next().await {
-                    let Ok(body) = msg.get_payload::<String>() else {
-                        continue;
-                    };
-                    match serde_json::from_str::<Wire>(&body) {
-                        Ok(w) => sessions.deliver(&w.event, &w.audience),
-                        Err(e) => tracing::warn!(error = %e, "bad ws fan-out message"),
-                    }
-                }
-            }
-            tracing::warn!("ws fan-out subscription lost; reconnecting");
-            loop {
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                if let Ok(mut p) = client.get_async_pubsub().await
-                    && p.subscribe(&channel).await.is_ok()
-                {
-                    pubsub = p;
-                    break;
-                }
-            }
-        }
-    });
-    Ok(())
 }

@@ -14,10 +14,10 @@ use axum::routing::get;
 
 use super::session::{self, INTERNAL_ERROR, POLICY_VIOLATION, Timing};
 use super::{Dialect, Sessions};
+use crate::app::AppState;
 use crate::domain::presence::Platform;
 use crate::domain::{Actor, Domain};
 use crate::error::AppError;
-use crate::http::AppState;
 
 pub fn router(legacy_enabled: bool) -> Router<AppState> {
     let r = Router::new().route("/api/v1/ws", get(realtime));
@@ -35,7 +35,7 @@ fn refusal(e: AppError) -> Refusal {
         AppError::Unauthorized(m) => (POLICY_VIOLATION, m),
         AppError::UserInactive => (POLICY_VIOLATION, "user is inactive".into()),
         other => {
-            tracing::error!(error = %other, "websocket setup failed");
+            other.log_hidden("websocket setup");
             (INTERNAL_ERROR, "setup failed".into())
         }
     }

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::{Dialect, Sessions, legacy};
-use crate::domain::channels::Channel;
+use crate::domain::access::subscriptions::Channel;
 use crate::domain::presence::Platform;
 use crate::domain::{Actor, Domain};
 use crate::error::AppError;

@@ -12,9 +12,9 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::views::{AuthSession, MeView, TenantView, UserView};
-use super::{Actor, Domain, now, validate};
 use crate::auth::{password, tokens};
+use crate::domain::views::{AuthSession, MeView, TenantView, UserView};
+use crate::domain::{Actor, Domain, now, validate};
 use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Deserialize, ToSchema)]

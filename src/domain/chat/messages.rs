@@ -1,17 +1,16 @@
-//! Messages: sending with a gapless per-conversation `seq` and idempotent
-//! `client_msg_id`, and paging through a conversation's history.
+//! Sending a message: the sender's checks (access, channel roles, blocks, mentions,
+//! replies, attachments, sanitised html), a gapless per-conversation `seq` through
+//! the group-commit writer, and an idempotent `client_msg_id` resend.
 
 use entity::enums::{ConversationKind, ParticipantRole};
 use entity::{conversations, messages};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use serde::Deserialize;
-use utoipa::ToSchema;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::conversations::direct_receiver;
 use super::message_writer::{self, Stored};
-use super::views::{MessagePage, MessageView};
-use super::{Actor, Domain, now, validate};
+use crate::domain::views::MessageView;
+use crate::domain::{Actor, Domain, now, validate};
 use crate::error::{AppError, AppResult};
 use crate::realtime::{Audience, EventType, RealtimeEvent};
 
@@ -35,14 +34,6 @@ pub struct NewMessage {
 pub struct Sent {
     pub message: MessageView,
     pub duplicate: bool,
-}
-
-/// Which slice of history to return.
-#[derive(Debug, Default, Clone, Deserialize, ToSchema)]
-pub struct HistoryQuery {
-    pub before_seq: Option<i64>,
-    pub after_seq: Option<i64>,
-    pub limit: Option<u64>,
 }
 
 impl Domain {
@@ -237,63 +228,4 @@ impl Domain {
             duplicate: true,
         }))
     }
-
-    /// A page of history, oldest first: the newest `limit` by default, or those
-    /// before `before_seq` / after `after_seq`.
-    pub async fn list_messages(
-        &self,
-        actor: &Actor,
-        conversation_id: Uuid,
-        q: HistoryQuery,
-    ) -> AppResult<MessagePage> {
-        let limit = validate::page_limit(q.limit, 50, 100)?;
-        let (conv, part) = self.access(actor, conversation_id).await?;
-        let mut find = messages::Entity::find()
-            .filter(messages::Column::ConversationId.eq(conv.id))
-            .filter(messages::Column::Seq.gt(part.cleared_before_seq));
-        let ascending = q.after_seq.is_some() && q.before_seq.is_none();
-        if let Some(b) = q.before_seq {
-            find = find.filter(messages::Column::Seq.lt(b));
-        }
-        if let Some(a) = q.after_seq {
-            find = find.filter(messages::Column::Seq.gt(a));
-        }
-        find = if ascending {
-            find.order_by_asc(messages::Column::Seq)
-        } else {
-            find.order_by_desc(messages::Column::Seq)
-        };
-        let (mut rows, has_more) = split_page(find.limit(limit + 1).all(&self.db).await?, limit);
-        if !ascending {
-            rows.reverse();
-        }
-        Ok(MessagePage {
-            chat_id: conv.id,
-            messages: self.views(&conv, rows).await?,
-            has_more,
-        })
-    }
-
-    /// Views of stored messages of one conversation (with `receiver_id` for direct chats).
-    pub(crate) async fn views(
-        &self,
-        conv: &conversations::Model,
-        rows: Vec<messages::Model>,
-    ) -> AppResult<Vec<MessageView>> {
-        let participants = self.participant_ids(conv.id).await?;
-        Ok(rows
-            .into_iter()
-            .map(|m| {
-                let receiver = direct_receiver(conv, &participants, m.sender_id);
-                MessageView::from_model(m, receiver)
-            })
-            .collect())
-    }
-}
-
-/// Rows fetched with `limit + 1`: the first `limit`, and whether there were more.
-pub(crate) fn split_page<T>(mut rows: Vec<T>, limit: u64) -> (Vec<T>, bool) {
-    let has_more = rows.len() as u64 > limit;
-    rows.truncate(limit as usize);
-    (rows, has_more)
 }

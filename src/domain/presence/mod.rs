@@ -3,10 +3,15 @@
 //! `ONLINE_PRESENCE_TTL_SECONDS`; then it is away for `PRESENCE_AWAY_SECONDS`; then
 //! offline. A change of a user's status (never a mere heartbeat) is published as
 //! `presence_updated` to the users who share a conversation with them. State is in
-//! Redis when configured (shared by all nodes; the status key decides who publishes),
-//! else in this process.
+//! a [`PresenceStore`] (`crate::infra`: Redis, shared by all nodes, where the status
+//! swap decides which node publishes; or this process's memory).
+
+mod store;
+
+pub use store::{Device, PresenceStore};
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -18,7 +23,7 @@ use tokio::sync::Mutex;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{Actor, Domain, now, validate};
+use crate::domain::{Actor, Domain, now, validate};
 use crate::error::{AppError, AppResult};
 use crate::realtime::{Audience, EventType, RealtimeEvent};
 
@@ -31,11 +36,20 @@ pub enum Status {
 }
 
 impl Status {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Online => "online",
             Self::Away => "away",
             Self::Offline => "offline",
+        }
+    }
+
+    /// The stored spelling back; anything unknown is offline.
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "online" => Self::Online,
+            "away" => Self::Away,
+            _ => Self::Offline,
         }
     }
 }
@@ -45,14 +59,6 @@ impl Status {
 pub enum Platform {
     Web,
     Mobile,
-}
-
-/// One device's last sign of life.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Device {
-    platform: Platform,
-    app_state: Option<String>,
-    last_seen: DateTime<Utc>,
 }
 
 /// A user's presence as clients see it.
@@ -89,33 +95,15 @@ pub struct PresenceTimes {
     pub away_window: Duration,
 }
 
-pub enum PresenceStore {
-    Memory(Mutex<MemoryPresence>),
-    Redis {
-        conn: redis::aio::ConnectionManager,
-        prefix: String,
-    },
-}
-
-#[derive(Default)]
-pub struct MemoryPresence {
-    devices: HashMap<Uuid, HashMap<String, Device>>,
-    status: HashMap<Uuid, Status>,
-}
-
 /// Presence state plus the connections this node holds open (refreshed by it).
 pub struct Presence {
-    pub store: PresenceStore,
-    pub times: PresenceTimes,
+    store: Arc<dyn PresenceStore>,
+    times: PresenceTimes,
     local: Mutex<HashMap<String, (Uuid, Platform)>>,
 }
 
-fn redis_err(e: redis::RedisError) -> AppError {
-    AppError::Unavailable(format!("redis: {e}"))
-}
-
 impl Presence {
-    pub fn new(store: PresenceStore, times: PresenceTimes) -> Self {
+    pub fn new(store: Arc<dyn PresenceStore>, times: PresenceTimes) -> Self {
         Self {
             store,
             times,
@@ -146,160 +134,22 @@ impl Presence {
         (status, last, platforms)
     }
 
-    async fn devices(&self, user: Uuid) -> AppResult<HashMap<String, Device>> {
-        match &self.store {
-            PresenceStore::Memory(m) => Ok(m
-                .lock()
-                .await
-                .devices
-                .get(&user)
-                .cloned()
-                .unwrap_or_default()),
-            PresenceStore::Redis { conn, prefix } => {
-                let mut conn = conn.clone();
-                let raw: HashMap<String, String> = redis::cmd("HGETALL")
-                    .arg(format!("{prefix}:presence:dev:{user}"))
-                    .query_async(&mut conn)
-                    .await
-                    .map_err(redis_err)?;
-                Ok(raw
-                    .into_iter()
-                    .filter_map(|(k, v)| serde_json::from_str(&v).ok().map(|d| (k, d)))
-                    .collect())
-            }
-        }
-    }
-
-    async fn put_device(&self, user: Uuid, device: &str, d: Device) -> AppResult<()> {
-        match &self.store {
-            PresenceStore::Memory(m) => {
-                m.lock()
-                    .await
-                    .devices
-                    .entry(user)
-                    .or_default()
-                    .insert(device.to_string(), d);
-                Ok(())
-            }
-            PresenceStore::Redis { conn, prefix } => {
-                let mut conn = conn.clone();
-                let key = format!("{prefix}:presence:dev:{user}");
-                let keep = (self.times.online_ttl + self.times.away_window).as_secs() + 60;
-                redis::pipe()
-                    .cmd("HSET")
-                    .arg(&key)
-                    .arg(device)
-                    .arg(serde_json::to_string(&d).unwrap_or_default())
-                    .ignore()
-                    .cmd("EXPIRE")
-                    .arg(&key)
-                    .arg(keep)
-                    .ignore()
-                    .cmd("SADD")
-                    .arg(format!("{prefix}:presence:users"))
-                    .arg(user.to_string())
-                    .ignore()
-                    .query_async::<()>(&mut conn)
-                    .await
-                    .map_err(redis_err)
-            }
-        }
-    }
-
-    async fn remove_device(&self, user: Uuid, device: &str) -> AppResult<()> {
-        match &self.store {
-            PresenceStore::Memory(m) => {
-                if let Some(d) = m.lock().await.devices.get_mut(&user) {
-                    d.remove(device);
-                }
-                Ok(())
-            }
-            PresenceStore::Redis { conn, prefix } => {
-                let mut conn = conn.clone();
-                redis::cmd("HDEL")
-                    .arg(format!("{prefix}:presence:dev:{user}"))
-                    .arg(device)
-                    .query_async::<()>(&mut conn)
-                    .await
-                    .map_err(redis_err)
-            }
-        }
-    }
-
-    /// Records `status` as the user's published status; returns the previous one.
-    async fn swap_status(&self, user: Uuid, status: Status) -> AppResult<Status> {
-        match &self.store {
-            PresenceStore::Memory(m) => Ok(m
-                .lock()
-                .await
-                .status
-                .insert(user, status)
-                .unwrap_or(Status::Offline)),
-            PresenceStore::Redis { conn, prefix } => {
-                let mut conn = conn.clone();
-                let old: Option<String> = redis::cmd("SET")
-                    .arg(format!("{prefix}:presence:status:{user}"))
-                    .arg(status.as_str())
-                    .arg("GET")
-                    .query_async(&mut conn)
-                    .await
-                    .map_err(redis_err)?;
-                Ok(match old.as_deref() {
-                    Some("online") => Status::Online,
-                    Some("away") => Status::Away,
-                    _ => Status::Offline,
-                })
-            }
-        }
-    }
-
-    /// Users with any presence state (candidates for a time-based change).
-    async fn tracked(&self) -> AppResult<Vec<Uuid>> {
-        match &self.store {
-            PresenceStore::Memory(m) => Ok(m.lock().await.devices.keys().copied().collect()),
-            PresenceStore::Redis { conn, prefix } => {
-                let mut conn = conn.clone();
-                let ids: Vec<String> = redis::cmd("SMEMBERS")
-                    .arg(format!("{prefix}:presence:users"))
-                    .query_async(&mut conn)
-                    .await
-                    .map_err(redis_err)?;
-                Ok(ids.iter().filter_map(|s| Uuid::parse_str(s).ok()).collect())
-            }
-        }
-    }
-
-    async fn forget(&self, user: Uuid) -> AppResult<()> {
-        match &self.store {
-            PresenceStore::Memory(m) => {
-                let mut m = m.lock().await;
-                if m.devices.get(&user).is_some_and(|d| d.is_empty()) {
-                    m.devices.remove(&user);
-                }
-                Ok(())
-            }
-            PresenceStore::Redis { conn, prefix } => {
-                let mut conn = conn.clone();
-                redis::cmd("SREM")
-                    .arg(format!("{prefix}:presence:users"))
-                    .arg(user.to_string())
-                    .query_async::<()>(&mut conn)
-                    .await
-                    .map_err(redis_err)
-            }
-        }
+    /// Records a device, kept by the store a minute past the away window.
+    async fn put(&self, user: Uuid, device: &str, d: Device) -> AppResult<()> {
+        let keep = self.times.online_ttl + self.times.away_window + Duration::from_secs(60);
+        self.store.put_device(user, device, &d, keep).await
     }
 
     /// The current view of one user, dropping devices that are long gone.
     async fn view(&self, user: Uuid) -> AppResult<PresenceView> {
         let at = now();
-        let devices = self.devices(user).await?;
+        let devices = self.store.devices(user).await?;
         let (status, last, platforms) = self.status_of(&devices, at);
         let horizon = chrono::Duration::from_std(self.times.online_ttl + self.times.away_window)
             .unwrap_or_default();
         for (id, d) in &devices {
             if at - d.last_seen >= horizon {
-                self.remove_device(user, id).await?;
+                self.store.remove_device(user, id).await?;
             }
         }
         Ok(PresenceView {
@@ -338,11 +188,15 @@ impl Domain {
         );
         let final_heartbeat = self
             .presence
+            .store
             .devices(actor.user_id)
             .await?
             .get(&device)
             .map(|d| d.last_seen);
-        self.presence.remove_device(actor.user_id, &device).await?;
+        self.presence
+            .store
+            .remove_device(actor.user_id, &device)
+            .await?;
         let mut view = self.settle(actor.user_id).await?;
         // The answer is about this device (000: `last_seen_at` is "the final
         // heartbeat"); `platforms` still lists the others.
@@ -411,6 +265,7 @@ impl Domain {
         self.presence.local.lock().await.remove(conn_id);
         let res = async {
             self.presence
+                .store
                 .remove_device(user, &format!("conn:{conn_id}"))
                 .await?;
             self.settle(user).await
@@ -437,14 +292,12 @@ impl Domain {
                 app_state: None,
                 last_seen: now(),
             };
-            self.presence
-                .put_device(user, &format!("conn:{id}"), d)
-                .await?;
+            self.presence.put(user, &format!("conn:{id}"), d).await?;
         }
-        for user in self.presence.tracked().await? {
+        for user in self.presence.store.tracked().await? {
             let view = self.settle(user).await?;
             if view.status == Status::Offline && view.last_seen_at.is_none() {
-                self.presence.forget(user).await?;
+                self.presence.store.forget(user).await?;
             }
         }
         Ok(())
@@ -462,14 +315,14 @@ impl Domain {
             app_state,
             last_seen: now(),
         };
-        self.presence.put_device(user, device, d).await?;
+        self.presence.put(user, device, d).await?;
         self.settle(user).await
     }
 
     /// Computes the user's status and publishes it if it changed.
     async fn settle(&self, user: Uuid) -> AppResult<PresenceView> {
         let view = self.presence.view(user).await?;
-        let old = self.presence.swap_status(user, view.status).await?;
+        let old = self.presence.store.swap_status(user, view.status).await?;
         if old != view.status {
             if view.status != Status::Online {
                 users::Entity::update_many()

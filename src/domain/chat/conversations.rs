@@ -1,10 +1,10 @@
-//! Conversations: who may see them, finding or creating direct chats, listing a
-//! user's chats with unread counts and last message, read markers, typing.
+//! Conversations: finding or creating direct chats, listing a user's chats with
+//! unread counts and last message, read markers, typing.
 
 use std::collections::HashMap;
 
 use entity::enums::{ConversationKind, ParticipantRole};
-use entity::{blocks, conversation_participants as cp, conversations, messages, users};
+use entity::{conversation_participants as cp, conversations, messages, users};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
@@ -15,8 +15,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::search::contains_ci;
-use super::views::{ChatView, MessageView, ParticipantView, ReadReceipt};
-use super::{Actor, Domain, now, validate};
+use crate::domain::views::{ChatView, MessageView, ParticipantView, ReadReceipt};
+use crate::domain::{Actor, Domain, now, validate};
 use crate::error::{AppError, AppResult};
 use crate::realtime::{Audience, EventType, RealtimeEvent};
 
@@ -34,42 +34,6 @@ pub struct ChatQuery {
 }
 
 impl Domain {
-    /// The conversation and the caller's participation. A conversation that does not
-    /// exist, is deleted, or belongs to another tenant is 404; one the caller does not
-    /// take part in is 403.
-    pub async fn access(
-        &self,
-        actor: &Actor,
-        conversation_id: Uuid,
-    ) -> AppResult<(conversations::Model, cp::Model)> {
-        let conv = conversations::Entity::find_by_id(conversation_id)
-            .filter(conversations::Column::TenantId.eq(actor.tenant_id))
-            .filter(conversations::Column::DeletedAt.is_null())
-            .one(&self.db)
-            .await?
-            .ok_or(AppError::NotFound("conversation"))?;
-        let part = cp::Entity::find()
-            .filter(cp::Column::ConversationId.eq(conversation_id))
-            .filter(cp::Column::UserId.eq(actor.user_id))
-            .filter(cp::Column::LeftAt.is_null())
-            .one(&self.db)
-            .await?
-            .ok_or_else(|| AppError::Forbidden("not a participant of this conversation".into()))?;
-        Ok((conv, part))
-    }
-
-    /// User ids of the current participants.
-    pub async fn participant_ids(&self, conversation_id: Uuid) -> AppResult<Vec<Uuid>> {
-        Ok(cp::Entity::find()
-            .select_only()
-            .column(cp::Column::UserId)
-            .filter(cp::Column::ConversationId.eq(conversation_id))
-            .filter(cp::Column::LeftAt.is_null())
-            .into_tuple::<Uuid>()
-            .all(&self.db)
-            .await?)
-    }
-
     /// Finds or creates the one direct conversation between the caller and `other`.
     /// Returns it and whether it was created now.
     pub async fn open_direct(&self, actor: &Actor, other: Uuid) -> AppResult<(ChatView, bool)> {
@@ -149,32 +113,6 @@ impl Domain {
             .filter(conversations::Column::DeletedAt.is_null())
             .one(&self.db)
             .await?)
-    }
-
-    /// Fails with 403 when either user has blocked the other.
-    pub(crate) async fn ensure_not_blocked(&self, a: Uuid, b: Uuid) -> AppResult<()> {
-        let blocked = blocks::Entity::find()
-            .filter(
-                Condition::any()
-                    .add(
-                        blocks::Column::BlockerId
-                            .eq(a)
-                            .and(blocks::Column::BlockedId.eq(b)),
-                    )
-                    .add(
-                        blocks::Column::BlockerId
-                            .eq(b)
-                            .and(blocks::Column::BlockedId.eq(a)),
-                    ),
-            )
-            .one(&self.db)
-            .await?;
-        match blocked {
-            Some(_) => Err(AppError::Forbidden(
-                "messaging between these users is blocked".into(),
-            )),
-            None => Ok(()),
-        }
     }
 
     /// One conversation as the caller sees it.

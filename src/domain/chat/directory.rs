@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::search::contains_ci;
-use super::{Actor, Domain, now, validate};
+use crate::domain::{Actor, Domain, now, validate};
 use crate::error::{AppError, AppResult};
 
 /// A user as other members of the tenant see them.

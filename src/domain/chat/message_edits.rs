@@ -1,63 +1,21 @@
-//! Changes to existing messages (edit, soft delete, reaction toggle, forward) and
-//! reading them back: sync by `last_seq` with tombstones, time-cursor history
-//! (HR app) and unread totals.
+//! Changes to existing messages: edit, soft delete (a tombstone stays), reaction
+//! toggle, forward into other conversations; each published after it commits.
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
 use entity::{
     conversation_participants as cp, conversations, message_reactions as reactions, messages,
 };
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
-};
-use serde::{Deserialize, Serialize};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::messages::{NewMessage, split_page};
-use super::views::{MessagePage, MessageView};
-use super::{Actor, Domain, now, validate};
+use super::messages::NewMessage;
+use crate::domain::views::MessageView;
+use crate::domain::{Actor, Domain, now, validate};
 use crate::error::{AppError, AppResult};
 use crate::realtime::{Audience, EventType, RealtimeEvent};
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct SyncInput {
-    /// Up to 100 conversations with the last seq the device holds.
-    pub conversations: Vec<SyncCursor>,
-    /// Server time of the previous sync: edits and deletions after it are returned.
-    pub since: Option<DateTime<Utc>>,
-    /// Messages per conversation (1–500, default 100).
-    pub limit: Option<u64>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct SyncCursor {
-    pub id: Uuid,
-    pub last_seq: i64,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SyncResult {
-    pub conversations: Vec<SyncedConversation>,
-    /// Pass as `since` next time.
-    pub server_time: DateTime<Utc>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SyncedConversation {
-    pub id: Uuid,
-    /// Messages after `last_seq`, oldest first.
-    pub messages: Vec<MessageView>,
-    pub has_more: bool,
-    /// Already-held messages edited since `since`.
-    pub updated: Vec<MessageView>,
-    /// Ids of already-held messages deleted since `since`.
-    pub deleted: Vec<Uuid>,
-    pub last_seq: i64,
-}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReactionChange {
@@ -69,13 +27,6 @@ pub struct ReactionChange {
     pub added: bool,
     /// Count per emoji after the change.
     pub counts: HashMap<String, u64>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UnreadTotals {
-    pub conversations: u64,
-    pub messages: i64,
-    pub mentions: u64,
 }
 
 impl Domain {
@@ -103,7 +54,7 @@ impl Domain {
         Ok((msg, conv, part))
     }
 
-    async fn message_view(
+    pub(crate) async fn message_view(
         &self,
         conv: &conversations::Model,
         m: messages::Model,
@@ -276,151 +227,6 @@ impl Domain {
             out.push(sent.message);
         }
         Ok(out)
-    }
-
-    /// What each device missed: messages after its `last_seq`, and edits/deletions
-    /// of older messages since its previous sync.
-    pub async fn sync(&self, actor: &Actor, input: SyncInput) -> AppResult<SyncResult> {
-        let server_time = now();
-        let limit = validate::page_limit(input.limit, 100, 500)?;
-        if input.conversations.is_empty() || input.conversations.len() > 100 {
-            return Err(AppError::validation(
-                "conversations",
-                "give 1 to 100 conversations",
-            ));
-        }
-        let mut out = Vec::new();
-        for cursor in input.conversations {
-            if cursor.last_seq < 0 {
-                return Err(AppError::validation("last_seq", "must not be negative"));
-            }
-            let (conv, part) = self.access(actor, cursor.id).await?;
-            let floor = Ord::max(cursor.last_seq, part.cleared_before_seq);
-            let (rows, has_more) = split_page(
-                messages::Entity::find()
-                    .filter(messages::Column::ConversationId.eq(conv.id))
-                    .filter(messages::Column::Seq.gt(floor))
-                    .order_by_asc(messages::Column::Seq)
-                    .limit(limit + 1)
-                    .all(&self.db)
-                    .await?,
-                limit,
-            );
-            let (mut updated, mut deleted) = (Vec::new(), Vec::new());
-            if let Some(since) = input.since {
-                let changed = messages::Entity::find()
-                    .filter(messages::Column::ConversationId.eq(conv.id))
-                    .filter(messages::Column::Seq.lte(cursor.last_seq))
-                    .filter(messages::Column::Seq.gt(part.cleared_before_seq))
-                    .filter(
-                        Condition::any()
-                            .add(messages::Column::EditedAt.gt(since))
-                            .add(messages::Column::DeletedAt.gt(since)),
-                    )
-                    .order_by_asc(messages::Column::Seq)
-                    .limit(1000)
-                    .all(&self.db)
-                    .await?;
-                for m in changed {
-                    if m.deleted_at.is_some() {
-                        deleted.push(m.id);
-                    } else {
-                        updated.push(self.message_view(&conv, m).await?);
-                    }
-                }
-            }
-            let messages = self.views(&conv, rows).await?;
-            out.push(SyncedConversation {
-                id: conv.id,
-                messages,
-                has_more,
-                updated,
-                deleted,
-                last_seq: conv.last_seq,
-            });
-        }
-        Ok(SyncResult {
-            conversations: out,
-            server_time,
-        })
-    }
-
-    /// History by time (HR app): the newest `limit` messages before `before`, oldest
-    /// first; marks them delivered to the caller.
-    pub async fn messages_before(
-        &self,
-        actor: &Actor,
-        conversation_id: Uuid,
-        before: Option<DateTime<Utc>>,
-        limit: Option<u64>,
-    ) -> AppResult<MessagePage> {
-        let limit = validate::page_limit(limit, 50, 100)?;
-        let (conv, part) = self.access(actor, conversation_id).await?;
-        let mut find = messages::Entity::find()
-            .filter(messages::Column::ConversationId.eq(conv.id))
-            .filter(messages::Column::Seq.gt(part.cleared_before_seq));
-        if let Some(b) = before {
-            find = find.filter(messages::Column::CreatedAt.lt(b));
-        }
-        let (mut rows, has_more) = split_page(
-            find.order_by_desc(messages::Column::Seq)
-                .limit(limit + 1)
-                .all(&self.db)
-                .await?,
-            limit,
-        );
-        rows.reverse();
-        if let Some(max) = rows.iter().map(|m| m.seq).max()
-            && max > part.last_delivered_seq
-        {
-            cp::Entity::update_many()
-                .col_expr(cp::Column::LastDeliveredSeq, Expr::value(max))
-                .filter(cp::Column::Id.eq(part.id))
-                .filter(cp::Column::LastDeliveredSeq.lt(max))
-                .exec(&self.db)
-                .await?;
-        }
-        let messages = self.views(&conv, rows).await?;
-        Ok(MessagePage {
-            chat_id: conv.id,
-            messages,
-            has_more,
-        })
-    }
-
-    /// Totals across the caller's conversations: with unread, unread messages, and
-    /// unread messages that mention the caller.
-    pub async fn unread_totals(&self, actor: &Actor) -> AppResult<UnreadTotals> {
-        let per = self.unread_by_conversation(actor).await?;
-        let mut mentions = Condition::any();
-        for u in &per {
-            // The caller's read floor: unread_count = last_seq - floor.
-            let floor = u.last_seq - u.unread_count;
-            mentions = mentions.add(
-                messages::Column::ConversationId
-                    .eq(u.conversation_id)
-                    .and(messages::Column::Seq.gt(floor)),
-            );
-        }
-        let mention_count = if per.is_empty() {
-            0
-        } else {
-            messages::Entity::find()
-                .filter(mentions)
-                .filter(messages::Column::DeletedAt.is_null())
-                .filter(
-                    Expr::col(messages::Column::Mentions)
-                        .cast_as("text")
-                        .like(format!("%{}%", actor.user_id)),
-                )
-                .count(&self.db)
-                .await?
-        };
-        Ok(UnreadTotals {
-            conversations: per.len() as u64,
-            messages: per.iter().map(|u| u.unread_count).sum(),
-            mentions: mention_count,
-        })
     }
 
     async fn publish_message(

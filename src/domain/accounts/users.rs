@@ -9,9 +9,9 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::accounts::{new_user, revoke_all_of_user, unique_email};
-use super::views::UserView;
-use super::{Actor, Domain, now, validate};
+use super::sessions::{new_user, revoke_all_of_user, unique_email};
+use crate::domain::views::UserView;
+use crate::domain::{Actor, Domain, now, validate};
 use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -33,7 +33,7 @@ pub struct UpdateUserInput {
     pub role: Option<UserRole>,
     pub is_active: Option<bool>,
     /// A phone number, or null to clear it.
-    #[serde(default, with = "super::validate::double_option")]
+    #[serde(default, with = "crate::domain::validate::double_option")]
     #[schema(value_type = Option<String>)]
     pub phone: Option<Option<String>>,
 }

@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::{Actor, Domain};
+use crate::domain::{Actor, Domain};
 use crate::error::{AppError, AppResult};
 
 /// A channel a client may subscribe to.

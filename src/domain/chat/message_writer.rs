@@ -12,6 +12,8 @@ use sea_orm::{
     IntoActiveModel, QueryFilter, TransactionTrait,
 };
 use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
@@ -46,10 +48,11 @@ pub struct MessageWriter {
 }
 
 impl MessageWriter {
-    /// Starts the writer task.
-    pub fn start(db: DatabaseConnection) -> Self {
+    /// Starts the writer task on `tasks`. When `cancel` fires it takes no new rows
+    /// (senders get an error), stores every row already queued, and ends.
+    pub fn start(db: DatabaseConnection, tasks: &TaskTracker, cancel: CancellationToken) -> Self {
         let (queue, rx) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(run(db, rx));
+        tasks.spawn(run(db, rx, cancel));
         Self { queue }
     }
 
@@ -67,9 +70,22 @@ impl MessageWriter {
     }
 }
 
-async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Pending>) {
+async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Pending>, cancel: CancellationToken) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    loop {
+        let got = tokio::select! {
+            biased;
+            n = rx.recv_many(&mut batch, MAX_BATCH) => n,
+            _ = cancel.cancelled() => {
+                // Drain: refuse new rows, then store everything already queued
+                // (recv_many returns 0 once the closed queue is empty).
+                rx.close();
+                rx.recv_many(&mut batch, MAX_BATCH).await
+            }
+        };
+        if got == 0 {
+            break;
+        }
         let rows: Vec<&Row> = batch.iter().map(|p| &p.row).collect();
         match write(&db, &rows).await {
             Ok(stored) => {
@@ -91,6 +107,7 @@ async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Pending>) {
             }
         }
     }
+    tracing::debug!("message writer stopped");
 }
 
 /// One transaction for `rows`, in order. Seqs stay gapless: each row bumps its

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::views::MessageView;
-use super::{Actor, Domain, validate};
+use crate::domain::views::MessageView;
+use crate::domain::{Actor, Domain, validate};
 use crate::error::AppResult;
 
 #[derive(Debug, Deserialize, ToSchema, IntoParams)]

@@ -1,0 +1,44 @@
+//! The server's background tasks and their lifecycle: every task is spawned on one
+//! [`TaskTracker`] and watches one [`CancellationToken`], so shutdown can stop them
+//! all and wait for each (the message writer first drains what it was given).
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::domain::Domain;
+
+/// Owner of every background task of one server.
+#[derive(Clone, Default)]
+pub struct Background {
+    pub tracker: TaskTracker,
+    pub cancel: CancellationToken,
+}
+
+impl Background {
+    /// Cancels every task and waits until all of them have finished.
+    pub async fn stop(&self) {
+        self.cancel.cancel();
+        self.tracker.close();
+        self.tracker.wait().await;
+    }
+}
+
+/// Refreshes this node's connections and publishes time-based presence changes.
+pub fn presence_ticker(bg: &Background, domain: Domain, every: Duration) {
+    let cancel = bg.cancel.clone();
+    bg.tracker.spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            if let Err(e) = domain.presence_tick().await {
+                tracing::warn!(error = %e, "presence sweep failed");
+            }
+        }
+    });
+}

@@ -1,0 +1,171 @@
+//! Assembles the whole server and serves it on a listener: `main` and the integration
+//! tests start it the same way. Order: database and migrations, the engines (memory
+//! or Redis), the Socket.IO layer, this node's renderers and the fan-out, the domain,
+//! the HTTP routes; shutdown runs the other way round.
+
+mod background;
+mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::serve::ListenerExt;
+use socketioxide::{SocketIo, TransportType};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+pub use self::background::Background;
+pub use self::state::AppState;
+use crate::auth::jwt::JwtKeys;
+use crate::config::{Config, Transports};
+use crate::domain::chat::message_writer::MessageWriter;
+use crate::domain::presence::PresenceTimes;
+use crate::domain::{Domain, Limits, Settings, Stores};
+use crate::infra::{memory, redis as redis_engine};
+use crate::realtime::{Fanout, Hub, LocalDelivery, Renderer};
+use crate::socket::{self, SocketIoRenderer, SocketLimits};
+use crate::ws::Sessions;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+}
+
+/// A server running in the background.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub task: JoinHandle<std::io::Result<()>>,
+}
+
+/// Builds the app from `config` and serves it on `listener` until `shutdown`
+/// resolves (then drains: background tasks stop, the message writer stores what it
+/// was given) or the task is dropped.
+pub async fn start(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<RunningServer, StartError> {
+    if config.jwt_secret_generated {
+        tracing::warn!(
+            "JWT_SECRET is not set: using a random development secret; tokens will not \
+             survive a restart and nodes will not accept each other's tokens. Set JWT_SECRET \
+             (32+ chars) in production."
+        );
+    }
+    let db = crate::db::connect_and_migrate(&config).await?;
+    let config = Arc::new(config);
+    let bg = Background::default();
+
+    // Socket.IO: the in-process adapter on every node; events cross nodes through
+    // the fan-out below, like every other transport's.
+    let builder = SocketIo::builder()
+        .ping_interval(config.socketio_ping_interval)
+        .ping_timeout(config.socketio_ping_timeout)
+        .connect_timeout(config.socketio_connect_timeout)
+        // Chat frames are small; a larger frame grows the buffer for itself. The 4 KiB
+        // default was 4 KiB of every idle connection's memory.
+        .ws_read_buffer_size(1024)
+        // Engine-level hard cap; below it, oversize events get a clear `exception`.
+        .max_payload(config.socketio_max_payload.saturating_mul(4).max(16 * 1024));
+    let builder = match config.socketio_transports {
+        Transports::All => builder,
+        Transports::WebsocketOnly => builder.transports([TransportType::Websocket]),
+    };
+    let (layer, io) = builder.build_layer();
+
+    let sessions = Arc::new(Sessions::default());
+    let local = LocalDelivery::new(vec![
+        Arc::new(SocketIoRenderer::new(io.clone())) as Arc<dyn Renderer>,
+        sessions.clone(),
+    ]);
+    let prefix = config.redis_prefix.as_str();
+    let (fanout, stores): (Arc<dyn Fanout>, Stores) = match &config.redis_url {
+        None => (
+            Arc::new(memory::MemoryFanout::new(local)),
+            Stores {
+                tickets: Arc::new(memory::MemoryTickets::default()),
+                presence: Arc::new(memory::MemoryPresence::default()),
+            },
+        ),
+        Some(url) => {
+            let (client, conn) = redis_engine::connect(url).await?;
+            let fanout = redis_engine::RedisFanout::start(
+                client,
+                conn.clone(),
+                prefix,
+                local,
+                &bg.tracker,
+                bg.cancel.clone(),
+            )
+            .await?;
+            tracing::info!(prefix, "events, tickets and presence shared through redis");
+            (
+                Arc::new(fanout),
+                Stores {
+                    tickets: Arc::new(redis_engine::RedisTickets::new(conn.clone(), prefix)),
+                    presence: Arc::new(redis_engine::RedisPresence::new(conn, prefix)),
+                },
+            )
+        }
+    };
+    let settings = Settings {
+        keys: Arc::new(JwtKeys::new(&config.jwt_secret, config.access_token_ttl)),
+        refresh_ttl: config.refresh_token_ttl,
+        ticket_ttl: config.ws_ticket_ttl,
+        limits: Limits {
+            max_message_length: config.max_message_length,
+        },
+        presence: PresenceTimes {
+            online_ttl: config.presence_online_ttl,
+            away_window: config.presence_away_window,
+        },
+    };
+    let writer = MessageWriter::start(db.clone(), &bg.tracker, bg.cancel.clone());
+    let domain = Domain::new(db, Hub::new(fanout), settings, stores, writer);
+
+    let limits = SocketLimits {
+        max_payload: config.socketio_max_payload as usize,
+        queue_depth: 128,
+    };
+    socket::register(&io, domain.clone(), limits, &bg.tracker);
+    background::presence_ticker(&bg, domain.clone(), config.presence_sweep);
+
+    let state = AppState {
+        domain,
+        config: config.clone(),
+        sessions,
+    };
+    let ws_routes = crate::ws::routes::router(config.legacy_ws_enabled);
+    let router = crate::http::app(state, ws_routes).layer(layer);
+
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "listening");
+    let task = tokio::spawn(async move {
+        // Small frames (acks, events) must not wait for Nagle's algorithm: without
+        // this, a write behind an unacknowledged one waits for the peer's delayed ACK
+        // (~40 ms on Linux). Node's http server also sets it.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "TCP_NODELAY not set");
+            }
+        });
+        let served = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        // Shutdown, in order: no new requests (above); close every Socket.IO client;
+        // stop background work and let the writer store what it holds.
+        io.close().await;
+        bg.stop().await;
+        tracing::info!("stopped");
+        served
+    });
+    Ok(RunningServer { addr, task })
+}

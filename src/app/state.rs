@@ -1,0 +1,14 @@
+//! What every HTTP and WebSocket handler can reach.
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::domain::Domain;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub domain: Domain,
+    pub config: Arc<Config>,
+    /// This node's plain-WebSocket sessions.
+    pub sessions: Arc<crate::ws::Sessions>,
+}

@@ -1,0 +1,89 @@
+//! Who may touch what: the conversation access rule every chat call starts with
+//! (missing or another tenant's → 404, not a participant → 403), who manages a
+//! conversation, blocks between two users, and who may subscribe to a realtime
+//! channel ([`subscriptions`]).
+
+pub mod subscriptions;
+
+use entity::enums::{ConversationKind, ParticipantRole};
+use entity::{blocks, conversation_participants as cp, conversations};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, ExprTrait, QueryFilter, QuerySelect};
+use uuid::Uuid;
+
+use crate::domain::{Actor, Domain};
+use crate::error::{AppError, AppResult};
+
+impl Domain {
+    /// The conversation and the caller's participation. A conversation that does not
+    /// exist, is deleted, or belongs to another tenant is 404; one the caller does not
+    /// take part in is 403.
+    pub async fn access(
+        &self,
+        actor: &Actor,
+        conversation_id: Uuid,
+    ) -> AppResult<(conversations::Model, cp::Model)> {
+        let conv = conversations::Entity::find_by_id(conversation_id)
+            .filter(conversations::Column::TenantId.eq(actor.tenant_id))
+            .filter(conversations::Column::DeletedAt.is_null())
+            .one(&self.db)
+            .await?
+            .ok_or(AppError::NotFound("conversation"))?;
+        let part = cp::Entity::find()
+            .filter(cp::Column::ConversationId.eq(conversation_id))
+            .filter(cp::Column::UserId.eq(actor.user_id))
+            .filter(cp::Column::LeftAt.is_null())
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| AppError::Forbidden("not a participant of this conversation".into()))?;
+        Ok((conv, part))
+    }
+
+    /// User ids of the current participants.
+    pub async fn participant_ids(&self, conversation_id: Uuid) -> AppResult<Vec<Uuid>> {
+        Ok(cp::Entity::find()
+            .select_only()
+            .column(cp::Column::UserId)
+            .filter(cp::Column::ConversationId.eq(conversation_id))
+            .filter(cp::Column::LeftAt.is_null())
+            .into_tuple::<Uuid>()
+            .all(&self.db)
+            .await?)
+    }
+
+    /// Fails with 403 when either user has blocked the other.
+    pub(crate) async fn ensure_not_blocked(&self, a: Uuid, b: Uuid) -> AppResult<()> {
+        let blocked = blocks::Entity::find()
+            .filter(
+                Condition::any()
+                    .add(
+                        blocks::Column::BlockerId
+                            .eq(a)
+                            .and(blocks::Column::BlockedId.eq(b)),
+                    )
+                    .add(
+                        blocks::Column::BlockerId
+                            .eq(b)
+                            .and(blocks::Column::BlockedId.eq(a)),
+                    ),
+            )
+            .one(&self.db)
+            .await?;
+        match blocked {
+            Some(_) => Err(AppError::Forbidden(
+                "messaging between these users is blocked".into(),
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Owners and admins manage a conversation; in a group every participant may.
+pub(crate) fn require_manager(conv: &conversations::Model, part: &cp::Model) -> AppResult<()> {
+    if conv.kind == ConversationKind::Group || part.role != ParticipantRole::Member {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "only owners and admins may do this".into(),
+        ))
+    }
+}

@@ -1,0 +1,9 @@
+//! The in-process engine: state kept in this process's memory, for a single node.
+
+pub mod fanout;
+pub mod presence;
+pub mod tickets;
+
+pub use fanout::MemoryFanout;
+pub use presence::MemoryPresence;
+pub use tickets::MemoryTickets;
