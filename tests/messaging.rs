@@ -999,10 +999,8 @@ async fn rest_writes_show_up_live_on_socket_io() {
         (got["id"].as_str(), got["seq"].as_i64()),
         (m["id"].as_str(), Some(1))
     );
-    assert_eq!(
-        live.expect("conversation_updated", WAIT).await.unwrap()["payload"]["last_seq"],
-        1
-    );
+    // A send is one fact: Socket.IO hears `response_message` (the RealtimeEvent stream
+    // also renders it as `conversation_updated`, see tests/ws.rs).
 
     let mid = m["id"].as_str().unwrap();
     s.patch(

@@ -6,7 +6,9 @@
 pub mod access;
 pub mod accounts;
 pub mod chat;
+pub mod limits;
 pub mod presence;
+mod unique;
 pub mod validate;
 pub mod views;
 

@@ -2,10 +2,12 @@
 
 use std::str::FromStr;
 
+use super::limits::Len;
 use crate::error::{AppError, AppResult};
 
-/// Trims, then checks the length in characters is within `min..=max`.
-pub fn text(field: &str, value: &str, min: usize, max: usize) -> AppResult<String> {
+/// Trims, then checks the length in characters is within the bounds.
+pub fn text(field: &str, value: &str, bounds: Len) -> AppResult<String> {
+    let Len { min, max } = bounds;
     let v = value.trim();
     let n = v.chars().count();
     if n < min {
@@ -25,7 +27,7 @@ pub fn text(field: &str, value: &str, min: usize, max: usize) -> AppResult<Strin
 }
 
 /// A page size: `default` when absent, otherwise within `1..=max`.
-pub fn page_limit(limit: Option<u64>, default: u64, max: u64) -> AppResult<u64> {
+pub fn page_limit(limit: Option<u64>, (default, max): (u64, u64)) -> AppResult<u64> {
     let limit = limit.unwrap_or(default);
     if !(1..=max).contains(&limit) {
         return Err(AppError::validation(
@@ -80,7 +82,7 @@ pub fn timezone(value: &str) -> AppResult<String> {
 
 /// An http(s) URL of bounded length.
 pub fn url(field: &str, value: &str) -> AppResult<String> {
-    let v = text(field, value, 1, 2048)?;
+    let v = text(field, value, Len { min: 1, max: 2048 })?;
     if v.starts_with("https://") || v.starts_with("http://") {
         Ok(v)
     } else {
@@ -145,8 +147,8 @@ mod tests {
         assert!(password("password", "short").is_err());
         assert_eq!(timezone("Europe/Berlin").unwrap(), "Europe/Berlin");
         assert!(timezone("Mars/Olympus").is_err());
-        assert!(text("title", "   ", 1, 10).is_err());
-        assert!(text("title", "abcdefghijk", 1, 10).is_err());
+        assert!(text("title", "   ", Len { min: 1, max: 10 }).is_err());
+        assert!(text("title", "abcdefghijk", Len { min: 1, max: 10 }).is_err());
         assert!(url("avatar_url", "javascript:alert(1)").is_err());
         assert_eq!(phone(" +1 (555) 010-9999 ").unwrap(), "+15550109999");
         assert!(phone("call me").is_err());

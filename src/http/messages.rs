@@ -161,7 +161,6 @@ impl PostMessage {
             mention_user_ids: self.mention_user_ids,
             attachment_ids: self.attachment_ids,
             forwarded_from_id: None,
-            announce: true,
         }
     }
 }

@@ -14,7 +14,6 @@ use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
 use super::SocketLimits;
-use crate::domain::chat::conversations::ChatQuery;
 use crate::domain::chat::history::HistoryQuery;
 use crate::domain::chat::messages::NewMessage;
 use crate::domain::presence::Platform;
@@ -69,10 +68,7 @@ pub fn setup<A: Adapter>(
     tracing::debug!(sid = %s.id, user_id = %actor.user_id, "socket connected");
     // Presence: this connection keeps the user online until it closes.
     let query = s.req_parts().uri.query().unwrap_or("");
-    let platform = match crate::auth::query_param(query, "platform").as_deref() {
-        Some("mobile") => Platform::Mobile,
-        _ => Platform::Web,
-    };
+    let platform = Platform::from_hint(crate::auth::query_param(query, "platform").as_deref());
     let conn_id = format!("sio:{}", s.id);
     {
         let (domain, conn_id, user) = (domain.clone(), conn_id.clone(), actor.user_id);
@@ -265,15 +261,7 @@ async fn dispatch<A: Adapter>(
             ))
         }
         "get_chats" => {
-            let chats = domain
-                .list_chats(
-                    actor,
-                    ChatQuery {
-                        limit: Some(100),
-                        ..ChatQuery::default()
-                    },
-                )
-                .await?;
+            let chats = domain.recent_chats(actor).await?;
             // 002 §3.3: "an array of chat objects".
             let list = to_value(&chats);
             Ok(Reply::event_and_ack(

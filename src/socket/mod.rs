@@ -17,6 +17,7 @@ use tokio_util::task::TaskTracker;
 pub use render::SocketIoRenderer;
 
 use crate::domain::Domain;
+use crate::domain::access::subscriptions::Channel;
 
 /// Per-socket limits taken from the configuration.
 #[derive(Clone, Copy, Debug)]
@@ -57,10 +58,10 @@ pub fn register<A: Adapter + DefinedAdapter>(
 
 /// The room every device of a user joins.
 pub fn user_room(user: uuid::Uuid) -> String {
-    format!("user:{user}")
+    Channel::User(user).room()
 }
 
 /// The room of a conversation's channel subscribers.
 pub fn conversation_room(id: uuid::Uuid) -> String {
-    format!("conversation:{id}")
+    Channel::Conversation(id).room()
 }

@@ -3,6 +3,7 @@
 //! registry, which is this transport's renderer: the fan-out hands it every event
 //! for this node.
 
+mod envelope;
 mod legacy;
 pub mod routes;
 mod session;
@@ -128,9 +129,9 @@ impl Sessions {
         if targets.is_empty() {
             return;
         }
-        // Rendered at most once per dialect; `None` inside: this dialect has no frame.
-        let mut envelope: Option<Option<Arc<str>>> = None;
-        let mut legacy: Option<Option<Arc<str>>> = None;
+        // Rendered at most once per dialect (no frames: this dialect has none for it).
+        let mut envelope: Option<Vec<Arc<str>>> = None;
+        let mut legacy: Option<Vec<Arc<str>>> = None;
         for id in targets {
             let Some(h) = inner.sessions.get(&id) else {
                 continue;
@@ -138,30 +139,24 @@ impl Sessions {
             if audience.except_users.contains(&h.user) {
                 continue;
             }
-            let rendered = match h.dialect {
-                Dialect::Envelope => envelope.get_or_insert_with(|| encode(event)),
-                Dialect::Legacy => legacy
-                    .get_or_insert_with(|| legacy::render(event).map(|f| f.to_string().into())),
+            let frames = match h.dialect {
+                Dialect::Envelope => envelope.get_or_insert_with(|| envelope::render(event)),
+                Dialect::Legacy => legacy.get_or_insert_with(|| {
+                    legacy::render(event)
+                        .map(|f| f.to_string().into())
+                        .into_iter()
+                        .collect()
+                }),
             };
-            let Some(frame) = rendered.clone() else {
-                continue;
-            };
-            if let Err(mpsc::error::TrySendError::Full(_)) = h.tx.try_send(frame) {
-                tracing::warn!(session = id, user_id = %h.user, "websocket session too slow; closing");
-                h.kill.notify_one();
+            for frame in frames.iter() {
+                if let Err(mpsc::error::TrySendError::Full(_)) = h.tx.try_send(frame.clone()) {
+                    tracing::warn!(session = id, user_id = %h.user, "websocket session too slow; closing");
+                    h.kill.notify_one();
+                    break;
+                }
             }
         }
     }
-}
-
-/// The RealtimeEvent envelope as a text frame; a failure is logged, never sent as "".
-fn encode(event: &RealtimeEvent) -> Option<Arc<str>> {
-    serde_json::to_string(event)
-        .inspect_err(
-            |e| tracing::error!(error = %e, event = event.kind.as_str(), "event not serialisable"),
-        )
-        .ok()
-        .map(Into::into)
 }
 
 impl Renderer for Sessions {

@@ -61,10 +61,7 @@ async fn realtime(
             Some(t) => s.domain.redeem_ws_ticket(t).await.map_err(refusal),
         }
     };
-    let platform = match q.get("platform").map(String::as_str) {
-        Some("mobile") => Platform::Mobile,
-        _ => Platform::Web,
-    };
+    let platform = Platform::from_hint(q.get("platform").map(String::as_str));
     upgrade(ws, s, outcome, Dialect::Envelope, platform)
 }
 

@@ -157,15 +157,16 @@ pub async fn run(
 }
 
 fn text(event: &RealtimeEvent) -> Message {
-    Message::Text(serde_json::to_string(event).unwrap_or_default().into())
+    let frame = super::envelope::encode(event).unwrap_or_else(|| "{}".into());
+    Message::Text(frame.as_ref().into())
 }
 
 /// A command's reply in the session's dialect.
 fn render(dialect: Dialect, reply: Reply) -> String {
     match (dialect, reply) {
         (Dialect::Envelope, Reply::Pong) => {
-            serde_json::to_string(&RealtimeEvent::new(EventType::Pong, json!({})))
-                .unwrap_or_default()
+            super::envelope::encode(&RealtimeEvent::new(EventType::Pong, json!({})))
+                .map_or_else(String::new, |f| f.to_string())
         }
         (Dialect::Envelope, Reply::Subscription { done, channel }) => {
             json!({"type": done, "channel": channel}).to_string()

@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use crate::domain::{Actor, Domain};
+use crate::domain::{Actor, Domain, limits};
 use crate::error::{AppError, AppResult};
 
 /// A channel a client may subscribe to.
@@ -40,7 +40,7 @@ impl Channel {
 impl Domain {
     /// Checks that the caller may listen on `name`; returns the parsed channel.
     pub async fn authorize_channel(&self, actor: &Actor, name: &str) -> AppResult<Channel> {
-        if name.len() > 200 {
+        if name.len() > limits::CHANNEL_NAME_BYTES {
             return Err(AppError::SubscriptionFailed("channel name too long".into()));
         }
         let channel = Channel::parse(name)?;

@@ -13,8 +13,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::{password, tokens};
+use crate::domain::unique::is_unique_violation;
 use crate::domain::views::{AuthSession, MeView, TenantView, UserView};
-use crate::domain::{Actor, Domain, now, validate};
+use crate::domain::{Actor, Domain, limits, now, validate};
 use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -63,7 +64,7 @@ pub struct ChangePasswordInput {
 impl Domain {
     /// Creates a tenant and its first user, an admin, and signs them in.
     pub async fn signup(&self, input: SignupInput) -> AppResult<AuthSession> {
-        let tenant_name = validate::text("tenant_name", &input.tenant_name, 1, 200)?;
+        let tenant_name = validate::text("tenant_name", &input.tenant_name, limits::TENANT_NAME)?;
         let (email, display_name, hash) = self
             .account_fields(&input.email, &input.password, &input.display_name)
             .await?;
@@ -168,7 +169,7 @@ impl Domain {
         let user = self.user(actor.user_id).await?;
         let mut am: users::ActiveModel = user.into();
         if let Some(name) = patch.display_name {
-            am.display_name = Set(validate::text("display_name", &name, 1, 100)?);
+            am.display_name = Set(validate::text("display_name", &name, limits::DISPLAY_NAME)?);
         }
         if let Some(avatar) = patch.avatar_url {
             am.avatar_url = Set(match avatar {
@@ -286,7 +287,7 @@ impl Domain {
     ) -> AppResult<(String, String, String)> {
         let email = validate::email(email)?;
         validate::password("password", password)?;
-        let display_name = validate::text("display_name", display_name, 1, 100)?;
+        let display_name = validate::text("display_name", display_name, limits::DISPLAY_NAME)?;
         if users::Entity::find()
             .filter(users::Column::Email.eq(&email))
             .one(&self.db)
@@ -354,10 +355,9 @@ pub(crate) fn new_user(
 
 /// Maps a unique-constraint race on `users.email` to 409.
 pub(crate) fn unique_email(e: sea_orm::DbErr) -> AppError {
-    match e.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-            AppError::Conflict("email already registered".into())
-        }
-        _ => e.into(),
+    if is_unique_violation(&e) {
+        AppError::Conflict("email already registered".into())
+    } else {
+        e.into()
     }
 }

@@ -13,12 +13,9 @@ use uuid::Uuid;
 use super::conversations::{new_conversation, new_participant};
 use crate::domain::access::require_manager;
 use crate::domain::views::ChatView;
-use crate::domain::{Actor, Domain, now, validate};
+use crate::domain::{Actor, Domain, limits, now, validate};
 use crate::error::{AppError, AppResult};
 use crate::realtime::{Audience, EventType, RealtimeEvent};
-
-/// Most participants a conversation may have.
-pub const MAX_PARTICIPANTS: usize = 500;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -80,19 +77,19 @@ impl Domain {
                 "must be direct, group or channel",
             ));
         }
-        if others.len() + 1 > MAX_PARTICIPANTS {
+        if others.len() + 1 > limits::MAX_PARTICIPANTS {
             return Err(AppError::validation(
                 "participant_ids",
-                format!("at most {MAX_PARTICIPANTS} participants"),
+                format!("at most {} participants", limits::MAX_PARTICIPANTS),
             ));
         }
         let people = self.tenant_users(actor, &others).await?;
         let title = match input.title.as_deref() {
-            Some(t) => Some(validate::text("title", t, 1, 200)?),
+            Some(t) => Some(validate::text("title", t, limits::TITLE)?),
             None => Some(auto_title(actor, &people, input.kind, self).await?),
         };
         let description = match input.description.as_deref() {
-            Some(d) => Some(validate::text("description", d, 0, 2000)?),
+            Some(d) => Some(validate::text("description", d, limits::DESCRIPTION)?),
             None => None,
         };
         let at = now();
@@ -156,10 +153,10 @@ impl Domain {
         require_manager(&conv, &part)?;
         let mut am: conversations::ActiveModel = conv.into();
         if let Some(t) = patch.title.as_deref() {
-            am.title = Set(Some(validate::text("title", t, 1, 200)?));
+            am.title = Set(Some(validate::text("title", t, limits::TITLE)?));
         }
         if let Some(d) = patch.description.as_deref() {
-            am.description = Set(Some(validate::text("description", d, 0, 2000)?));
+            am.description = Set(Some(validate::text("description", d, limits::DESCRIPTION)?));
         }
         am.updated_at = Set(now());
         am.update(&self.db).await?;

@@ -15,8 +15,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::search::contains_ci;
+use crate::domain::unique::is_unique_violation;
 use crate::domain::views::{ChatView, MessageView, ParticipantView, ReadReceipt};
-use crate::domain::{Actor, Domain, now, validate};
+use crate::domain::{Actor, Domain, limits, now, validate};
 use crate::error::{AppError, AppResult};
 use crate::realtime::{Audience, EventType, RealtimeEvent};
 
@@ -78,12 +79,7 @@ impl Domain {
                 }
                 tx.commit().await?;
             }
-            Err(e)
-                if matches!(
-                    e.sql_err(),
-                    Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-                ) =>
-            {
+            Err(e) if is_unique_violation(&e) => {
                 // Someone created the same pair concurrently: use theirs.
                 drop(tx);
                 let c = self
@@ -115,6 +111,16 @@ impl Domain {
             .await?)
     }
 
+    /// Every chat a client asks for at once (Worknation's `get_chats`: "all chat
+    /// sessions"): the largest page, most recently active first.
+    pub async fn recent_chats(&self, actor: &Actor) -> AppResult<Vec<ChatView>> {
+        let q = ChatQuery {
+            limit: Some(limits::PAGE.1),
+            ..ChatQuery::default()
+        };
+        self.list_chats(actor, q).await
+    }
+
     /// One conversation as the caller sees it.
     pub async fn chat_view(&self, actor: &Actor, id: Uuid) -> AppResult<ChatView> {
         let (conv, part) = self.access(actor, id).await?;
@@ -124,7 +130,7 @@ impl Domain {
 
     /// The caller's conversations, most recently active first.
     pub async fn list_chats(&self, actor: &Actor, q: ChatQuery) -> AppResult<Vec<ChatView>> {
-        let limit = validate::page_limit(q.limit, 50, 100)?;
+        let limit = validate::page_limit(q.limit, limits::PAGE)?;
         let mut mine = Query::select();
         mine.column((cp::Entity, cp::Column::ConversationId))
             .from(cp::Entity)
@@ -146,7 +152,7 @@ impl Domain {
             find = find.filter(conversations::Column::Kind.eq(kind));
         }
         if let Some(search) = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            let search = validate::text("search", search, 1, 100)?;
+            let search = validate::text("search", search, limits::LIST_SEARCH)?;
             // A direct chat's title is the other person's name, which is not stored.
             let mut peers = Query::select();
             peers

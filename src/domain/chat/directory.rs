@@ -12,7 +12,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::search::contains_ci;
-use crate::domain::{Actor, Domain, now, validate};
+use crate::domain::unique::is_unique_violation;
+use crate::domain::{Actor, Domain, limits, now, validate};
 use crate::error::{AppError, AppResult};
 
 /// A user as other members of the tenant see them.
@@ -58,7 +59,7 @@ impl Domain {
         agents_only: bool,
         limit: Option<u64>,
     ) -> AppResult<Vec<DirectoryUser>> {
-        let limit = validate::page_limit(limit, 50, 100)?;
+        let limit = validate::page_limit(limit, limits::PAGE)?;
         let mut find = users::Entity::find()
             .filter(users::Column::TenantId.eq(actor.tenant_id))
             .filter(users::Column::IsActive.eq(true));
@@ -66,7 +67,7 @@ impl Domain {
             find = find.filter(users::Column::Role.eq(UserRole::Agent));
         }
         if let Some(q) = q {
-            let q = validate::text("q", q, 1, 100)?;
+            let q = validate::text("q", q, limits::LIST_SEARCH)?;
             let mut any = Condition::any()
                 .add(contains_ci((users::Entity, users::Column::DisplayName), &q))
                 .add(contains_ci((users::Entity, users::Column::Email), &q));
@@ -111,12 +112,7 @@ impl Domain {
                 user_id,
                 blocked_at: b.created_at,
             }),
-            Err(e)
-                if matches!(
-                    e.sql_err(),
-                    Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-                ) =>
-            {
+            Err(e) if is_unique_violation(&e) => {
                 let b = self
                     .block_row(actor.user_id, user_id)
                     .await?

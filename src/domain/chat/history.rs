@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::conversations::direct_receiver;
 use crate::domain::views::{MessagePage, MessageView};
-use crate::domain::{Actor, Domain, validate};
+use crate::domain::{Actor, Domain, limits, validate};
 use crate::error::AppResult;
 
 /// Which slice of history to return.
@@ -32,7 +32,7 @@ impl Domain {
         conversation_id: Uuid,
         q: HistoryQuery,
     ) -> AppResult<MessagePage> {
-        let limit = validate::page_limit(q.limit, 50, 100)?;
+        let limit = validate::page_limit(q.limit, limits::PAGE)?;
         let (conv, part) = self.access(actor, conversation_id).await?;
         let mut find = messages::Entity::find()
             .filter(messages::Column::ConversationId.eq(conv.id))
@@ -85,7 +85,7 @@ impl Domain {
         before: Option<DateTime<Utc>>,
         limit: Option<u64>,
     ) -> AppResult<MessagePage> {
-        let limit = validate::page_limit(limit, 50, 100)?;
+        let limit = validate::page_limit(limit, limits::PAGE)?;
         let (conv, part) = self.access(actor, conversation_id).await?;
         let mut find = messages::Entity::find()
             .filter(messages::Column::ConversationId.eq(conv.id))

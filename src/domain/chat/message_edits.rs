@@ -12,8 +12,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::messages::NewMessage;
+use crate::domain::unique::is_unique_violation;
 use crate::domain::views::MessageView;
-use crate::domain::{Actor, Domain, now, validate};
+use crate::domain::{Actor, Domain, limits, now, validate};
 use crate::error::{AppError, AppResult};
 use crate::realtime::{Audience, EventType, RealtimeEvent};
 
@@ -120,7 +121,7 @@ impl Domain {
         id: Uuid,
         emoji: &str,
     ) -> AppResult<ReactionChange> {
-        let emoji = validate::text("emoji", emoji, 1, 16)?;
+        let emoji = validate::text("emoji", emoji, limits::EMOJI)?;
         let (msg, conv, _) = self.visible_message(actor, id).await?;
         if msg.deleted_at.is_some() {
             return Err(AppError::Conflict("message was deleted".into()));
@@ -149,14 +150,7 @@ impl Domain {
                 match inserted {
                     Ok(_) => true,
                     // A concurrent toggle inserted it first: that one stands.
-                    Err(e)
-                        if matches!(
-                            e.sql_err(),
-                            Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-                        ) =>
-                    {
-                        true
-                    }
+                    Err(e) if is_unique_violation(&e) => true,
                     Err(e) => return Err(e.into()),
                 }
             }
@@ -196,7 +190,7 @@ impl Domain {
         message_id: Uuid,
         targets: Vec<Uuid>,
     ) -> AppResult<Vec<MessageView>> {
-        if targets.is_empty() || targets.len() > 20 {
+        if targets.is_empty() || targets.len() > limits::MAX_FORWARD_TARGETS {
             return Err(AppError::validation(
                 "conversation_ids",
                 "give 1 to 20 conversations",

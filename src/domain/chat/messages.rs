@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::conversations::direct_receiver;
 use super::message_writer::{self, Stored};
 use crate::domain::views::MessageView;
-use crate::domain::{Actor, Domain, now, validate};
+use crate::domain::{Actor, Domain, limits, now, validate};
 use crate::error::{AppError, AppResult};
 use crate::realtime::{Audience, EventType, RealtimeEvent};
 
@@ -25,8 +25,6 @@ pub struct NewMessage {
     pub mention_user_ids: Vec<Uuid>,
     pub attachment_ids: Vec<Uuid>,
     pub forwarded_from_id: Option<Uuid>,
-    /// Also publish `conversation_updated` (the HR app refreshes its list from it).
-    pub announce: bool,
 }
 
 /// The stored message, and whether it was already there (an idempotent resend).
@@ -61,14 +59,14 @@ impl Domain {
         } else {
             self.message_text(&content)?
         };
-        if input.attachment_ids.len() > 20 {
+        if input.attachment_ids.len() > limits::MAX_ATTACHMENTS {
             return Err(AppError::validation(
                 "attachment_ids",
                 "at most 20 attachments",
             ));
         }
         let client_msg_id = match input.client_msg_id.as_deref() {
-            Some(id) => Some(validate::text("client_msg_id", id, 1, 128)?),
+            Some(id) => Some(validate::text("client_msg_id", id, limits::CLIENT_MSG_ID)?),
             None => None,
         };
         let (conv, part) = self.access(actor, input.conversation_id).await?;
@@ -102,7 +100,7 @@ impl Domain {
                 ));
             }
         }
-        if input.mention_user_ids.len() > 50 {
+        if input.mention_user_ids.len() > limits::MAX_MENTIONS {
             return Err(AppError::validation(
                 "mention_user_ids",
                 "at most 50 mentions",
@@ -161,18 +159,6 @@ impl Domain {
                 Audience::users(participants).with_conversation(conv.id),
             )
             .await;
-        if input.announce {
-            let chat = self.chat_view(actor, conv.id).await?;
-            self.hub
-                .publish(
-                    RealtimeEvent::new(EventType::ConversationUpdated, &chat)
-                        .actor(actor.user_id)
-                        .conversation(conv.id)
-                        .entity("conversation", conv.id),
-                    Audience::users(chat.participants.iter().map(|p| p.user_id)),
-                )
-                .await;
-        }
         Ok(Sent {
             message: view,
             duplicate: false,

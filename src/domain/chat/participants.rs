@@ -9,11 +9,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::conversation_admin::MAX_PARTICIPANTS;
 use super::conversations::new_participant;
 use crate::domain::access::require_manager;
 use crate::domain::views::ParticipantView;
-use crate::domain::{Actor, Domain, now};
+use crate::domain::{Actor, Domain, limits, now};
 use crate::error::{AppError, AppResult};
 use crate::realtime::{Audience, EventType, RealtimeEvent};
 
@@ -61,8 +60,11 @@ impl Domain {
         let mut ids = user_ids;
         ids.sort();
         ids.dedup();
-        if ids.is_empty() || ids.len() > 100 {
-            return Err(AppError::validation("user_ids", "give 1 to 100 user ids"));
+        if ids.is_empty() || ids.len() > limits::MAX_ADDED_AT_ONCE {
+            return Err(AppError::validation(
+                "user_ids",
+                format!("give 1 to {} user ids", limits::MAX_ADDED_AT_ONCE),
+            ));
         }
         let people = self.tenant_users(actor, &ids).await?;
         let existing = cp::Entity::find()
@@ -71,10 +73,10 @@ impl Domain {
             .all(&self.db)
             .await?;
         let current = self.participant_ids(id).await?;
-        if current.len() + ids.len() > MAX_PARTICIPANTS {
+        if current.len() + ids.len() > limits::MAX_PARTICIPANTS {
             return Err(AppError::validation(
                 "user_ids",
-                format!("at most {MAX_PARTICIPANTS} participants"),
+                format!("at most {} participants", limits::MAX_PARTICIPANTS),
             ));
         }
         let at = now();

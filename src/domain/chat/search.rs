@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::domain::views::MessageView;
-use crate::domain::{Actor, Domain, validate};
+use crate::domain::{Actor, Domain, limits, validate};
 use crate::error::AppResult;
 
 #[derive(Debug, Deserialize, ToSchema, IntoParams)]
@@ -27,8 +27,8 @@ impl Domain {
         actor: &Actor,
         q: SearchQuery,
     ) -> AppResult<Vec<MessageView>> {
-        let text = validate::text("q", &q.q, 1, 200)?;
-        let limit = validate::page_limit(q.limit, 20, 100)?;
+        let text = validate::text("q", &q.q, limits::MESSAGE_SEARCH)?;
+        let limit = validate::page_limit(q.limit, limits::SEARCH_PAGE)?;
         if let Some(c) = q.conversation_id {
             self.access(actor, c).await?;
         }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::history::split_page;
 use crate::domain::views::MessageView;
-use crate::domain::{Actor, Domain, now, validate};
+use crate::domain::{Actor, Domain, limits, now, validate};
 use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -54,11 +54,13 @@ impl Domain {
     /// of older messages since its previous sync.
     pub async fn sync(&self, actor: &Actor, input: SyncInput) -> AppResult<SyncResult> {
         let server_time = now();
-        let limit = validate::page_limit(input.limit, 100, 500)?;
-        if input.conversations.is_empty() || input.conversations.len() > 100 {
+        let limit = validate::page_limit(input.limit, limits::SYNC_PAGE)?;
+        if input.conversations.is_empty()
+            || input.conversations.len() > limits::MAX_SYNC_CONVERSATIONS
+        {
             return Err(AppError::validation(
                 "conversations",
-                "give 1 to 100 conversations",
+                format!("give 1 to {} conversations", limits::MAX_SYNC_CONVERSATIONS),
             ));
         }
         let mut out = Vec::new();

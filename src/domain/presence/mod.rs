@@ -23,7 +23,7 @@ use tokio::sync::Mutex;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::domain::{Actor, Domain, now, validate};
+use crate::domain::{Actor, Domain, limits, now, validate};
 use crate::error::{AppError, AppResult};
 use crate::realtime::{Audience, EventType, RealtimeEvent};
 
@@ -59,6 +59,16 @@ impl Status {
 pub enum Platform {
     Web,
     Mobile,
+}
+
+impl Platform {
+    /// A client's platform hint (000: `web` by default, `mobile`; anything else is web).
+    pub fn from_hint(hint: Option<&str>) -> Self {
+        match hint {
+            Some("mobile") => Self::Mobile,
+            _ => Self::Web,
+        }
+    }
 }
 
 /// A user's presence as clients see it.
@@ -166,9 +176,9 @@ impl Presence {
 impl Domain {
     /// A device says it is alive.
     pub async fn heartbeat(&self, actor: &Actor, input: HeartbeatInput) -> AppResult<PresenceView> {
-        let device = validate::text("device_id", &input.device_id, 8, 128)?;
+        let device = validate::text("device_id", &input.device_id, limits::DEVICE_ID)?;
         let app_state = match input.app_state.as_deref() {
-            Some(s) => Some(validate::text("app_state", s, 0, 32)?),
+            Some(s) => Some(validate::text("app_state", s, limits::APP_STATE)?),
             None => None,
         };
         self.touch(
@@ -184,7 +194,7 @@ impl Domain {
     pub async fn go_offline(&self, actor: &Actor, input: OfflineInput) -> AppResult<PresenceView> {
         let device = format!(
             "hb:{}",
-            validate::text("device_id", &input.device_id, 8, 128)?
+            validate::text("device_id", &input.device_id, limits::DEVICE_ID)?
         );
         let final_heartbeat = self
             .presence
@@ -220,10 +230,13 @@ impl Domain {
                 })?,
             );
         }
-        if wanted.is_empty() || wanted.len() > 100 {
+        if wanted.is_empty() || wanted.len() > limits::MAX_PRESENCE_IDS {
             return Err(AppError::validation(
                 "ids",
-                "give 1 to 100 comma-separated user ids",
+                format!(
+                    "give 1 to {} comma-separated user ids",
+                    limits::MAX_PRESENCE_IDS
+                ),
             ));
         }
         let visible: Vec<(Uuid, Option<DateTime<Utc>>)> = users::Entity::find()

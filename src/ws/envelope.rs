@@ -1,0 +1,47 @@
+//! The RealtimeEvent stream's frames (`000_…`): every event as its envelope. A new
+//! message also goes out as `conversation_updated`, because 000 says a send "triggers
+//! `new_message` and `conversation_updated`": its payload is what changed for every
+//! participant alike (id, last seq, last message), never one viewer's unread count.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use crate::realtime::{EventType, RealtimeEvent};
+
+/// The frames one event becomes on this stream, in order.
+pub fn render(event: &RealtimeEvent) -> Vec<Arc<str>> {
+    let mut frames: Vec<Arc<str>> = encode(event).into_iter().collect();
+    if event.kind == EventType::NewMessage
+        && let Some(conversation) = event.conversation_id
+    {
+        let p = &event.payload;
+        let mut updated = RealtimeEvent::new(
+            EventType::ConversationUpdated,
+            json!({
+                "id": conversation,
+                "chat_id": conversation,
+                "conversation_id": conversation,
+                "last_seq": p["seq"],
+                "last_message": p,
+                "last_message_at": p["created_at"],
+            }),
+        )
+        .conversation(conversation)
+        .entity("conversation", conversation);
+        updated.actor_user_id = event.actor_user_id;
+        updated.timestamp = event.timestamp;
+        frames.extend(encode(&updated));
+    }
+    frames
+}
+
+/// The envelope as a text frame; a failure is logged, never sent as "".
+pub fn encode(event: &RealtimeEvent) -> Option<Arc<str>> {
+    serde_json::to_string(event)
+        .inspect_err(
+            |e| tracing::error!(error = %e, event = event.kind.as_str(), "event not serialisable"),
+        )
+        .ok()
+        .map(Into::into)
+}
