@@ -66,14 +66,6 @@ impl AppError {
         }
     }
 
-    /// An unexpected failure with its cause.
-    pub fn internal_from(e: impl std::error::Error + Send + Sync + 'static) -> Self {
-        Self::Internal {
-            detail: e.to_string(),
-            source: Some(Box::new(e)),
-        }
-    }
-
     /// `what` (e.g. "redis") cannot be reached right now.
     pub fn unavailable(
         what: impl Into<String>,

@@ -2,14 +2,14 @@
 //! WebSocket and REST over one event pipeline). See ARCHITECTURE.md for the map.
 
 pub mod app;
-pub mod auth;
+pub(crate) mod auth;
 pub mod config;
-pub mod db;
-pub mod domain;
-pub mod error;
-pub mod http;
-pub mod infra;
-pub mod realtime;
-pub mod socket;
+pub(crate) mod db;
+pub(crate) mod domain;
+pub(crate) mod error;
+pub(crate) mod http;
+pub(crate) mod infra;
+pub(crate) mod realtime;
+pub(crate) mod socket;
 pub mod telemetry;
-pub mod ws;
+pub(crate) mod ws;

@@ -14,8 +14,8 @@ use socketioxide::{SocketIo, TransportType};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-pub use self::background::Background;
-pub use self::state::AppState;
+pub(crate) use self::background::Background;
+pub(crate) use self::state::AppState;
 use crate::auth::jwt::JwtKeys;
 use crate::config::{Config, Transports};
 use crate::domain::chat::message_writer::MessageWriter;

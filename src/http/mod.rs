@@ -24,7 +24,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
-pub use crate::app::AppState;
+pub(crate) use crate::app::AppState;
 
 #[derive(OpenApi)]
 #[openapi(

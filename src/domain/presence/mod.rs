@@ -95,6 +95,9 @@ pub struct HeartbeatInput {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct OfflineInput {
     pub device_id: String,
+    /// Required by 000 and checked (`web` | `mobile`) when the body is read; the
+    /// device id alone names the device.
+    #[allow(dead_code)]
     pub platform: Platform,
 }
 
