@@ -11,7 +11,6 @@ use serde_json::{Value, json};
 use switchboard_tools::client::{ClientError, SioClient};
 
 const WAIT: Duration = Duration::from_secs(15);
-const QUIET: Duration = Duration::from_millis(300);
 
 async fn connect(s: &TestServer, who: &Session) -> SioClient {
     SioClient::connect(&s.base, Some(json!({"token": who.access})), "")
@@ -186,7 +185,7 @@ async fn messages_reach_every_device_of_every_participant_once() {
     assert!(m["created_at"].as_str().is_some());
 
     for dev in [&mut a1, &mut a2, &mut b1, &mut b2] {
-        let got = dev.collect("response_message", QUIET).await;
+        let got = dev.before_barrier("response_message", WAIT).await.unwrap();
         assert_eq!(got.len(), 1, "each device gets the message exactly once");
         assert_eq!(got[0]["id"], m["id"]);
     }
@@ -201,12 +200,21 @@ async fn messages_reach_every_device_of_every_participant_once() {
         .await
         .unwrap();
     assert_eq!(ok["status"], "ok");
-    a1.emit(
+    // Acknowledged means broadcast: b1's barrier comes after it.
+    a1.emit_with_ack(
         "create_message",
         &json!({"chat_id": chat, "message": "second"}),
+        WAIT,
     )
+    .await
     .unwrap();
-    assert_eq!(b1.collect("response_message", QUIET).await.len(), 1);
+    assert_eq!(
+        b1.before_barrier("response_message", WAIT)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     // 002's DTO has a numeric receiver_id: any value is taken, the chat names the peer.
     let ack = a1
         .emit_with_ack(
@@ -260,7 +268,13 @@ async fn resending_a_client_msg_id_returns_the_original() {
     assert_eq!(first["data"]["id"], second["data"]["id"]);
     assert_eq!(second["data"]["seq"], 1);
     // Bob saw one message; history holds one.
-    assert_eq!(b.collect("response_message", QUIET).await.len(), 1);
+    assert_eq!(
+        b.before_barrier("response_message", WAIT)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     a.emit("chat_messages", &json!({"chat_id": chat})).unwrap();
     let page = a.expect("get_all_chat_messages", WAIT).await.unwrap();
     assert_eq!(page.as_array().unwrap().len(), 1);
@@ -405,16 +419,18 @@ async fn subscribe_ping_and_typing() {
     a.emit("ping", &json!({})).unwrap();
     assert!(a.expect("pong", WAIT).await.is_ok());
 
-    a.emit("typing", &json!({"chat_id": chat})).unwrap();
+    a.emit_with_ack("typing", &json!({"chat_id": chat}), WAIT)
+        .await
+        .unwrap();
     let t = b.expect("typing", WAIT).await.unwrap();
     assert_eq!(t["payload"]["user_id"], ann.user_id.as_str());
     assert_eq!(t["conversation_id"], chat.as_str());
     assert!(
-        a.collect("typing", QUIET).await.is_empty(),
+        a.before_barrier("typing", WAIT).await.unwrap().is_empty(),
         "the typist is not told"
     );
     assert!(
-        o.collect("typing", QUIET).await.is_empty(),
+        o.before_barrier("typing", WAIT).await.unwrap().is_empty(),
         "outsiders are not told"
     );
 }
@@ -502,7 +518,12 @@ async fn bad_input_gets_an_exception_and_changes_nothing() {
     );
 
     // Nothing was stored or delivered.
-    assert!(b.collect("response_message", QUIET).await.is_empty());
+    assert!(
+        b.before_barrier("response_message", WAIT)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let page = a
         .emit_with_ack("chat_messages", &json!({"chat_id": chat}), WAIT)
         .await

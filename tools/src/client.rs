@@ -241,13 +241,29 @@ impl SioClient {
         }
     }
 
-    /// Every event called `name` that arrives within `wait`.
-    pub async fn collect(&mut self, name: &str, wait: Duration) -> Vec<Value> {
-        let mut out = Vec::new();
-        while let Ok(v) = self.expect(name, wait).await {
-            out.push(v);
+    /// A barrier: emits `ping` with an ack and returns every event called `name` that
+    /// arrived before the ack (other events stay for later calls). The server answers a
+    /// socket's events in order and writes to a socket in order, and this client reads
+    /// in order, so whatever the server sent this socket before it handled the ping is
+    /// in here: nothing missing was merely slow.
+    pub async fn before_barrier(
+        &mut self,
+        name: &str,
+        wait: Duration,
+    ) -> Result<Vec<Value>, ClientError> {
+        self.emit_with_ack("ping", &serde_json::json!({}), wait)
+            .await?;
+        while let Ok(raw) = self.events.try_recv() {
+            if let Some(event) = parse_event(&raw) {
+                self.backlog.push(event);
+            }
         }
-        out
+        let (wanted, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.backlog)
+            .into_iter()
+            .filter(|(n, _)| n != "pong")
+            .partition(|(n, _)| n == name);
+        self.backlog = rest;
+        Ok(wanted.into_iter().map(|(_, v)| v).collect())
     }
 
     /// The next event of any name.
