@@ -3,9 +3,7 @@
 //! tenant's ids, and (admin routes, marked with the `admin` scope) with a member's
 //! token. A route added tomorrow is walked the day it appears in the document.
 
-mod common;
-
-use common::{Session, TestServer};
+use crate::common::{Session, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 

@@ -2,10 +2,8 @@
 //! clients would with a plain WebSocket: 001's commands, replies, error codes and
 //! `{type, data}` events; 004's `message_type` frames with its enum spelling and dates.
 
-mod common;
-
-use common::ws::{Ws, closed, next_json, open};
-use common::{Session, TestServer};
+use crate::common::ws::{Ws, closed, next_json, open};
+use crate::common::{Session, TestServer};
 use futures::SinkExt;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};

@@ -1,10 +1,8 @@
 //! Document 000: the HR "Workforce OS" client, on its own paths, fields, bounds and
 //! close codes: the ws-ticket and RealtimeEvent stream, presence, messaging.
 
-mod common;
-
-use common::ws::{closed, next_of, open, ticket};
-use common::{Session, TestServer, assert_error};
+use crate::common::ws::{closed, next_of, open, ticket};
+use crate::common::{Session, TestServer, assert_error};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -33,7 +31,7 @@ async fn ticket_stream_and_envelope() {
     );
     // `platform`: web (default) or mobile; any other value is normalised to web.
     let mut ws = open(&s, &format!("/api/v1/ws?ticket={t}&platform=tv")).await;
-    let hello = common::ws::next_json(&mut ws).await;
+    let hello = crate::common::ws::next_json(&mut ws).await;
     assert_eq!(hello["type"], "connected");
     assert_eq!(hello["payload"]["platform"], "web");
     assert_eq!(
@@ -377,7 +375,7 @@ async fn a_mobile_stream_counts_as_online_on_mobile() {
     let t = ticket(&s, &ann).await;
     let mut ws = open(&s, &format!("/api/v1/ws?ticket={t}&platform=mobile")).await;
     assert_eq!(
-        common::ws::next_json(&mut ws).await["payload"]["platform"],
+        crate::common::ws::next_json(&mut ws).await["payload"]["platform"],
         "mobile"
     );
     let (_, map) = s

@@ -2,12 +2,10 @@
 //! path, commands, ping/pong and the pong timeout, one REST message seen in all three
 //! dialects, tickets and events across two nodes, presence transitions.
 
-mod common;
-
 use std::time::Duration;
 
-use common::ws::{closed, next_json, next_of, open, stream, ticket};
-use common::{TestServer, assert_error};
+use crate::common::ws::{closed, next_json, next_of, open, stream, ticket};
+use crate::common::{TestServer, assert_error};
 use futures::{SinkExt, StreamExt};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -274,7 +272,7 @@ async fn one_rest_message_reaches_all_three_dialects() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tickets_and_events_cross_nodes() {
-    let redis = common::services::redis_url();
+    let redis = crate::common::services::redis_url();
     let prefix = format!("sbtest-{}", uuid::Uuid::now_v7().simple());
     let vars = [
         ("REDIS_URL", redis.as_str()),

@@ -1,8 +1,6 @@
 //! REST auth and user administration over the wire: every path of issue #2.
 
-mod common;
-
-use common::{JWT_SECRET, Session, TestServer, assert_error};
+use crate::common::{JWT_SECRET, Session, TestServer, assert_error};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 

@@ -1,6 +1,6 @@
 //! Test harness: starts the real server on an ephemeral port with a fresh database
 //! (SQLite file by default; `TEST_DB=postgres` uses a new database on
-//! `TEST_POSTGRES_URL`) and talks to it over HTTP.
+//! `TEST_POSTGRES_URL`, or on a PostgreSQL started for this run) and talks to it over HTTP.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -40,8 +40,7 @@ impl Drop for TestServer {
 pub async fn fresh_database() -> (String, Option<std::path::PathBuf>) {
     match std::env::var("TEST_DB").as_deref() {
         Ok("postgres") => {
-            let admin = std::env::var("TEST_POSTGRES_URL")
-                .expect("TEST_DB=postgres needs TEST_POSTGRES_URL (scripts/test sets it)");
+            let admin = services::postgres_url();
             let name = format!("sb_{}", uuid::Uuid::now_v7().simple());
             let conn = Database::connect(admin.as_str())
                 .await

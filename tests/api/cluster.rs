@@ -1,11 +1,9 @@
 //! Two server nodes on one database and one real Redis: a message sent through
 //! node A reaches devices connected to node B (Socket.IO rooms via the Redis adapter).
 
-mod common;
-
 use std::time::Duration;
 
-use common::TestServer;
+use crate::common::TestServer;
 use serde_json::json;
 use switchboard_tools::client::SioClient;
 
@@ -13,7 +11,7 @@ const WAIT: Duration = Duration::from_secs(15);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_sent_on_node_a_reaches_devices_on_node_b() {
-    let redis = common::services::redis_url();
+    let redis = crate::common::services::redis_url();
     // A prefix of our own keeps concurrent test runs on one Redis apart.
     let prefix = format!("sbtest-{}", uuid::Uuid::now_v7().simple());
     let vars = [

@@ -1,11 +1,9 @@
 //! The Socket.IO dialect over the wire with a real Socket.IO v4 client: handshake,
 //! every event of DESIGN.md §1, every error path, multi-device delivery, ordering.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Session, TestServer};
+use crate::common::{Session, TestServer};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use switchboard_tools::client::{ClientError, SioClient};

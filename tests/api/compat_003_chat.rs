@@ -1,9 +1,7 @@
 //! Document 003: the chat REST client, on its own paths (`/auth/*`, `/v1/chat/*` on the
 //! base URL), verbs and field names, with nothing Switchboard-specific.
 
-mod common;
-
-use common::{Session, TestServer, assert_error};
+use crate::common::{Session, TestServer, assert_error};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 

@@ -1,0 +1,115 @@
+//! The services a test needs, given or started here: `TEST_REDIS_URL` and
+//! `TEST_POSTGRES_URL` when set, otherwise a throwaway `redis-server` or PostgreSQL
+//! cluster on a free port, shared by the tests of this binary and stopped when the
+//! test process ends. A missing binary is a clear failure, never a skip.
+
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// A Redis (≥ 7) URL for tests.
+pub fn redis_url() -> String {
+    if let Ok(url) = std::env::var("TEST_REDIS_URL") {
+        return url;
+    }
+    static STARTED: OnceLock<Started> = OnceLock::new();
+    STARTED.get_or_init(start_redis).url.clone()
+}
+
+/// A service this process started; its watcher shell stops it when the process ends.
+struct Started {
+    url: String,
+    _watcher: std::sync::Mutex<std::process::Child>,
+}
+
+fn start_redis() -> Started {
+    let port = free_port();
+    // The shell keeps Redis only as long as this test process lives.
+    let script = format!(
+        "redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no >/dev/null 2>&1 & \
+         r=$!; trap 'kill $r 2>/dev/null' EXIT; \
+         while kill -0 {pid} 2>/dev/null && kill -0 $r 2>/dev/null; do sleep 1; done",
+        pid = std::process::id()
+    );
+    assert!(
+        Command::new("sh")
+            .args(["-c", "command -v redis-server"])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success()),
+        "redis-server is not installed: `apt-get install redis-server`, or set TEST_REDIS_URL \
+         to a Redis >= 7 (scripts/test does both)"
+    );
+    let watcher = Command::new("sh")
+        .args(["-c", &script])
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("start redis-server");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "redis-server did not listen on port {port} within 10 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Started {
+        url: format!("redis://127.0.0.1:{port}/"),
+        _watcher: std::sync::Mutex::new(watcher),
+    }
+}
+
+/// A PostgreSQL admin URL (a database to create test databases from).
+pub fn postgres_url() -> String {
+    if let Ok(url) = std::env::var("TEST_POSTGRES_URL") {
+        return url;
+    }
+    static STARTED: OnceLock<Started> = OnceLock::new();
+    STARTED.get_or_init(start_postgres).url.clone()
+}
+
+fn start_postgres() -> Started {
+    let port = free_port();
+    let dir = std::env::temp_dir().join(format!("switchboard-test-pg-{}", std::process::id()));
+    // initdb and postgres refuse to run as root: use the postgres user then.
+    let script = format!(
+        r#"set -e
+bin="$(dirname "$(command -v initdb || ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -1)")"
+[ -x "$bin/initdb" ] || {{ echo "PostgreSQL is not installed: apt-get install postgresql, or set TEST_POSTGRES_URL" >&2; exit 3; }}
+as_pg() {{ if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }}
+mkdir -p {dir}; [ "$(id -u)" -eq 0 ] && chown postgres {dir}
+as_pg "$bin/initdb" -D {dir}/data -A trust -U postgres >/dev/null
+as_pg "$bin/pg_ctl" -D {dir}/data -l {dir}/log -w -o "-p {port} -k {dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >/dev/null
+trap 'as_pg "$bin/pg_ctl" -D {dir}/data -m immediate stop >/dev/null 2>&1; rm -rf {dir}' EXIT
+echo ready
+while kill -0 {pid} 2>/dev/null; do sleep 1; done"#,
+        dir = dir.display(),
+        pid = std::process::id()
+    );
+    let mut watcher = Command::new("bash")
+        .args(["-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start PostgreSQL");
+    let mut line = String::new();
+    let stdout = watcher.stdout.take().expect("watcher stdout");
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).ok();
+    assert_eq!(
+        line.trim(),
+        "ready",
+        "PostgreSQL did not start (is it installed? set TEST_POSTGRES_URL to use another)"
+    );
+    Started {
+        url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+        _watcher: std::sync::Mutex::new(watcher),
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}

@@ -1,0 +1,14 @@
+//! The integration tests, in one binary: each test starts the real server on port 0
+//! with a fresh database (`common::TestServer`) and talks to it over the wire.
+
+mod architecture;
+mod auth;
+mod cluster;
+mod common;
+mod compat_000_hr;
+mod compat_001_004_ws;
+mod compat_003_chat;
+mod isolation;
+mod messaging;
+mod socket;
+mod ws;
