@@ -95,7 +95,11 @@ impl RealtimeEvent {
             kind,
             event_id: Uuid::now_v7(),
             timestamp: Utc::now(),
-            payload: serde_json::to_value(payload).unwrap_or(serde_json::Value::Null),
+            payload: serde_json::to_value(payload).unwrap_or_else(|e| {
+                // Views are plain data; this would be a bug, and it is never silent.
+                tracing::error!(error = %e, event = kind.as_str(), "event payload not serialisable");
+                serde_json::Value::Null
+            }),
             actor_user_id: None,
             conversation_id: None,
             entity_type: None,

@@ -210,7 +210,7 @@ async fn dispatch<A: Adapter>(
         "create_chat" => {
             let p: CreateChat = parse(data)?;
             let (chat, _) = domain.open_direct(actor, p.receiver_id).await?;
-            Ok(Reply::event("chat_created", to_value(&chat)))
+            Ok(Reply::event("chat_created", to_value(&chat)?))
         }
         "create_message" => {
             let p: CreateMessage = parse(data)?;
@@ -231,7 +231,7 @@ async fn dispatch<A: Adapter>(
             {
                 tracing::debug!(given = %r, "create_message receiver_id ignored: not the chat's peer");
             }
-            let data = to_value(&sent.message);
+            let data = to_value(&sent.message)?;
             // A fresh message reaches this socket through the broadcast; a resend
             // of a stored one is answered to this socket only.
             Ok(if sent.duplicate {
@@ -243,7 +243,7 @@ async fn dispatch<A: Adapter>(
         "seen_message" => {
             let p: ChatRef = parse(data)?;
             let receipt = domain.mark_read(actor, p.chat_id, None).await?;
-            Ok(Reply::ack(to_value(&receipt)))
+            Ok(Reply::ack(to_value(&receipt)?))
         }
         "chat_messages" => {
             let p: ChatMessages = parse(data)?;
@@ -256,14 +256,14 @@ async fn dispatch<A: Adapter>(
             // 002 §3.3: "an array of message objects"; has_more travels in the ack.
             Ok(Reply::event_and_ack(
                 "get_all_chat_messages",
-                to_value(&page.messages),
-                to_value(&page),
+                to_value(&page.messages)?,
+                to_value(&page)?,
             ))
         }
         "get_chats" => {
             let chats = domain.recent_chats(actor).await?;
             // 002 §3.3: "an array of chat objects".
-            let list = to_value(&chats);
+            let list = to_value(&chats)?;
             Ok(Reply::event_and_ack(
                 "updated_chat_list",
                 list.clone(),
@@ -313,6 +313,6 @@ fn parse<T: DeserializeOwned>(data: Option<Value>) -> AppResult<T> {
     serde_json::from_value(data).map_err(|e| AppError::validation("payload", e.to_string()))
 }
 
-fn to_value<T: serde::Serialize>(v: &T) -> Value {
-    serde_json::to_value(v).unwrap_or(Value::Null)
+fn to_value<T: serde::Serialize>(v: &T) -> AppResult<Value> {
+    serde_json::to_value(v).map_err(AppError::internal)
 }

@@ -100,7 +100,9 @@ pub async fn run(
             json!({"user_id": actor.user_id, "platform": platform, "session_id": conn_id}),
         )
         .actor(actor.user_id);
-        let _ = socket.send(text(&hello)).await;
+        if let Some(hello) = text(&hello) {
+            let _ = socket.send(hello).await;
+        }
     } else {
         // 004: "Output (200): "Websocket Connection Established"": sent as a JSON
         // string, so clients that parse every frame still can.
@@ -139,9 +141,9 @@ pub async fn run(
                 }
                 let ping = match dialect {
                     Dialect::Envelope => text(&RealtimeEvent::new(EventType::Ping, json!({}))),
-                    Dialect::Legacy => Message::Ping(Vec::new().into()),
+                    Dialect::Legacy => Some(Message::Ping(Vec::new().into())),
                 };
-                if socket.send(ping).await.is_err() {
+                if let Some(ping) = ping && socket.send(ping).await.is_err() {
                     break ("send failed", None);
                 }
             }
@@ -156,9 +158,10 @@ pub async fn run(
     domain.connection_closed(actor.user_id, &conn_id).await;
 }
 
-fn text(event: &RealtimeEvent) -> Message {
-    let frame = super::envelope::encode(event).unwrap_or_else(|| "{}".into());
-    Message::Text(frame.as_ref().into())
+/// The envelope as a text message; `None` (logged by `encode`) when it cannot be
+/// serialised, and then nothing is sent.
+fn text(event: &RealtimeEvent) -> Option<Message> {
+    super::envelope::encode(event).map(|frame| Message::Text(frame.as_ref().into()))
 }
 
 /// A command's reply in the session's dialect.
