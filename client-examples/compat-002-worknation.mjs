@@ -21,10 +21,10 @@
 
 import { randomUUID } from 'node:crypto';
 import { io } from 'socket.io-client';
+import {
+  check, createRun, refused, rest, sleep, waitFor, whenConnected,
+} from './lib/testkit.mjs';
 
-const OVERALL_TIMEOUT_MS = 60_000;
-const EVENT_TIMEOUT_MS = 5_000;
-const REST_TIMEOUT_MS = 10_000;
 /** How long "nothing happens" is watched for where 002 promises no reply. */
 const QUIET_MS = 500;
 
@@ -37,81 +37,11 @@ const TRANSPORTS = process.env.TRANSPORTS
   ? process.env.TRANSPORTS.split(',').map((t) => t.trim())
   : undefined;
 
-const sockets = [];
-let passed = 0;
-
-function finish(code) {
-  clearTimeout(overall);
-  for (const s of sockets) s.disconnect();
-  console.log(`compat-002: ${passed} passed, ${code === 0 ? 0 : 1} failed`);
-  process.exit(code);
-}
-
-const overall = setTimeout(() => {
-  console.log(`FAIL overall: not finished within ${OVERALL_TIMEOUT_MS / 1000} s`);
-  finish(1);
-}, OVERALL_TIMEOUT_MS);
-
-process.on('unhandledRejection', (e) => {
-  console.log(`FAIL unhandled rejection: ${e?.stack ?? e}`);
-  finish(1);
+const { sockets, step, finish } = createRun({
+  summary: (passed, code) => `compat-002: ${passed} passed, ${code === 0 ? 0 : 1} failed`,
 });
 
 // ---------------------------------------------------------------- helpers
-
-/** Runs one check; prints `ok   name`, or `FAIL name: reason` and exits 1. */
-async function step(name, fn) {
-  try {
-    const result = await fn();
-    passed += 1;
-    console.log(`ok   ${name}`);
-    return result;
-  } catch (e) {
-    console.log(`FAIL ${name}: ${e?.message ?? e}`);
-    finish(1);
-  }
-}
-
-const short = (v) => {
-  const s = JSON.stringify(v);
-  return s && s.length > 400 ? `${s.slice(0, 400)}…` : s;
-};
-
-function check(cond, what, got) {
-  if (!cond) throw new Error(got === undefined ? what : `${what}; got ${short(got)}`);
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * Resolves with the first `event` on `socket` whose data passes `match`; rejects after
- * 5 s. Call it BEFORE emitting whatever triggers the event. An `exception` received
- * meanwhile is named in the timeout message.
- */
-function waitFor(socket, event, match = () => true) {
-  return new Promise((resolve, reject) => {
-    let lastException;
-    const onException = (e) => { lastException = e; };
-    const onEvent = (data) => {
-      if (!match(data)) return;
-      cleanup();
-      resolve(data);
-    };
-    const timer = setTimeout(() => {
-      cleanup();
-      const extra = lastException && event !== 'exception'
-        ? ` (meanwhile got exception ${short(lastException)})` : '';
-      reject(new Error(`no \`${event}\` on ${socket.label} within ${EVENT_TIMEOUT_MS / 1000} s${extra}`));
-    }, EVENT_TIMEOUT_MS);
-    function cleanup() {
-      clearTimeout(timer);
-      socket.off(event, onEvent);
-      socket.off('exception', onException);
-    }
-    socket.on(event, onEvent);
-    if (event !== 'exception') socket.on('exception', onException);
-  });
-}
 
 /** Records every `exception` on `socket` until the returned function is called. */
 function collectExceptions(socket) {
@@ -128,31 +58,6 @@ function checkException(e, what) {
   check(typeof e.message === 'string' && e.message.length > 0, `${what}: exception has no message`, e);
 }
 
-/** JSON REST call (setup only); throws unless the status is `expected`. */
-async function rest(method, path, body, { token, expected }) {
-  const headers = { 'content-type': 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  let res;
-  try {
-    res = await fetch(`${base}${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(REST_TIMEOUT_MS),
-    });
-  } catch (e) {
-    throw new Error(`${method} ${path}: ${e.cause?.message ?? e.message}`);
-  }
-  const text = await res.text();
-  let json;
-  try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
-  if (res.status !== expected) {
-    throw new Error(`${method} ${path} -> ${res.status} (expected ${expected}): ${text.slice(0, 400)}`);
-  }
-  check(json && typeof json === 'object', `${method} ${path}: body is not a JSON object`, text.slice(0, 400));
-  return json;
-}
-
 /** The Worknation client's socket: userId and token in the handshake query (002 §1). */
 function open(userId, token, label) {
   const opts = { query: { userId, token } };
@@ -165,36 +70,7 @@ function open(userId, token, label) {
 
 /** Opens a socket and resolves on `connect`; rejects on `connect_error` or after 5 s. */
 function connect(session, label) {
-  const socket = open(session.user.id, session.access_token, label);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`${label}: no \`connect\` within ${EVENT_TIMEOUT_MS / 1000} s`)),
-      EVENT_TIMEOUT_MS,
-    );
-    socket.once('connect', () => { clearTimeout(timer); resolve(socket); });
-    socket.once('connect_error', (err) => {
-      clearTimeout(timer);
-      reject(new Error(`${label}: connect_error ${err.message}`));
-    });
-  });
-}
-
-/** Opens a socket that must be refused: resolves with the `connect_error`. */
-async function refused(userId, token, label) {
-  const socket = open(userId, token, label);
-  let connected = false;
-  socket.on('connect', () => { connected = true; });
-  const err = await new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`${label}: no connect_error within ${EVENT_TIMEOUT_MS / 1000} s`)),
-      EVENT_TIMEOUT_MS,
-    );
-    socket.once('connect_error', (e) => { clearTimeout(timer); resolve(e); });
-  });
-  await sleep(300);
-  check(!connected && !socket.connected, `${label}: the socket connected anyway`);
-  socket.disconnect();
-  return err;
+  return whenConnected(open(session.user.id, session.access_token, label));
 }
 
 /** `create_message` (CreateMessageDto) and the `response_message` both sides must get. */
@@ -250,7 +126,7 @@ const email = (who) => `${who}+${suffix}@worknation.example.com`;
 console.log(`# compat-002 (Worknation chat web sockets) against ${base}`);
 
 const A = await step('setup: signup A (POST /api/v1/auth/signup)', async () => {
-  const s = await rest('POST', '/api/v1/auth/signup', {
+  const s = await rest(base, 'POST', '/api/v1/auth/signup', {
     email: email('ann'), password, display_name: 'Ann', tenant_name: `Worknation ${suffix}`,
   }, { expected: 201 });
   check(s.access_token && s.user?.id, 'signup: missing access_token or user.id', s);
@@ -258,9 +134,9 @@ const A = await step('setup: signup A (POST /api/v1/auth/signup)', async () => {
 });
 
 async function member(who, name) {
-  await rest('POST', '/api/v1/users', { email: email(who), password, display_name: name },
+  await rest(base, 'POST', '/api/v1/users', { email: email(who), password, display_name: name },
     { token: A.access_token, expected: 201 });
-  const s = await rest('POST', '/api/v1/auth/login', { email: email(who), password }, { expected: 200 });
+  const s = await rest(base, 'POST', '/api/v1/auth/login', { email: email(who), password }, { expected: 200 });
   check(s.access_token && s.user?.id, 'login: missing access_token or user.id', s);
   return s;
 }
@@ -275,17 +151,17 @@ const sb = await step('B connects with query {userId, token}', () => connect(B, 
 const sc = await step('C connects with query {userId, token}', () => connect(C, 'C'));
 
 await step('bad token -> connect_error, never connected', async () => {
-  const err = await refused(A.user.id, 'not-a-valid-token', 'bad-token');
+  const err = await refused(open(A.user.id, 'not-a-valid-token', 'bad-token'));
   check(err instanceof Error && err.message, 'connect_error without a message', err);
 });
 
 await step('userId other than the token\'s user -> connect_error, never connected', async () => {
-  const err = await refused(B.user.id, A.access_token, 'wrong-user');
+  const err = await refused(open(B.user.id, A.access_token, 'wrong-user'));
   check(err instanceof Error && err.message, 'connect_error without a message', err);
 });
 
 await step('empty token -> connect_error, never connected', async () => {
-  const err = await refused(A.user.id, '', 'no-token');
+  const err = await refused(open(A.user.id, '', 'no-token'));
   check(err instanceof Error && err.message, 'connect_error without a message', err);
 });
 

@@ -3,34 +3,12 @@
 // arriving as `new_message`), the legacy /ws?token= frames, and a reused ticket being
 // refused with close code 1008. Usage: node hr-stream.mjs http://127.0.0.1:3000
 import WebSocket from 'ws';
+import { createRun, rest } from './lib/testkit.mjs';
 
 const base = process.argv[2] || 'http://127.0.0.1:3000';
 const wsBase = base.replace(/^http/, 'ws');
 const run = Math.random().toString(36).slice(2, 10);
-setTimeout(() => { console.log('FAIL overall timeout'); process.exit(1); }, 60_000).unref();
-
-async function rest(method, path, token, body) {
-  const res = await fetch(base + path, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-    signal: AbortSignal.timeout(10_000),
-  });
-  const json = await res.json().catch(() => null);
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
-
-async function step(name, fn) {
-  try {
-    const v = await fn();
-    console.log(`ok   ${name}`);
-    return v;
-  } catch (e) {
-    console.log(`FAIL ${name}: ${e.message}`);
-    process.exit(1);
-  }
-}
+const { step, finish } = createRun();
 
 /** Opens a socket and queues its JSON frames; `next(pred)` waits ≤5 s for a match. */
 function open(url) {
@@ -54,13 +32,13 @@ function open(url) {
   return { ws, next, closed };
 }
 
-const a = await step('signup admin A', () => rest('POST', '/api/v1/auth/signup', null,
+const a = await step('signup admin A', () => rest(base, 'POST', '/api/v1/auth/signup',
   { email: `hr-a-${run}@example.test`, password: 'hr password 1', display_name: 'HR A', tenant_name: `HR ${run}` }));
-await step('A creates user B', () => rest('POST', '/api/v1/users', a.access_token,
-  { email: `hr-b-${run}@example.test`, password: 'hr password 2', display_name: 'HR B' }));
-const b = await step('B logs in', () => rest('POST', '/api/v1/auth/login', null, { email: `hr-b-${run}@example.test`, password: 'hr password 2' }));
+await step('A creates user B', () => rest(base, 'POST', '/api/v1/users',
+  { email: `hr-b-${run}@example.test`, password: 'hr password 2', display_name: 'HR B' }, { token: a.access_token }));
+const b = await step('B logs in', () => rest(base, 'POST', '/api/v1/auth/login', { email: `hr-b-${run}@example.test`, password: 'hr password 2' }));
 const t = await step('B gets a ws ticket', async () => {
-  const r = await rest('POST', '/api/v1/auth/ws-ticket', b.access_token, {});
+  const r = await rest(base, 'POST', '/api/v1/auth/ws-ticket', {}, { token: b.access_token });
   if (r.expires_in !== 60 || !r.ticket) throw new Error(JSON.stringify(r));
   return r.ticket;
 });
@@ -76,9 +54,9 @@ await step('ping -> pong', async () => {
 const legacy = open(`${wsBase}/ws?token=${encodeURIComponent(b.access_token)}`);
 await new Promise((r) => legacy.ws.on('open', r));
 const chat = await step('A opens a direct conversation with B (REST)', () =>
-  rest('POST', '/api/v1/messages/conversations', a.access_token, { type: 'direct', participant_ids: [b.user.id] }));
+  rest(base, 'POST', '/api/v1/messages/conversations', { type: 'direct', participant_ids: [b.user.id] }, { token: a.access_token }));
 const sent = await step('A posts a message (REST)', () =>
-  rest('POST', `/api/v1/messages/conversations/${chat.id}/messages`, a.access_token, { content: 'hello over ws' }));
+  rest(base, 'POST', `/api/v1/messages/conversations/${chat.id}/messages`, { content: 'hello over ws' }, { token: a.access_token }));
 await step('B gets new_message on /api/v1/ws', async () => {
   const f = await stream.next((f) => f.type === 'new_message');
   if (f.payload.id !== sent.id || f.conversation_id !== chat.id || !f.event_id || !f.timestamp) throw new Error(JSON.stringify(f));
@@ -100,4 +78,4 @@ await step('reused ticket is closed with 1008', async () => {
 stream.ws.close();
 legacy.ws.close();
 console.log('# all steps passed');
-process.exit(0);
+finish(0);

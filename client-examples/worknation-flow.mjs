@@ -11,14 +11,13 @@
 
 import { randomUUID } from 'node:crypto';
 import { io } from 'socket.io-client';
+import {
+  check, createRun, emitAck, refused, rest, waitFor, whenConnected,
+} from './lib/testkit.mjs';
 
 // TRANSPORTS=polling forces HTTP long-polling (what a sticky proxy must route);
 // `polling,websocket` is the client default (poll, then upgrade). Default: websocket.
 const TRANSPORTS = (process.env.TRANSPORTS || 'websocket').split(',').map((t) => t.trim());
-
-const OVERALL_TIMEOUT_MS = 60_000;
-const EVENT_TIMEOUT_MS = 5_000;
-const REST_TIMEOUT_MS = 10_000;
 
 const [urlA, urlB = urlA] = process.argv.slice(2).map((u) => u?.replace(/\/+$/, ''));
 if (!urlA) {
@@ -26,112 +25,9 @@ if (!urlA) {
   process.exit(2);
 }
 
-const sockets = [];
-
-function finish(code) {
-  for (const s of sockets) s.disconnect();
-  process.exit(code);
-}
-
-const overall = setTimeout(() => {
-  console.log(`FAIL overall: not finished within ${OVERALL_TIMEOUT_MS / 1000} s`);
-  finish(1);
-}, OVERALL_TIMEOUT_MS);
-
-process.on('unhandledRejection', (e) => {
-  console.log(`FAIL unhandled rejection: ${e?.stack ?? e}`);
-  finish(1);
-});
+const { sockets, step, finish } = createRun();
 
 // ---------------------------------------------------------------- helpers
-
-/** Runs one step; prints `ok   name` or `FAIL name: reason` and exits on failure. */
-async function step(name, fn) {
-  try {
-    const result = await fn();
-    console.log(`ok   ${name}`);
-    return result;
-  } catch (e) {
-    console.log(`FAIL ${name}: ${e?.message ?? e}`);
-    finish(1);
-  }
-}
-
-function check(cond, what, got) {
-  if (!cond) {
-    throw new Error(got === undefined ? what : `${what}; got ${JSON.stringify(got)}`);
-  }
-}
-
-const short = (v) => {
-  const s = JSON.stringify(v);
-  return s && s.length > 400 ? `${s.slice(0, 400)}…` : s;
-};
-
-/**
- * Resolves with the first `event` on `socket` whose data passes `match`; rejects after
- * 5 s. Call it BEFORE emitting whatever triggers the event, so nothing is missed.
- * An `exception` received meanwhile is named in the timeout message.
- */
-function waitFor(socket, event, match = () => true) {
-  return new Promise((resolve, reject) => {
-    let lastException;
-    const onException = (e) => { lastException = e; };
-    const onEvent = (data) => {
-      if (!match(data)) return;
-      cleanup();
-      resolve(data);
-    };
-    const timer = setTimeout(() => {
-      cleanup();
-      const extra = lastException && event !== 'exception'
-        ? ` (meanwhile got exception ${short(lastException)})` : '';
-      reject(new Error(`no \`${event}\` on ${socket.label} within ${EVENT_TIMEOUT_MS / 1000} s${extra}`));
-    }, EVENT_TIMEOUT_MS);
-    function cleanup() {
-      clearTimeout(timer);
-      socket.off(event, onEvent);
-      socket.off('exception', onException);
-    }
-    socket.on(event, onEvent);
-    if (event !== 'exception') socket.on('exception', onException);
-  });
-}
-
-/** Emits with an acknowledgement (no payload when it is undefined); rejects when no ack arrives within 5 s. */
-async function emitAck(socket, event, payload) {
-  const args = payload === undefined ? [] : [payload];
-  try {
-    return await socket.timeout(EVENT_TIMEOUT_MS).emitWithAck(event, ...args);
-  } catch {
-    throw new Error(`no ack for \`${event}\` on ${socket.label} within ${EVENT_TIMEOUT_MS / 1000} s`);
-  }
-}
-
-/** JSON REST call; throws unless the status is `expected`. */
-async function rest(base, method, path, body, { token, expected }) {
-  const headers = { 'content-type': 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  let res;
-  try {
-    res = await fetch(`${base}${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(REST_TIMEOUT_MS),
-    });
-  } catch (e) {
-    throw new Error(`${method} ${path}: ${e.cause?.message ?? e.message}`);
-  }
-  const text = await res.text();
-  let json;
-  try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
-  if (res.status !== expected) {
-    throw new Error(`${method} ${path} -> ${res.status} (expected ${expected}): ${text.slice(0, 400)}`);
-  }
-  check(json && typeof json === 'object', `${method} ${path}: body is not a JSON object`, text.slice(0, 400));
-  return json;
-}
 
 function checkSession(s, what) {
   for (const k of ['access_token', 'refresh_token', 'token_type', 'expires_in']) {
@@ -151,17 +47,7 @@ function connect(base, session, label) {
   });
   socket.label = label;
   sockets.push(socket);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`${label}: no \`connect\` within ${EVENT_TIMEOUT_MS / 1000} s`)),
-      EVENT_TIMEOUT_MS,
-    );
-    socket.once('connect', () => { clearTimeout(timer); resolve(socket); });
-    socket.once('connect_error', (err) => {
-      clearTimeout(timer);
-      reject(new Error(`${label}: connect_error ${err.message}`));
-    });
-  });
+  return whenConnected(socket);
 }
 
 // ---------------------------------------------------------------- the flow
@@ -206,20 +92,10 @@ const sb = await step('B connects (node B)', () => connect(urlB, B, 'B'));
 
 await step('bad token gets connect_error "unauthorized"', async () => {
   const bad = io(urlA, { auth: { token: 'not-a-jwt' }, transports: ['websocket'], reconnection: false });
-  bad.label = 'bad';
+  bad.label = 'bad-token';
   sockets.push(bad);
-  let connected = false;
-  bad.on('connect', () => { connected = true; });
-  const err = await new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`no connect_error within ${EVENT_TIMEOUT_MS / 1000} s`)), EVENT_TIMEOUT_MS,
-    );
-    bad.once('connect_error', (e) => { clearTimeout(timer); resolve(e); });
-  });
+  const err = await refused(bad);
   check(err.message === 'unauthorized', 'connect_error message is not "unauthorized"', err.message);
-  await new Promise((r) => setTimeout(r, 300));
-  check(!connected && !bad.connected, 'the bad-token socket connected anyway');
-  bad.disconnect();
 });
 
 // d. direct chat
@@ -365,6 +241,5 @@ await step('disconnect both', async () => {
   check(!sa.connected && !sb.connected, 'still connected');
 });
 
-clearTimeout(overall);
 console.log('# all steps passed');
 finish(0);

@@ -112,6 +112,8 @@ pub struct ParticipantView {
     #[schema(value_type = String)]
     pub role: entity::enums::ParticipantRole,
     pub last_read_seq: i64,
+    /// The highest seq this participant's history fetches have delivered (000).
+    pub last_delivered_seq: i64,
 }
 
 /// A message; `message` and `content` carry the same text for both client families.

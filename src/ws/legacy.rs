@@ -245,6 +245,25 @@ mod tests {
     }
 
     #[test]
+    fn server_failures_are_internal_error() {
+        for e in [
+            AppError::internal("boom"),
+            AppError::unavailable("redis", std::io::Error::other("refused")),
+        ] {
+            let f = error(&e, false);
+            assert_eq!(
+                (f["code"].as_str(), f["data"]["code"].as_str()),
+                (Some("internal_error"), Some("internal_error"))
+            );
+            assert_eq!(
+                error(&e, true)["code"],
+                "internal_error",
+                "not a subscription refusal"
+            );
+        }
+    }
+
+    #[test]
     fn forbidden_subscriptions_are_subscription_failed() {
         let e = AppError::Forbidden("not a participant".into());
         assert_eq!(error(&e, true)["code"], "subscription_failed");

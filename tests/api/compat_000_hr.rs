@@ -270,6 +270,20 @@ async fn messaging_routes_as_documented() {
     let path = format!("/api/v1/messages/conversations/{gid}/messages");
     let (st, page) = s.get(&path, &cat.access).await;
     assert_eq!(st, StatusCode::OK);
+    // 000: fetching "marks fetched messages as delivered for the caller".
+    let (_, seen_by_ann) = s
+        .get(
+            &format!("/api/v1/messages/conversations/{gid}"),
+            &ann.access,
+        )
+        .await;
+    let cat_in_group = seen_by_ann["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["user_id"] == cat.user_id.as_str())
+        .expect("cat is a participant");
+    assert_eq!(cat_in_group["last_delivered_seq"], 2, "{seen_by_ann}");
     let texts: Vec<&str> = page
         .as_array()
         .unwrap()
@@ -311,7 +325,8 @@ async fn messaging_routes_as_documented() {
                 .collect::<Vec<_>>()
         }
     };
-    assert_eq!(list("").await.len(), 3);
+    // Most recently active first: the channel's news, the direct message, the group.
+    assert_eq!(list("").await, [chid, did, gid]);
     assert_eq!(list("?type=channel").await, [chid]);
     assert_eq!(list("?search=launch").await, [chid]);
     // The direct chat's title is Ann's name; the group's generated one may name her too.
@@ -386,4 +401,83 @@ async fn a_mobile_stream_counts_as_online_on_mobile() {
         .await;
     assert_eq!(map[&ann.user_id]["platforms"], json!(["mobile"]));
     assert_eq!(map[&ann.user_id]["status"], "online");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conversation_list_pages_default_to_fifty() {
+    let s = TestServer::start().await;
+    let ann = s.signup("ann@acme.test").await;
+    let bob = s.add_member(&ann, "bob@acme.test").await;
+    for i in 0..51 {
+        let (st, _) = hr_conversation(
+            &s,
+            &ann,
+            json!({"type": "group", "participant_ids": [bob.user_id], "title": format!("g{i}")}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED);
+    }
+    let count = |q: &str| {
+        let path = format!("/api/v1/messages/conversations{q}");
+        let token = bob.access.clone();
+        let s = &s;
+        async move { s.get(&path, &token).await.1.as_array().map(Vec::len) }
+    };
+    assert_eq!(count("").await, Some(50), "000: limit defaults to 50");
+    assert_eq!(count("?limit=100").await, Some(51));
+    assert_eq!(count("?offset=50").await, Some(1));
+}
+
+/// Polls a user's presence (as another user sees it) until it has `status`.
+async fn until_status(s: &TestServer, viewer: &Session, user: &Session, status: &str) {
+    let path = format!("/api/v1/presence/users?ids={}", user.user_id);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (_, map) = s.get(&path, &viewer.access).await;
+        if map[&user.user_id]["status"] == status {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} never became {status}: {map}",
+            user.user_id
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_keep_presence_until_they_close() {
+    let s = TestServer::start().await;
+    let ann = s.signup("ann@acme.test").await;
+    let bob = s.add_member(&ann, "bob@acme.test").await;
+    // 000: the stream marks the user online, and its close updates presence.
+    let mut ws = crate::common::ws::stream(&s, &bob).await;
+    until_status(&s, &ann, &bob, "online").await;
+    ws.close(None).await.unwrap();
+    until_status(&s, &ann, &bob, "offline").await;
+    // 002: a Socket.IO connection keeps the user online; its disconnect does not.
+    let sio = switchboard_tools::client::SioClient::connect(
+        &s.base,
+        Some(json!({"token": bob.access})),
+        "",
+    )
+    .await
+    .unwrap();
+    until_status(&s, &ann, &bob, "online").await;
+    sio.close();
+    until_status(&s, &ann, &bob, "offline").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_setup_failure_closes_with_1011() {
+    // A Redis of this test's own, stopped between issuing and redeeming a ticket.
+    let redis = crate::common::services::OwnRedis::start();
+    let prefix = format!("sbtest-{}", uuid::Uuid::now_v7().simple());
+    let s = TestServer::start_with(&[("REDIS_URL", redis.url()), ("REDIS_PREFIX", &prefix)]).await;
+    let ann = s.signup("ann@acme.test").await;
+    let t = ticket(&s, &ann).await;
+    drop(redis);
+    let (code, reason) = closed(&mut open(&s, &format!("/api/v1/ws?ticket={t}")).await).await;
+    assert_eq!((code, reason.as_str()), (1011, "setup failed"));
 }

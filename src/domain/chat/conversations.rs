@@ -263,6 +263,7 @@ impl Domain {
                     avatar_url: u.avatar_url.clone(),
                     role: m.role,
                     last_read_seq: m.last_read_seq,
+                    last_delivered_seq: m.last_delivered_seq,
                 });
         }
         Ok(convs
