@@ -132,7 +132,7 @@ pub async fn start(
         max_payload: config.socketio_max_payload as usize,
         queue_depth: 128,
     };
-    socket::register(&io, domain.clone(), limits, &bg.tracker);
+    socket::register(&io, domain.clone(), limits, &bg);
     background::presence_ticker(&bg, domain.clone(), config.presence_sweep);
 
     let state = AppState {

@@ -10,10 +10,10 @@ use serde_json::{Value, json};
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, Event, SocketRef, TryData};
 use tokio::sync::mpsc;
-use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
 use super::SocketLimits;
+use crate::app::Background;
 use crate::domain::chat::history::HistoryQuery;
 use crate::domain::chat::messages::NewMessage;
 use crate::domain::presence::Platform;
@@ -62,7 +62,7 @@ pub fn setup<A: Adapter>(
     actor: Actor,
     domain: Domain,
     limits: SocketLimits,
-    tasks: &TaskTracker,
+    background: &Background,
 ) {
     s.join(super::user_room(actor.user_id));
     tracing::debug!(sid = %s.id, user_id = %actor.user_id, "socket connected");
@@ -84,9 +84,15 @@ pub fn setup<A: Adapter>(
     // Jobs and the handler future are boxed so that an idle socket's queue and task
     // hold pointers, not room for the largest event's state (~8 KiB per socket).
     let (tx, mut rx) = mpsc::channel::<Box<Job<A>>>(limits.queue_depth);
-    // The worker ends when the socket (and with it `tx`) is gone.
-    tasks.spawn(async move {
-        while let Some(job) = rx.recv().await {
+    // The worker ends when the socket (and with it `tx`) is gone, or at shutdown.
+    let cancel = background.cancel.clone();
+    background.tracker.spawn(async move {
+        loop {
+            let job = tokio::select! {
+                job = rx.recv() => job,
+                _ = cancel.cancelled() => None,
+            };
+            let Some(job) = job else { break };
             Box::pin(handle(&domain, &actor, limits, *job)).await;
         }
     });

@@ -8,11 +8,11 @@ mod error;
 mod handlers;
 mod render;
 
+use crate::app::Background;
 use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
 use socketioxide::handler::ConnectHandler;
 use socketioxide_core::adapter::DefinedAdapter;
-use tokio_util::task::TaskTracker;
 
 pub use render::SocketIoRenderer;
 
@@ -34,9 +34,9 @@ pub fn register<A: Adapter + DefinedAdapter>(
     io: &SocketIo<A>,
     domain: Domain,
     limits: SocketLimits,
-    tasks: &TaskTracker,
+    background: &Background,
 ) -> A::InitRes {
-    let tasks = tasks.clone();
+    let background = background.clone();
     // Everything a socket needs (rooms, event queue, handlers) is set up in the
     // middleware, i.e. before the client is told it is connected: socketioxide sends
     // the connect packet and only then runs the connect handler, so an event sent
@@ -45,10 +45,10 @@ pub fn register<A: Adapter + DefinedAdapter>(
                      socketioxide::extract::TryData(auth): socketioxide::extract::TryData<
         serde_json::Value,
     >| {
-        let (domain, tasks) = (domain.clone(), tasks.clone());
+        let (domain, background) = (domain.clone(), background.clone());
         async move {
             let actor = connect::authenticate(&s, auth.ok(), &domain).await?;
-            handlers::setup(s, actor, domain, limits, &tasks);
+            handlers::setup(s, actor, domain, limits, &background);
             Ok::<(), connect::ConnectRejection>(())
         }
     };
