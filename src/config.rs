@@ -63,6 +63,9 @@ pub struct Config {
     pub ws_ping_interval: Duration,
     /// `WS_PONG_TIMEOUT_SECONDS`, default 75: no `pong` for this long closes the socket.
     pub ws_pong_timeout: Duration,
+    /// `WS_MAX_MESSAGE_BYTES`, default 262144: the largest message a plain WebSocket
+    /// client may send (a larger one is closed with 1009).
+    pub ws_max_message_bytes: usize,
     /// `LEGACY_WS_ENABLED`, default true: serve the legacy `/ws?token=` endpoint.
     pub legacy_ws_enabled: bool,
     /// `ONLINE_PRESENCE_TTL_SECONDS`, default 90: a device without a heartbeat for this
@@ -144,6 +147,7 @@ impl Config {
             ws_ticket_ttl: Duration::from_secs(positive(&get, "WS_TICKET_TTL_SECONDS", 60)?),
             ws_ping_interval: Duration::from_secs(positive(&get, "WS_PING_INTERVAL_SECONDS", 30)?),
             ws_pong_timeout: Duration::from_secs(positive(&get, "WS_PONG_TIMEOUT_SECONDS", 75)?),
+            ws_max_message_bytes: positive(&get, "WS_MAX_MESSAGE_BYTES", 256 * 1024)? as usize,
             legacy_ws_enabled: parse(&get, "LEGACY_WS_ENABLED", true)?,
             presence_online_ttl: Duration::from_secs(positive(
                 &get,

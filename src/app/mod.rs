@@ -63,6 +63,7 @@ pub async fn start(
 
     // Socket.IO: the in-process adapter on every node; events cross nodes through
     // the fan-out below, like every other transport's.
+    let engine_max = config.socketio_max_payload.saturating_mul(4).max(16 * 1024);
     let builder = SocketIo::builder()
         .ping_interval(config.socketio_ping_interval)
         .ping_timeout(config.socketio_ping_timeout)
@@ -70,8 +71,11 @@ pub async fn start(
         // Chat frames are small; a larger frame grows the buffer for itself. The 4 KiB
         // default was 4 KiB of every idle connection's memory.
         .ws_read_buffer_size(1024)
-        // Engine-level hard cap; below it, oversize events get a clear `exception`.
-        .max_payload(config.socketio_max_payload.saturating_mul(4).max(16 * 1024));
+        // Engine-level hard cap, for polling bodies and WebSocket messages and frames
+        // alike; below it, oversize events get a clear `exception`.
+        .max_payload(engine_max)
+        .ws_max_message_size(engine_max as usize)
+        .ws_max_frame_size(engine_max as usize);
     let builder = match config.socketio_transports {
         Transports::All => builder,
         Transports::WebsocketOnly => builder.transports([TransportType::Websocket]),

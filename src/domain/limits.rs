@@ -29,6 +29,9 @@ pub const MESSAGE_SEARCH: Len = len(1, 200);
 /// Longest realtime channel name (`conversation:<uuid>` is 49).
 pub const CHANNEL_NAME_BYTES: usize = 200;
 
+/// A message's html may be this many times as long as its text limit (markup).
+pub const HTML_FACTOR: usize = 4;
+
 /// Most participants a conversation may have.
 pub const MAX_PARTICIPANTS: usize = 500;
 /// Most users added in one call.

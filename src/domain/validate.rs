@@ -5,9 +5,35 @@ use std::str::FromStr;
 use super::limits::Len;
 use crate::error::{AppError, AppResult};
 
-/// Trims, then checks the length in characters is within the bounds.
+/// Refuses control characters other than tab, newline and carriage return: a NUL
+/// byte cannot be stored by PostgreSQL and would reach SQLite's FTS parser raw.
+pub fn printable(field: &str, value: &str) -> AppResult<()> {
+    if value
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        return Err(AppError::validation(
+            field,
+            "must not contain control characters (such as NUL)",
+        ));
+    }
+    Ok(())
+}
+
+/// A list offset: at most what the databases can skip (an `i64`).
+pub fn offset(value: Option<u64>) -> AppResult<u64> {
+    let v = value.unwrap_or(0);
+    if v > i64::MAX as u64 {
+        return Err(AppError::validation("offset", "is too large"));
+    }
+    Ok(v)
+}
+
+/// Trims, then checks the length in characters is within the bounds (and that it
+/// holds no control characters).
 pub fn text(field: &str, value: &str, bounds: Len) -> AppResult<String> {
     let Len { min, max } = bounds;
+    printable(field, value)?;
     let v = value.trim();
     let n = v.chars().count();
     if n < min {
@@ -40,6 +66,7 @@ pub fn page_limit(limit: Option<u64>, (default, max): (u64, u64)) -> AppResult<u
 
 /// A plausible email address, normalised to lower case.
 pub fn email(value: &str) -> AppResult<String> {
+    printable("email", value)?;
     let v = value.trim().to_lowercase();
     let ok = v.len() <= 254
         && !v.chars().any(char::is_whitespace)
@@ -151,6 +178,10 @@ mod tests {
         assert!(text("title", "abcdefghijk", Len { min: 1, max: 10 }).is_err());
         assert!(url("avatar_url", "javascript:alert(1)").is_err());
         assert_eq!(phone(" +1 (555) 010-9999 ").unwrap(), "+15550109999");
+        assert!(text("title", "a\0b", Len { min: 1, max: 10 }).is_err());
+        assert!(text("title", "two\nlines", Len { min: 1, max: 20 }).is_ok());
+        assert!(email("a\0@b.co").is_err());
+        assert!(offset(Some(u64::MAX)).is_err());
         assert!(phone("call me").is_err());
         assert!(phone("12").is_err());
         assert_eq!(phone_digits("010-99").as_deref(), Some("01099"));

@@ -70,23 +70,18 @@ pub fn setup<A: Adapter>(
     let query = s.req_parts().uri.query().unwrap_or("");
     let platform = Platform::from_hint(crate::auth::query_param(query, "platform").as_deref());
     let conn_id = format!("sio:{}", s.id);
-    {
-        let (domain, conn_id, user) = (domain.clone(), conn_id.clone(), actor.user_id);
-        tokio::spawn(async move { domain.connection_opened(user, &conn_id, platform).await });
-    }
-    {
-        let (domain, user) = (domain.clone(), actor.user_id);
-        s.on_disconnect(move || {
-            let (domain, conn_id) = (domain.clone(), conn_id.clone());
-            async move { domain.connection_closed(user, &conn_id).await }
-        });
-    }
     // Jobs and the handler future are boxed so that an idle socket's queue and task
     // hold pointers, not room for the largest event's state (~8 KiB per socket).
     let (tx, mut rx) = mpsc::channel::<Box<Job<A>>>(limits.queue_depth);
-    // The worker ends when the socket (and with it `tx`) is gone, or at shutdown.
+    // The worker owns the connection's presence: it marks the device open before the
+    // first event and closed when it ends, which is when the socket (and with it
+    // `tx`) is gone, however it went (a disconnect, a dropped handshake, shutdown).
+    // One task, so a close can never overtake its open and leave a device online.
     let cancel = background.cancel.clone();
     background.tracker.spawn(async move {
+        domain
+            .connection_opened(actor.user_id, &conn_id, platform)
+            .await;
         loop {
             let job = tokio::select! {
                 job = rx.recv() => job,
@@ -95,6 +90,7 @@ pub fn setup<A: Adapter>(
             let Some(job) = job else { break };
             Box::pin(handle(&domain, &actor, limits, *job)).await;
         }
+        domain.connection_closed(actor.user_id, &conn_id).await;
     });
     // Called synchronously in arrival order; only the (empty) future is spawned.
     s.on_fallback(

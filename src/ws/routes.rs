@@ -93,12 +93,16 @@ fn upgrade(
         pong_timeout: s.config.ws_pong_timeout,
     };
     let (domain, sessions): (Domain, Arc<Sessions>) = (s.domain.clone(), s.sessions.clone());
-    ws.on_upgrade(move |socket| async move {
-        match outcome {
-            Ok(actor) => {
-                session::run(socket, domain, sessions, actor, dialect, platform, timing).await
+    let max = s.config.ws_max_message_bytes;
+    // Bounded at the transport: a larger message is never buffered whole.
+    ws.max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| async move {
+            match outcome {
+                Ok(actor) => {
+                    session::run(socket, domain, sessions, actor, dialect, platform, timing).await
+                }
+                Err((code, reason)) => session::refuse(socket, dialect, code, &reason).await,
             }
-            Err((code, reason)) => session::refuse(socket, dialect, code, &reason).await,
-        }
-    })
+        })
 }

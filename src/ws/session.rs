@@ -23,6 +23,14 @@ pub const POLICY_VIOLATION: u16 = 1008;
 pub const INTERNAL_ERROR: u16 = 1011;
 const GOING_AWAY: u16 = 1001;
 const TRY_AGAIN_LATER: u16 = 1013;
+const MESSAGE_TOO_BIG: u16 = 1009;
+
+/// Whether a read failed because the client's message was over the size limit.
+fn too_big(e: &axum::Error) -> bool {
+    // tungstenite's capacity errors ("Message too long: …", "Space limit exceeded…").
+    let text = e.to_string();
+    text.contains("too long") || text.contains("Space limit")
+}
 
 /// The first frame on `/ws` (004's documented output).
 const ESTABLISHED: &str = "\"Websocket Connection Established\"";
@@ -132,7 +140,18 @@ pub async fn run(
                         break ("send failed", None);
                     }
                 }
+                Some(Err(e)) if too_big(&e) => break ("message too big", Some((MESSAGE_TOO_BIG, "message too big"))),
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break ("closed by client", None),
+                Some(Ok(Message::Binary(_))) => {
+                    last_heard = Instant::now();
+                    let reply = Reply::Failed {
+                        error: AppError::validation("frame", "binary frames are not accepted; send JSON text"),
+                        subscribing: false,
+                    };
+                    if socket.send(Message::Text(render(dialect, reply).into())).await.is_err() {
+                        break ("send failed", None);
+                    }
+                }
                 Some(Ok(_)) => last_heard = Instant::now(),
             },
             _ = ticker.tick() => {

@@ -8,6 +8,7 @@ mod common;
 mod compat_000_hr;
 mod compat_001_004_ws;
 mod compat_003_chat;
+mod hostile;
 mod isolation;
 mod messaging;
 mod socket;

@@ -88,6 +88,7 @@ impl Domain {
 
     /// Exchanges email and password for a session.
     pub async fn login(&self, input: LoginInput) -> AppResult<AuthSession> {
+        validate::printable("email", &input.email)?;
         let email = input.email.trim().to_lowercase();
         let user = users::Entity::find()
             .filter(users::Column::Email.eq(&email))

@@ -185,7 +185,7 @@ impl Domain {
         let convs = find
             .order_by_desc(conversations::Column::UpdatedAt)
             .order_by_desc(conversations::Column::Id)
-            .offset(q.offset.unwrap_or(0))
+            .offset(validate::offset(q.offset)?)
             .limit(limit)
             .all(&self.db)
             .await?;

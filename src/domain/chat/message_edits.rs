@@ -82,9 +82,10 @@ impl Domain {
             return Err(AppError::Conflict("message was deleted".into()));
         }
         let content = self.message_text(&content)?;
+        let html = self.message_html(html)?;
         let mut am: messages::ActiveModel = msg.into();
         am.content = Set(content);
-        am.html = Set(html.map(|h| ammonia::clean(&h)));
+        am.html = Set(html);
         am.edited_at = Set(Some(now()));
         let msg = am.update(&self.db).await?;
         let view = self.message_view(&conv, msg).await?;

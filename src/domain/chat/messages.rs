@@ -37,6 +37,7 @@ pub struct Sent {
 impl Domain {
     /// Checks a message text: not blank, at most `max_message_length` characters.
     pub(crate) fn message_text(&self, content: &str) -> AppResult<String> {
+        validate::printable("content", content)?;
         if content.trim().is_empty() {
             return Err(AppError::validation("content", "must not be empty"));
         }
@@ -50,6 +51,21 @@ impl Domain {
         Ok(content.to_string())
     }
 
+    /// Checks and sanitises a message's rich-text body: no control characters, at
+    /// most `limits::HTML_FACTOR` times the text limit, then cleaned with ammonia.
+    pub(crate) fn message_html(&self, html: Option<String>) -> AppResult<Option<String>> {
+        let Some(html) = html else { return Ok(None) };
+        validate::printable("html", &html)?;
+        let max = self.limits.max_message_length * limits::HTML_FACTOR;
+        if html.chars().count() > max {
+            return Err(AppError::validation(
+                "html",
+                format!("must be at most {max} characters"),
+            ));
+        }
+        Ok(Some(ammonia::clean(&html)))
+    }
+
     /// Stores a message with the next `seq` of its conversation (assigned in the same
     /// transaction as the insert) and tells every participant's devices after commit.
     pub async fn send_message(&self, actor: &Actor, input: NewMessage) -> AppResult<Sent> {
@@ -59,10 +75,11 @@ impl Domain {
         } else {
             self.message_text(&content)?
         };
+        let html = self.message_html(input.html)?;
         if input.attachment_ids.len() > limits::MAX_ATTACHMENTS {
             return Err(AppError::validation(
                 "attachment_ids",
-                "at most 20 attachments",
+                format!("at most {} attachments", limits::MAX_ATTACHMENTS),
             ));
         }
         let client_msg_id = match input.client_msg_id.as_deref() {
@@ -103,7 +120,7 @@ impl Domain {
         if input.mention_user_ids.len() > limits::MAX_MENTIONS {
             return Err(AppError::validation(
                 "mention_user_ids",
-                "at most 50 mentions",
+                format!("at most {} mentions", limits::MAX_MENTIONS),
             ));
         }
         if let Some(u) = input
@@ -125,7 +142,7 @@ impl Domain {
                 sender_id: actor.user_id,
                 client_msg_id: client_msg_id.clone(),
                 content,
-                html: input.html.map(|h| ammonia::clean(&h)),
+                html,
                 reply_to_id: input.reply_to_id,
                 forwarded_from_id: input.forwarded_from_id,
                 mentions: serde_json::json!(input.mention_user_ids),

@@ -1,0 +1,206 @@
+//! What a hostile probe broke, each as its reproduction: NUL bytes and huge offsets,
+//! WebSocket messages without a size limit, presence that never ended after a churn of
+//! abruptly dropped sockets.
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::common::ws::{closed, next_json, open, stream};
+use crate::common::{TestServer, assert_error};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nul_bytes_and_huge_offsets_are_400_and_store_nothing() {
+    let s = TestServer::start().await;
+    let ann = s.signup("ann@acme.test").await;
+    let bob = s.add_member(&ann, "bob@acme.test").await;
+    let (_, c) = s
+        .post(
+            "/api/v1/chat/conversations",
+            Some(&ann.access),
+            json!({"type": "group", "participant_ids": [bob.user_id], "title": "ok"}),
+        )
+        .await;
+    let cid = c["id"].as_str().unwrap().to_string();
+    let nul = "a\u{0}b";
+    let bodies: Vec<(Method, String, Value, &str)> = vec![
+        (
+            Method::POST,
+            "/api/v1/chat/messages/send".into(),
+            json!({"conversation_id": cid, "content": nul}),
+            "content",
+        ),
+        (
+            Method::POST,
+            "/api/v1/chat/messages/send".into(),
+            json!({"conversation_id": cid, "content": "fine", "client_msg_id": nul}),
+            "client_msg_id",
+        ),
+        (
+            Method::POST,
+            "/api/v1/chat/messages/send".into(),
+            json!({"conversation_id": cid, "content": "fine", "html": format!("<b>{nul}</b>")}),
+            "html",
+        ),
+        (
+            Method::POST,
+            "/api/v1/chat/conversations".into(),
+            json!({"type": "group", "participant_ids": [bob.user_id], "title": nul}),
+            "title",
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/chat/conversations/{cid}"),
+            json!({"title": nul}),
+            "title",
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/auth/profile".into(),
+            json!({"display_name": nul}),
+            "display_name",
+        ),
+    ];
+    for (m, path, body, field) in bodies {
+        let res = s
+            .call(m.clone(), &path, Some(&ann.access), Some(body))
+            .await;
+        assert_error(&res, 400, "VALIDATION_ERROR");
+        assert_eq!(res.1["error"]["field"], field, "{m} {path}: {}", res.1);
+    }
+    let res = s
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": format!("ann{nul}@acme.test"), "password": "whatever 123"}),
+        )
+        .await;
+    assert!(
+        matches!(res.0.as_u16(), 400 | 401),
+        "login with a NUL: {res:?}"
+    );
+    for path in [
+        "/api/v1/chat/users?q=a%00b",
+        "/api/v1/chat/users/search?q=a%00b",
+        "/api/v1/chat/agents?q=a%00b",
+        "/api/v1/chat/messages/search?q=%00",
+        "/api/v1/messages/conversations?search=a%00b",
+        "/api/v1/messages/conversations?offset=9223372036854775808",
+        "/api/v1/chat/conversations?offset=18446744073709551615",
+    ] {
+        assert_error(&s.get(path, &ann.access).await, 400, "VALIDATION_ERROR");
+    }
+    // Nothing was stored: the conversation is as it was, without messages.
+    let (_, page) = s
+        .get(
+            &format!("/api/v1/chat/conversations/{cid}/messages"),
+            &ann.access,
+        )
+        .await;
+    assert_eq!(page["messages"], json!([]));
+    let (_, me) = s.get("/api/v1/auth/me", &ann.access).await;
+    assert_eq!(me["user"]["display_name"], "ann");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversize_websocket_messages_close_with_1009() {
+    let s = TestServer::start_with(&[("WS_MAX_MESSAGE_BYTES", "4096")]).await;
+    let ann = s.signup("ann@acme.test").await;
+    let big = format!(r#"{{"type":"ping","pad":"{}"}}"#, "x".repeat(8192));
+
+    let mut ws = stream(&s, &ann).await;
+    ws.send(Message::text(big.clone())).await.unwrap();
+    assert_eq!(closed(&mut ws).await, (1009, "message too big".into()));
+
+    let mut legacy = open(&s, &format!("/ws?token={}", ann.access)).await;
+    legacy.send(Message::text(big)).await.unwrap();
+    assert_eq!(closed(&mut legacy).await.0, 1009);
+
+    // A binary frame is answered, not ignored.
+    let mut ws = stream(&s, &ann).await;
+    ws.send(Message::binary(vec![1u8, 2, 3])).await.unwrap();
+    let e = loop {
+        let v = next_json(&mut ws).await;
+        if v["type"] == "error" {
+            break v;
+        }
+    };
+    assert_eq!(e["code"], "invalid_request");
+
+    // Socket.IO over WebSocket: the engine's limit applies to frames too, so a 1 MB
+    // message is refused at the transport (the connection ends) instead of parsed.
+    let url = format!("ws://{}/socket.io/?EIO=4&transport=websocket", s.addr);
+    let (mut sio, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let open_packet = sio.next().await.unwrap().unwrap();
+    assert!(open_packet.to_text().unwrap().starts_with('0'));
+    let huge = format!(r#"42["ping",{{"pad":"{}"}}]"#, "x".repeat(1 << 20));
+    let _ = sio.send(Message::text(huge)).await;
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match sio.next().await {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the oversize Socket.IO frame was accepted");
+}
+
+/// Opens a raw Socket.IO connection for `token`, waits for the namespace connect, and
+/// drops the TCP connection without a close (or, with `early`, right after asking to
+/// connect, racing the server's own set-up).
+async fn open_and_drop(s: &TestServer, token: &str, early: bool) {
+    let url = format!("ws://{}/socket.io/?EIO=4&transport=websocket", s.addr);
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    ws.next().await.unwrap().unwrap();
+    ws.send(Message::text(format!("40{}", json!({"token": token}))))
+        .await
+        .unwrap();
+    if !early {
+        loop {
+            let msg = ws.next().await.unwrap().unwrap();
+            if msg.to_text().unwrap_or_default().starts_with("40") {
+                break;
+            }
+        }
+    }
+    // Dropping the stream closes the TCP connection with no close frame.
+    drop(ws);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_churn_of_dropped_sockets_leaves_the_user_offline() {
+    let s = TestServer::start_with(&[
+        ("ONLINE_PRESENCE_TTL_SECONDS", "1"),
+        ("PRESENCE_AWAY_SECONDS", "1"),
+        ("PRESENCE_SWEEP_MS", "200"),
+    ])
+    .await;
+    let ann = s.signup("ann@acme.test").await;
+    let bob = s.add_member(&ann, "bob@acme.test").await;
+    for round in 0..10 {
+        let drops = (0..20).map(|i| open_and_drop(&s, &bob.access, (i + round) % 2 == 0));
+        futures::future::join_all(drops).await;
+    }
+    // With no connection left, Bob is away after the TTL and offline after the away
+    // window; a leaked device entry would keep him online for good.
+    let path = format!("/api/v1/presence/users?ids={}", bob.user_id);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let (st, map) = s.get(&path, &ann.access).await;
+        assert_eq!(st, StatusCode::OK);
+        if map[&bob.user_id]["status"] == "offline" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still {} 15 s after 200 dropped connections: {map}",
+            map[&bob.user_id]["status"]
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
