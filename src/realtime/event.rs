@@ -21,6 +21,9 @@ pub enum EventType {
     ConversationRead,
     Typing,
     PresenceUpdated,
+    /// The user's sessions are revoked (deactivated, password changed): every
+    /// transport ends that user's live connections.
+    SessionRevoked,
     NotificationCreated,
     NotificationsCountUpdated,
     NotificationRead,
@@ -53,6 +56,7 @@ impl EventType {
             Self::ConversationRead => "conversation_read",
             Self::Typing => "typing",
             Self::PresenceUpdated => "presence_updated",
+            Self::SessionRevoked => "session_revoked",
             Self::NotificationCreated => "notification_created",
             Self::NotificationsCountUpdated => "notifications_count_updated",
             Self::NotificationRead => "notification_read",

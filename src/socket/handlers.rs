@@ -132,6 +132,19 @@ async fn handle<A: Adapter>(domain: &Domain, actor: &Actor, limits: SocketLimits
     let size = data
         .as_ref()
         .map_or(0, |d| serde_json::to_vec(d).map_or(0, |v| v.len()));
+    // A long-lived connection re-checks its user on every event: a deactivated
+    // user's socket is told and closed instead of acting.
+    let actor = match domain.recheck(actor).await {
+        Ok(a) => a,
+        Err(e) => {
+            fail(&socket, ack, &e);
+            if matches!(e, AppError::Unauthorized(_) | AppError::UserInactive) {
+                let _ = socket.disconnect();
+            }
+            return;
+        }
+    };
+    let actor = &actor;
     let result = if size > limits.max_payload {
         Err(AppError::PayloadTooLarge(format!(
             "payload is {size} bytes; the limit is {}",

@@ -9,6 +9,7 @@ use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
 
 use super::{conversation_room, user_room};
+use crate::error::AppError;
 use crate::realtime::{Audience, EventType, RealtimeEvent, Renderer};
 
 pub struct SocketIoRenderer<A: Adapter> {
@@ -19,6 +20,21 @@ impl<A: Adapter> SocketIoRenderer<A> {
     pub fn new(io: SocketIo<A>) -> Self {
         Self { io }
     }
+
+    /// Tells the users' sockets on this node why (`exception` `unauthorized`) and
+    /// disconnects them; their clients' reconnects are refused while the user is
+    /// inactive or holds no valid token.
+    async fn end_sessions(&self, audience: &Audience) {
+        let rooms: Vec<String> = audience.users.iter().copied().map(user_room).collect();
+        if rooms.is_empty() {
+            return;
+        }
+        let why = AppError::Unauthorized("session revoked".into()).to_exception();
+        let _ = self.io.to(rooms.clone()).emit("exception", &why).await;
+        if let Err(e) = self.io.to(rooms).disconnect().await {
+            tracing::warn!(error = %e, "revoked sockets not all disconnected");
+        }
+    }
 }
 
 impl<A: Adapter> Renderer for SocketIoRenderer<A> {
@@ -28,6 +44,9 @@ impl<A: Adapter> Renderer for SocketIoRenderer<A> {
         audience: &'a Audience,
     ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
         Box::pin(async move {
+            if event.kind == EventType::SessionRevoked {
+                return self.end_sessions(audience).await;
+            }
             let rooms: Vec<String> = audience
                 .users
                 .iter()

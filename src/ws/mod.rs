@@ -17,7 +17,7 @@ use std::sync::{Arc, RwLock};
 use tokio::sync::{Notify, mpsc};
 use uuid::Uuid;
 
-use crate::realtime::{Audience, RealtimeEvent, Renderer};
+use crate::realtime::{Audience, EventType, RealtimeEvent, Renderer};
 
 /// How a session wants its events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +35,42 @@ struct Handle {
     user: Uuid,
     dialect: Dialect,
     tx: mpsc::Sender<Arc<str>>,
-    kill: Arc<Notify>,
+    kill: Arc<Kill>,
+}
+
+/// Why the server ends a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KillReason {
+    /// Its outgoing buffer is full: it cannot keep up.
+    TooSlow,
+    /// The user's sessions were revoked.
+    Revoked,
+}
+
+/// A session's close signal and the reason given with it.
+#[derive(Default)]
+pub struct Kill {
+    notify: Notify,
+    revoked: std::sync::atomic::AtomicBool,
+}
+
+impl Kill {
+    fn fire(&self, reason: KillReason) {
+        if reason == KillReason::Revoked {
+            self.revoked.store(true, Ordering::Relaxed);
+        }
+        self.notify.notify_one();
+    }
+
+    /// Waits for the signal; returns the reason.
+    pub async fn fired(&self) -> KillReason {
+        self.notify.notified().await;
+        if self.revoked.load(Ordering::Relaxed) {
+            KillReason::Revoked
+        } else {
+            KillReason::TooSlow
+        }
+    }
 }
 
 #[derive(Default)]
@@ -56,14 +91,14 @@ pub struct Sessions {
 pub struct Registered {
     pub id: u64,
     pub frames: mpsc::Receiver<Arc<str>>,
-    pub kill: Arc<Notify>,
+    pub kill: Arc<Kill>,
 }
 
 impl Sessions {
     pub fn add(&self, user: Uuid, dialect: Dialect) -> Registered {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let (tx, frames) = mpsc::channel(SESSION_BUFFER);
-        let kill = Arc::new(Notify::new());
+        let kill = Arc::new(Kill::default());
         let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
         inner.sessions.insert(
             id,
@@ -111,9 +146,20 @@ impl Sessions {
     }
 
     /// Sends the event to every local session in the audience, once each, rendered
-    /// once per dialect. A session whose buffer is full is closed.
+    /// once per dialect. A session whose buffer is full is closed. A revocation ends
+    /// the user's sessions instead.
     pub fn deliver(&self, event: &RealtimeEvent, audience: &Audience) {
         let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        if event.kind == EventType::SessionRevoked {
+            for u in &audience.users {
+                for id in inner.by_user.get(u).into_iter().flatten() {
+                    if let Some(h) = inner.sessions.get(id) {
+                        h.kill.fire(KillReason::Revoked);
+                    }
+                }
+            }
+            return;
+        }
         let mut targets: HashSet<u64> = HashSet::new();
         for u in &audience.users {
             if let Some(set) = inner.by_user.get(u) {
@@ -151,7 +197,7 @@ impl Sessions {
             for frame in frames.iter() {
                 if let Err(mpsc::error::TrySendError::Full(_)) = h.tx.try_send(frame.clone()) {
                     tracing::warn!(session = id, user_id = %h.user, "websocket session too slow; closing");
-                    h.kill.notify_one();
+                    h.kill.fire(KillReason::TooSlow);
                     break;
                 }
             }

@@ -11,7 +11,7 @@ use serde_json::json;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::{Dialect, Sessions, legacy};
+use super::{Dialect, KillReason, Sessions, legacy};
 use crate::domain::access::subscriptions::Channel;
 use crate::domain::presence::Platform;
 use crate::domain::{Actor, Domain};
@@ -133,6 +133,10 @@ pub async fn run(
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(t))) => {
                     last_heard = Instant::now();
+                    // Every command re-checks the user (deactivated users are cut off).
+                    if domain.recheck(&actor).await.is_err() {
+                        break ("session revoked", Some((POLICY_VIOLATION, "session revoked")));
+                    }
                     let reply = command(&domain, &sessions, reg.id, &actor, t.as_str()).await;
                     if let Some(reply) = reply
                         && socket.send(Message::Text(render(dialect, reply).into())).await.is_err()
@@ -166,13 +170,19 @@ pub async fn run(
                     break ("send failed", None);
                 }
             }
-            _ = reg.kill.notified() => break ("too slow", Some((TRY_AGAIN_LATER, "too slow to keep up"))),
+            why = reg.kill.fired() => break match why {
+                KillReason::TooSlow => ("too slow", Some((TRY_AGAIN_LATER, "too slow to keep up"))),
+                KillReason::Revoked => ("session revoked", Some((POLICY_VIOLATION, "session revoked"))),
+            },
         }
     };
     tracing::debug!(user_id = %actor.user_id, reason, "websocket session ended");
     sessions.remove(reg.id);
-    if let Some((code, why)) = close_with {
-        close(socket, code, why).await;
+    match close_with {
+        // A revoked session is refused like a bad token (001: `unauthorized` first).
+        Some((POLICY_VIOLATION, why)) => refuse(socket, dialect, POLICY_VIOLATION, why).await,
+        Some((code, why)) => close(socket, code, why).await,
+        None => {}
     }
     domain.connection_closed(actor.user_id, &conn_id).await;
 }

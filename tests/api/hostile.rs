@@ -204,3 +204,102 @@ async fn a_churn_of_dropped_sockets_leaves_the_user_offline() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deactivated_user_is_cut_off_on_every_node_and_dialect() {
+    use switchboard_tools::client::SioClient;
+    let redis = crate::common::services::redis_url();
+    let prefix = format!("sbtest-{}", uuid::Uuid::now_v7().simple());
+    let vars = [
+        ("REDIS_URL", redis.as_str()),
+        ("REDIS_PREFIX", prefix.as_str()),
+    ];
+    let a = TestServer::start_with(&vars).await;
+    let b = TestServer::start_on(&a.database_url, &vars, None).await;
+    let ann = a.signup("ann@acme.test").await;
+    let bob = a.add_member(&ann, "bob@acme.test").await;
+    let chat = {
+        let (_, c) = a
+            .post(
+                "/api/v1/chat/conversations",
+                Some(&ann.access),
+                json!({"type": "direct", "participant_ids": [bob.user_id]}),
+            )
+            .await;
+        c["id"].as_str().unwrap().to_string()
+    };
+    // Bob on node B over Socket.IO and /ws, on node A over /api/v1/ws.
+    let mut sio = SioClient::connect(&b.base, Some(json!({"token": bob.access})), "")
+        .await
+        .unwrap();
+    let mut legacy = open(&b, &format!("/ws?token={}", bob.access)).await;
+    let mut stream_a = stream(&a, &bob).await;
+    sio.emit_with_ack(
+        "create_message",
+        &json!({"chat_id": chat, "message": "before"}),
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
+
+    // Ann (admin) deactivates Bob on node A.
+    let (st, _) = a
+        .patch(
+            &format!("/api/v1/users/{}", bob.user_id),
+            &ann.access,
+            json!({"is_active": false}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+
+    let e = sio
+        .expect("exception", Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(e["code"], "unauthorized", "{e}");
+    // Then the socket on node B is closed (events already on their way may come first).
+    loop {
+        match sio.next_event(Duration::from_secs(10)).await {
+            Ok(_) => continue,
+            Err(e) => {
+                assert!(
+                    matches!(e, switchboard_tools::client::ClientError::Closed),
+                    "the socket on node B was not closed: {e}"
+                );
+                break;
+            }
+        }
+    }
+    assert_eq!(
+        closed(&mut stream_a).await,
+        (1008, "session revoked".into())
+    );
+    let err = loop {
+        let v = next_json(&mut legacy).await;
+        if v["type"] == "error" {
+            break v;
+        }
+    };
+    assert_eq!(err["data"]["code"], "unauthorized");
+    assert_eq!(closed(&mut legacy).await.0, 1008);
+
+    // Nothing Bob sends is stored, and he cannot come back.
+    assert!(
+        SioClient::connect(&b.base, Some(json!({"token": bob.access})), "")
+            .await
+            .is_err()
+    );
+    let (_, page) = a
+        .get(
+            &format!("/api/v1/chat/conversations/{chat}/messages"),
+            &ann.access,
+        )
+        .await;
+    let texts: Vec<&str> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["before"]);
+}

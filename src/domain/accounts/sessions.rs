@@ -209,6 +209,8 @@ impl Domain {
         let user = am.update(&tx).await?;
         revoke_all_of_user(&tx, user.id).await?;
         tx.commit().await?;
+        // Every other live connection holds the old credentials: end them.
+        self.end_sessions(user.id).await;
         let tenant = self.tenant(user.tenant_id).await?;
         self.open_session(user, tenant, None).await
     }

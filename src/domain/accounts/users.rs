@@ -13,6 +13,7 @@ use super::sessions::{new_user, revoke_all_of_user, unique_email};
 use crate::domain::views::UserView;
 use crate::domain::{Actor, Domain, now, validate};
 use crate::error::{AppError, AppResult};
+use crate::realtime::{Audience, EventType, RealtimeEvent};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -122,7 +123,36 @@ impl Domain {
         am.updated_at = Set(now());
         let user = am.update(&tx).await?;
         tx.commit().await?;
+        if input.is_active == Some(false) {
+            self.end_sessions(id).await;
+        }
         Ok(user.into())
+    }
+
+    /// Ends every live connection of `user` on every node (after its sessions were
+    /// revoked in the database): each transport closes them with a reason.
+    pub(crate) async fn end_sessions(&self, user: Uuid) {
+        self.hub
+            .publish(
+                RealtimeEvent::new(
+                    EventType::SessionRevoked,
+                    serde_json::json!({"user_id": user}),
+                )
+                .entity("user", user),
+                Audience::users([user]),
+            )
+            .await;
+    }
+
+    /// Re-reads the acting user for a long-lived connection's next event: an
+    /// inactive user (or one moved out of the tenant) may not act any more.
+    pub async fn recheck(&self, actor: &Actor) -> AppResult<Actor> {
+        let user = users::Entity::find_by_id(actor.user_id)
+            .one(&self.db)
+            .await?
+            .filter(|u| u.tenant_id == actor.tenant_id)
+            .ok_or_else(|| AppError::Unauthorized("unknown user".into()))?;
+        actor_of(user)
     }
 
     /// A user of the caller's tenant; another tenant's id is reported as not found.
