@@ -32,6 +32,9 @@ pub struct Config {
     /// `REDIS_PREFIX`, default `switchboard`: namespaces every Redis key and channel,
     /// so several deployments (or test runs) can share one Redis.
     pub redis_prefix: String,
+    /// `REDIS_TIMEOUT_MS`, default 2000: a Redis command (and a reconnect) gives up
+    /// after this long, so an outage fails requests fast instead of stalling them.
+    pub redis_timeout: Duration,
     /// `JWT_SECRET`; when unset a random per-process secret is generated (dev only).
     pub jwt_secret: String,
     /// True when `jwt_secret` was generated because `JWT_SECRET` was unset.
@@ -149,6 +152,7 @@ impl Config {
             ws_pong_timeout: Duration::from_secs(positive(&get, "WS_PONG_TIMEOUT_SECONDS", 75)?),
             ws_max_message_bytes: positive(&get, "WS_MAX_MESSAGE_BYTES", 256 * 1024)? as usize,
             legacy_ws_enabled: parse(&get, "LEGACY_WS_ENABLED", true)?,
+            redis_timeout: Duration::from_millis(positive(&get, "REDIS_TIMEOUT_MS", 2000)?),
             presence_online_ttl: Duration::from_secs(positive(
                 &get,
                 "ONLINE_PRESENCE_TTL_SECONDS",

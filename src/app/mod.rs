@@ -97,7 +97,7 @@ pub async fn start(
             },
         ),
         Some(url) => {
-            let (client, conn) = redis_engine::connect(url).await?;
+            let (client, conn) = redis_engine::connect(url, config.redis_timeout).await?;
             let fanout = redis_engine::RedisFanout::start(
                 client,
                 conn.clone(),

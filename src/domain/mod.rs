@@ -78,12 +78,19 @@ impl Domain {
         }
     }
 
-    /// Whether the database answers (`/readyz`).
+    /// Whether the database answers and events reach every node (`/readyz`).
     pub async fn ready(&self) -> AppResult<()> {
         self.db
             .ping()
             .await
-            .map_err(|e| AppError::unavailable("database", e))
+            .map_err(|e| AppError::unavailable("database", e))?;
+        self.hub
+            .healthy()
+            .await
+            .map_err(|why| AppError::Unavailable {
+                what: format!("fan-out ({why})"),
+                source: None,
+            })
     }
 }
 

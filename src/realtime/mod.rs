@@ -47,6 +47,8 @@ impl LocalDelivery {
 #[async_trait::async_trait]
 pub trait Fanout: Send + Sync + 'static {
     async fn publish(&self, event: &RealtimeEvent, audience: &Audience);
+    /// Whether events reach the other nodes now (`Err` says why not).
+    async fn healthy(&self) -> Result<(), String>;
 }
 
 /// The publish point the domain holds.
@@ -58,6 +60,11 @@ pub struct Hub {
 impl Hub {
     pub fn new(fanout: Arc<dyn Fanout>) -> Self {
         Self { fanout }
+    }
+
+    /// Whether events reach every node now (`/readyz`).
+    pub async fn healthy(&self) -> Result<(), String> {
+        self.fanout.healthy().await
     }
 
     /// Delivers `event` to `audience` on every node and transport. Call only after commit.

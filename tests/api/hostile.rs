@@ -303,3 +303,130 @@ async fn a_deactivated_user_is_cut_off_on_every_node_and_dialect() {
         .collect();
     assert_eq!(texts, ["before"]);
 }
+
+/// Polls `/readyz` until it answers `status`.
+async fn until_ready_is(s: &TestServer, status: u16) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (st, body) = s.call(Method::GET, "/readyz", None, None).await;
+        if st.as_u16() == status {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "/readyz still {st} {body}, waiting for {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_restart_degrades_readiness_and_cross_node_delivery_comes_back() {
+    use switchboard_tools::client::SioClient;
+    const WAIT: Duration = Duration::from_secs(15);
+    let mut redis = crate::common::services::OwnRedis::start();
+    let url = redis.url().to_string();
+    let vars = [("REDIS_URL", url.as_str()), ("REDIS_TIMEOUT_MS", "500")];
+    let a = TestServer::start_with(&vars).await;
+    let b = TestServer::start_on(&a.database_url, &vars, None).await;
+    let ann = a.signup("ann@acme.test").await;
+    let bob = a.add_member(&ann, "bob@acme.test").await;
+    let (_, c) = a
+        .post(
+            "/api/v1/chat/conversations",
+            Some(&ann.access),
+            json!({"type": "direct", "participant_ids": [bob.user_id]}),
+        )
+        .await;
+    let chat = c["id"].as_str().unwrap().to_string();
+    // Ann on node A (Socket.IO); Bob on node B in all three dialects.
+    let ann_a = SioClient::connect(&a.base, Some(json!({"token": ann.access})), "")
+        .await
+        .unwrap();
+    let mut bob_sio = SioClient::connect(&b.base, Some(json!({"token": bob.access})), "")
+        .await
+        .unwrap();
+    let mut bob_stream = stream(&b, &bob).await;
+    let mut bob_legacy = open(&b, &format!("/ws?token={}", bob.access)).await;
+
+    // Each dialect on node B hears a message sent on node A.
+    async fn heard_everywhere(
+        ann_a: &SioClient,
+        bob_sio: &mut SioClient,
+        bob_stream: &mut crate::common::ws::Ws,
+        bob_legacy: &mut crate::common::ws::Ws,
+        chat: &str,
+        text: &str,
+    ) {
+        let ack = ann_a
+            .emit_with_ack(
+                "create_message",
+                &json!({"chat_id": chat, "message": text}),
+                WAIT,
+            )
+            .await
+            .unwrap();
+        let id = ack["data"]["id"].clone();
+        assert!(id.is_string(), "{ack}");
+        loop {
+            let m = bob_sio.expect("response_message", WAIT).await.unwrap();
+            if m["id"] == id {
+                break;
+            }
+        }
+        loop {
+            let v = next_json(bob_stream).await;
+            if v["type"] == "new_message" && v["payload"]["id"] == id {
+                break;
+            }
+        }
+        loop {
+            let v = next_json(bob_legacy).await;
+            if v["message_type"] == "MESSAGE" && v["id"] == id {
+                break;
+            }
+        }
+    }
+    heard_everywhere(
+        &ann_a,
+        &mut bob_sio,
+        &mut bob_stream,
+        &mut bob_legacy,
+        &chat,
+        "before",
+    )
+    .await;
+
+    // Redis goes away: both nodes say so, and a send still answers (stored, delivered
+    // on its own node) instead of hanging.
+    redis.stop();
+    until_ready_is(&a, 503).await;
+    until_ready_is(&b, 503).await;
+    let sent = tokio::time::timeout(
+        WAIT,
+        ann_a.emit_with_ack(
+            "create_message",
+            &json!({"chat_id": chat, "message": "during"}),
+            WAIT,
+        ),
+    )
+    .await
+    .expect("a send during the outage hung")
+    .unwrap();
+    assert_eq!(sent["status"], "ok", "{sent}");
+
+    // Redis comes back (empty): both nodes notice by themselves and every dialect
+    // hears node A again.
+    redis.restart();
+    until_ready_is(&a, 200).await;
+    until_ready_is(&b, 200).await;
+    heard_everywhere(
+        &ann_a,
+        &mut bob_sio,
+        &mut bob_stream,
+        &mut bob_legacy,
+        &chat,
+        "after",
+    )
+    .await;
+}

@@ -17,4 +17,8 @@ impl Fanout for MemoryFanout {
     async fn publish(&self, event: &RealtimeEvent, audience: &Audience) {
         self.local.deliver(event, audience).await;
     }
+
+    async fn healthy(&self) -> Result<(), String> {
+        Ok(())
+    }
 }

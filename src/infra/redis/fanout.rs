@@ -3,6 +3,8 @@
 //! subscriber delivers it to its own. The subscriber re-subscribes after Redis comes
 //! back. Socket.IO and plain-WebSocket sessions hear this one stream.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -28,6 +30,8 @@ pub struct RedisFanout {
     conn: ConnectionManager,
     channel: String,
     local: LocalDelivery,
+    /// Whether the subscriber holds its subscription right now.
+    subscribed: Arc<AtomicBool>,
 }
 
 impl RedisFanout {
@@ -45,7 +49,9 @@ impl RedisFanout {
         let channel = format!("{prefix}:events");
         let mut pubsub = client.get_async_pubsub().await?;
         pubsub.subscribe(&channel).await?;
-        let (sub_channel, sub_local) = (channel.clone(), local.clone());
+        let subscribed = Arc::new(AtomicBool::new(true));
+        let (sub_channel, sub_local, sub_flag) =
+            (channel.clone(), local.clone(), subscribed.clone());
         tasks.spawn(async move {
             loop {
                 {
@@ -66,6 +72,7 @@ impl RedisFanout {
                         }
                     }
                 }
+                sub_flag.store(false, Ordering::Relaxed);
                 tracing::warn!(channel = %sub_channel, "fan-out subscription lost; re-subscribing");
                 loop {
                     tokio::select! {
@@ -77,6 +84,7 @@ impl RedisFanout {
                             Ok(()) => {
                                 tracing::info!(channel = %sub_channel, "fan-out re-subscribed");
                                 pubsub = p;
+                                sub_flag.store(true, Ordering::Relaxed);
                                 break;
                             }
                             Err(e) => tracing::debug!(error = %e, "re-subscribe failed"),
@@ -91,6 +99,7 @@ impl RedisFanout {
             conn,
             channel,
             local,
+            subscribed,
         })
     }
 }
@@ -119,5 +128,15 @@ impl Fanout for RedisFanout {
         {
             tracing::error!(error = %e, event = event.kind.as_str(), "fan-out to other nodes failed; delivered on this node only");
         }
+    }
+
+    async fn healthy(&self) -> Result<(), String> {
+        if !self.subscribed.load(Ordering::Relaxed) {
+            return Err("redis subscription lost; re-subscribing".into());
+        }
+        redis::cmd("PING")
+            .query_async::<()>(&mut self.conn.clone())
+            .await
+            .map_err(|e| format!("redis: {e}"))
     }
 }

@@ -10,7 +10,9 @@ pub use fanout::RedisFanout;
 pub use presence::RedisPresence;
 pub use tickets::RedisTickets;
 
-use redis::aio::ConnectionManager;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use crate::error::AppError;
 
@@ -19,11 +21,21 @@ pub fn unavailable(e: redis::RedisError) -> AppError {
     AppError::unavailable("redis", e)
 }
 
-/// A client and a reconnecting connection for `url` (RESP3, which the Socket.IO
-/// adapter and pub/sub need, is added to the URL).
-pub async fn connect(url: &str) -> redis::RedisResult<(redis::Client, ConnectionManager)> {
+/// A client and a reconnecting connection for `url` (RESP3, which pub/sub on a
+/// shared connection needs, is added to the URL). Every command gives up after
+/// `timeout` (and a reconnect after half of it), so while Redis is down callers get
+/// an error at once instead of hanging.
+pub async fn connect(
+    url: &str,
+    timeout: Duration,
+) -> redis::RedisResult<(redis::Client, ConnectionManager)> {
     let client = redis::Client::open(resp3(url))?;
-    let conn = ConnectionManager::new(client.clone()).await?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(timeout / 2))
+        .set_response_timeout(Some(timeout))
+        .set_number_of_retries(1)
+        .set_max_delay(timeout / 2);
+    let conn = ConnectionManager::new_with_config(client.clone(), config).await?;
     Ok((client, conn))
 }
 

@@ -114,19 +114,44 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// A Redis of one test's own (to stop it mid-test); stopped when dropped.
+/// A Redis of one test's own (to stop and restart it mid-test); stopped when dropped.
 pub struct OwnRedis {
+    port: u16,
     url: String,
-    child: std::process::Child,
+    child: Option<std::process::Child>,
 }
 
 impl OwnRedis {
     pub fn start() -> Self {
         let port = free_port();
+        let mut r = Self {
+            port,
+            url: format!("redis://127.0.0.1:{port}/"),
+            child: None,
+        };
+        r.restart();
+        r
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Kills the server (as an outage would).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts it again on the same port, empty.
+    pub fn restart(&mut self) {
+        self.stop();
         let child = Command::new("redis-server")
             .args([
                 "--port",
-                &port.to_string(),
+                &self.port.to_string(),
                 "--bind",
                 "127.0.0.1",
                 "--save",
@@ -139,27 +164,20 @@ impl OwnRedis {
             .spawn()
             .expect("redis-server is not installed: apt-get install redis-server");
         let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
             assert!(
                 Instant::now() < deadline,
-                "redis-server did not listen on {port}"
+                "redis-server did not listen on {}",
+                self.port
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        Self {
-            url: format!("redis://127.0.0.1:{port}/"),
-            child,
-        }
-    }
-
-    pub fn url(&self) -> &str {
-        &self.url
+        self.child = Some(child);
     }
 }
 
 impl Drop for OwnRedis {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
     }
 }
