@@ -66,6 +66,9 @@ pub struct Config {
     pub ws_ping_interval: Duration,
     /// `WS_PONG_TIMEOUT_SECONDS`, default 75: no `pong` for this long closes the socket.
     pub ws_pong_timeout: Duration,
+    /// `SOCKETIO_BUFFER_PACKETS`, default 1024: packets waiting per Socket.IO socket;
+    /// a socket whose buffer is full is disconnected (its client reconnects and syncs).
+    pub socketio_buffer_packets: usize,
     /// `WS_MAX_MESSAGE_BYTES`, default 262144: the largest message a plain WebSocket
     /// client may send (a larger one is closed with 1009).
     pub ws_max_message_bytes: usize,
@@ -150,6 +153,7 @@ impl Config {
             ws_ticket_ttl: Duration::from_secs(positive(&get, "WS_TICKET_TTL_SECONDS", 60)?),
             ws_ping_interval: Duration::from_secs(positive(&get, "WS_PING_INTERVAL_SECONDS", 30)?),
             ws_pong_timeout: Duration::from_secs(positive(&get, "WS_PONG_TIMEOUT_SECONDS", 75)?),
+            socketio_buffer_packets: positive(&get, "SOCKETIO_BUFFER_PACKETS", 1024)? as usize,
             ws_max_message_bytes: positive(&get, "WS_MAX_MESSAGE_BYTES", 256 * 1024)? as usize,
             legacy_ws_enabled: parse(&get, "LEGACY_WS_ENABLED", true)?,
             redis_timeout: Duration::from_millis(positive(&get, "REDIS_TIMEOUT_MS", 2000)?),

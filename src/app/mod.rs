@@ -23,7 +23,7 @@ use crate::domain::presence::PresenceTimes;
 use crate::domain::{Domain, Limits, Settings, Stores};
 use crate::infra::{memory, redis as redis_engine};
 use crate::realtime::{Fanout, Hub, LocalDelivery, Renderer};
-use crate::socket::{self, SocketIoRenderer, SocketLimits};
+use crate::socket::{self, Overflow, SocketIoRenderer, SocketLimits};
 use crate::ws::Sessions;
 
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +71,9 @@ pub async fn start(
         // Chat frames are small; a larger frame grows the buffer for itself. The 4 KiB
         // default was 4 KiB of every idle connection's memory.
         .ws_read_buffer_size(1024)
+        // Packets waiting per socket; an emit to a full buffer disconnects that
+        // socket (socket/overflow.rs) rather than dropping the packet in silence.
+        .max_buffer_size(config.socketio_buffer_packets)
         // Engine-level hard cap, for polling bodies and WebSocket messages and frames
         // alike; below it, oversize events get a clear `exception`.
         .max_payload(engine_max)
@@ -83,8 +86,9 @@ pub async fn start(
     let (layer, io) = builder.build_layer();
 
     let sessions = Arc::new(Sessions::default());
+    let overflow = Overflow::default();
     let local = LocalDelivery::new(vec![
-        Arc::new(SocketIoRenderer::new(io.clone())) as Arc<dyn Renderer>,
+        Arc::new(SocketIoRenderer::new(io.clone(), overflow.clone())) as Arc<dyn Renderer>,
         sessions.clone(),
     ]);
     let prefix = config.redis_prefix.as_str();
@@ -136,7 +140,7 @@ pub async fn start(
         max_payload: config.socketio_max_payload as usize,
         queue_depth: 128,
     };
-    socket::register(&io, domain.clone(), limits, &bg);
+    socket::register(&io, domain.clone(), limits, &bg, overflow);
     background::presence_ticker(&bg, domain.clone(), config.presence_sweep);
 
     let state = AppState {

@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::SocketLimits;
+use super::overflow::Overflow;
 use crate::app::Background;
 use crate::domain::chat::history::HistoryQuery;
 use crate::domain::chat::messages::NewMessage;
@@ -63,6 +64,7 @@ pub fn setup<A: Adapter>(
     domain: Domain,
     limits: SocketLimits,
     background: &Background,
+    overflow: Overflow,
 ) {
     s.join(super::user_room(actor.user_id));
     tracing::debug!(sid = %s.id, user_id = %actor.user_id, "socket connected");
@@ -78,6 +80,7 @@ pub fn setup<A: Adapter>(
     // `tx`) is gone, however it went (a disconnect, a dropped handshake, shutdown).
     // One task, so a close can never overtake its open and leave a device online.
     let cancel = background.cancel.clone();
+    let worker_overflow = overflow.clone();
     background.tracker.spawn(async move {
         domain
             .connection_opened(actor.user_id, &conn_id, platform)
@@ -88,7 +91,7 @@ pub fn setup<A: Adapter>(
                 _ = cancel.cancelled() => None,
             };
             let Some(job) = job else { break };
-            Box::pin(handle(&domain, &actor, limits, *job)).await;
+            Box::pin(handle(&domain, &actor, limits, &worker_overflow, *job)).await;
         }
         domain.connection_closed(actor.user_id, &conn_id).await;
     });
@@ -107,11 +110,12 @@ pub fn setup<A: Adapter>(
             match tx.try_send(job) {
                 Ok(()) => {}
                 Err(mpsc::error::TrySendError::Full(job)) => {
-                    fail(&job.socket, job.ack, &AppError::RateLimited)
+                    fail(&overflow, &job.socket, job.ack, &AppError::RateLimited)
                 }
                 // The worker is gone (it panicked, or the server is stopping): the
                 // client hears it rather than waiting for an answer that never comes.
                 Err(mpsc::error::TrySendError::Closed(job)) => fail(
+                    &overflow,
                     &job.socket,
                     job.ack,
                     &AppError::internal("this connection's event worker has stopped"),
@@ -122,7 +126,13 @@ pub fn setup<A: Adapter>(
     );
 }
 
-async fn handle<A: Adapter>(domain: &Domain, actor: &Actor, limits: SocketLimits, job: Job<A>) {
+async fn handle<A: Adapter>(
+    domain: &Domain,
+    actor: &Actor,
+    limits: SocketLimits,
+    overflow: &Overflow,
+    job: Job<A>,
+) {
     let Job {
         socket,
         event,
@@ -137,7 +147,7 @@ async fn handle<A: Adapter>(domain: &Domain, actor: &Actor, limits: SocketLimits
     let actor = match domain.recheck(actor).await {
         Ok(a) => a,
         Err(e) => {
-            fail(&socket, ack, &e);
+            fail(overflow, &socket, ack, &e);
             if matches!(e, AppError::Unauthorized(_) | AppError::UserInactive) {
                 let _ = socket.disconnect();
             }
@@ -155,22 +165,33 @@ async fn handle<A: Adapter>(domain: &Domain, actor: &Actor, limits: SocketLimits
     };
     match result {
         Ok(reply) => {
-            if let Some((name, data)) = &reply.emit
-                && let Err(e) = socket.emit(*name, data)
-            {
-                tracing::debug!(sid = %socket.id, error = %e, "reply not delivered");
+            // Nothing more goes to a socket that overflowed: it is being disconnected.
+            if overflow.is_full(socket.id) {
+                return;
             }
-            let _ = ack.send(&json!({"status": "ok", "data": reply.data}));
+            if let Some((name, data)) = &reply.emit
+                && !overflow.sent(&socket, socket.emit(*name, data))
+            {
+                return;
+            }
+            let ack_result = ack.send(&json!({"status": "ok", "data": reply.data}));
+            overflow.sent(&socket, ack_result);
         }
-        Err(e) => fail(&socket, ack, &e),
+        Err(e) => fail(overflow, &socket, ack, &e),
     }
 }
 
-/// Emits `exception` and answers the ack (if any) with the same object.
-fn fail<A: Adapter>(socket: &SocketRef<A>, ack: AckSender<A>, e: &AppError) {
+/// Emits `exception` and answers the ack (if any) with the same object; a socket
+/// whose buffer is full is disconnected instead (see [`Overflow`]).
+fn fail<A: Adapter>(overflow: &Overflow, socket: &SocketRef<A>, ack: AckSender<A>, e: &AppError) {
+    if overflow.is_full(socket.id) {
+        return;
+    }
     let body = e.to_exception();
-    let _ = socket.emit("exception", &body);
-    let _ = ack.send(&body);
+    if overflow.sent(socket, socket.emit("exception", &body)) {
+        let ack_result = ack.send(&body);
+        overflow.sent(socket, ack_result);
+    }
 }
 
 #[derive(Deserialize)]

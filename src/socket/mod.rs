@@ -6,6 +6,7 @@
 mod connect;
 mod error;
 mod handlers;
+mod overflow;
 mod render;
 
 use crate::app::Background;
@@ -14,6 +15,7 @@ use socketioxide::adapter::Adapter;
 use socketioxide::handler::ConnectHandler;
 use socketioxide_core::adapter::DefinedAdapter;
 
+pub use overflow::Overflow;
 pub use render::SocketIoRenderer;
 
 use crate::domain::Domain;
@@ -35,6 +37,7 @@ pub fn register<A: Adapter + DefinedAdapter>(
     domain: Domain,
     limits: SocketLimits,
     background: &Background,
+    overflow: Overflow,
 ) -> A::InitRes {
     let background = background.clone();
     // Everything a socket needs (rooms, event queue, handlers) is set up in the
@@ -45,10 +48,10 @@ pub fn register<A: Adapter + DefinedAdapter>(
                      socketioxide::extract::TryData(auth): socketioxide::extract::TryData<
         serde_json::Value,
     >| {
-        let (domain, background) = (domain.clone(), background.clone());
+        let (domain, background, overflow) = (domain.clone(), background.clone(), overflow.clone());
         async move {
             let actor = connect::authenticate(&s, auth.ok(), &domain).await?;
-            handlers::setup(s, actor, domain, limits, &background);
+            handlers::setup(s, actor, domain, limits, &background, overflow);
             Ok::<(), connect::ConnectRejection>(())
         }
     };

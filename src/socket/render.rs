@@ -8,17 +8,21 @@ use std::pin::Pin;
 use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
 
+use serde_json::value::RawValue;
+
+use super::overflow::Overflow;
 use super::{conversation_room, user_room};
 use crate::error::AppError;
 use crate::realtime::{Audience, EventType, RealtimeEvent, Renderer};
 
 pub struct SocketIoRenderer<A: Adapter> {
     io: SocketIo<A>,
+    overflow: Overflow,
 }
 
 impl<A: Adapter> SocketIoRenderer<A> {
-    pub fn new(io: SocketIo<A>) -> Self {
-        Self { io }
+    pub fn new(io: SocketIo<A>, overflow: Overflow) -> Self {
+        Self { io, overflow }
     }
 
     /// Tells the users' sockets on this node why (`exception` `unauthorized`) and
@@ -63,14 +67,32 @@ impl<A: Adapter> Renderer for SocketIoRenderer<A> {
                 .copied()
                 .map(user_room)
                 .collect();
-            let op = self.io.to(rooms).except(except);
-            let sent = match event.kind {
-                EventType::NewMessage => op.emit("response_message", &event.payload).await,
-                kind => op.emit(kind.as_str(), event).await,
+            // Serialised once; each socket gets the same bytes. Sent socket by socket
+            // so that a socket whose buffer is full is known, and disconnected rather
+            // than left with a gap (a broadcast only says that some socket failed).
+            let (name, encoded) = match event.kind {
+                EventType::NewMessage => (
+                    "response_message",
+                    RawValue::from_string(event.payload.to_string()),
+                ),
+                kind => (
+                    kind.as_str(),
+                    serde_json::to_string(event).and_then(RawValue::from_string),
+                ),
             };
-            // Sockets that closed meanwhile are normal churn, not a fault.
-            if let Err(e) = sent {
-                tracing::debug!(event = event.kind.as_str(), error = %e, "socket.io broadcast not delivered to every socket");
+            let encoded = match encoded {
+                Ok(e) => e,
+                Err(e) => {
+                    tracing::error!(event = event.kind.as_str(), error = %e, "event not serialisable");
+                    return;
+                }
+            };
+            for socket in self.io.to(rooms).except(except).sockets() {
+                if self.overflow.is_full(socket.id) {
+                    continue;
+                }
+                let sent = socket.emit(name, &encoded);
+                self.overflow.sent(&socket, sent);
             }
         })
     }

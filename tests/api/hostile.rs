@@ -430,3 +430,172 @@ async fn a_redis_restart_degrades_readiness_and_cross_node_delivery_comes_back()
     )
     .await;
 }
+
+/// A raw Socket.IO WebSocket connection, connected to `/` with `token`; `rcvbuf`
+/// shrinks the client's TCP receive buffer (a slow reader fills the server's queue
+/// sooner).
+async fn raw_socket(s: &TestServer, token: &str, rcvbuf: Option<u32>) -> crate::common::ws::Ws {
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    if let Some(n) = rcvbuf {
+        sock.set_recv_buffer_size(n).unwrap();
+    }
+    let tcp = sock.connect(s.addr).await.unwrap();
+    let url = format!("ws://{}/socket.io/?EIO=4&transport=websocket", s.addr);
+    let (mut ws, _) =
+        tokio_tungstenite::client_async(url, tokio_tungstenite::MaybeTlsStream::Plain(tcp))
+            .await
+            .unwrap();
+    ws.next().await.unwrap().unwrap();
+    ws.send(Message::text(format!("40{}", json!({"token": token}))))
+        .await
+        .unwrap();
+    loop {
+        let m = ws.next().await.unwrap().unwrap();
+        if m.to_text().unwrap_or_default().starts_with("40") {
+            return ws;
+        }
+    }
+}
+
+/// Engine.IO heartbeats far apart, so that only the server's own handling of a full
+/// buffer (not a missed pong) can end a connection in these tests.
+const NO_HEARTBEAT: ((&str, &str), (&str, &str)) = (
+    ("SOCKETIO_PING_INTERVAL_MS", "600000"),
+    ("SOCKETIO_PING_TIMEOUT_MS", "600000"),
+);
+
+/// What a raw connection read until `done` said stop, or it was disconnected.
+struct Read {
+    frames: Vec<String>,
+    disconnected: bool,
+}
+
+async fn read_until(
+    ws: &mut crate::common::ws::Ws,
+    mut done: impl FnMut(&[String]) -> bool,
+) -> Read {
+    let mut frames = Vec::new();
+    loop {
+        if done(&frames) {
+            return Read {
+                frames,
+                disconnected: false,
+            };
+        }
+        let next = tokio::time::timeout(Duration::from_secs(20), ws.next())
+            .await
+            .expect(
+                "neither everything nor a disconnect within 20 s: something was dropped in silence",
+            );
+        match next {
+            Some(Ok(Message::Text(t))) => {
+                let t = t.to_string();
+                if t == "2" {
+                    let _ = ws.send(Message::text("3")).await;
+                } else if t.starts_with("41") {
+                    return Read {
+                        frames,
+                        disconnected: true,
+                    };
+                } else {
+                    frames.push(t);
+                }
+            }
+            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
+                return Read {
+                    frames,
+                    disconnected: true,
+                };
+            }
+            Some(Ok(_)) => {}
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_events_are_all_answered_or_the_socket_is_told() {
+    let s = TestServer::start_with(&[
+        ("SOCKETIO_BUFFER_PACKETS", "16"),
+        NO_HEARTBEAT.0,
+        NO_HEARTBEAT.1,
+    ])
+    .await;
+    let ann = s.signup("ann@acme.test").await;
+    let mut ws = raw_socket(&s, &ann.access, Some(4096)).await;
+    for id in 0..400 {
+        ws.send(Message::text(format!(r#"42{id}["ping",{{}}]"#)))
+            .await
+            .unwrap();
+    }
+    let read = read_until(&mut ws, |frames| {
+        frames.iter().filter(|f| f.starts_with("43")).count() == 400
+    })
+    .await;
+    let acks = read.frames.iter().filter(|f| f.starts_with("43")).count();
+    assert!(
+        acks == 400 || read.disconnected,
+        "{acks} of 400 pings answered and the socket is still connected"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_receiver_gets_everything_or_is_disconnected_never_a_gap() {
+    use switchboard_tools::client::SioClient;
+    const N: usize = 1500;
+    let s = TestServer::start_with(&[
+        ("SOCKETIO_BUFFER_PACKETS", "32"),
+        NO_HEARTBEAT.0,
+        NO_HEARTBEAT.1,
+    ])
+    .await;
+    let ann = s.signup("ann@acme.test").await;
+    let bob = s.add_member(&ann, "bob@acme.test").await;
+    let (_, c) = s
+        .post(
+            "/api/v1/chat/conversations",
+            Some(&ann.access),
+            json!({"type": "direct", "participant_ids": [bob.user_id]}),
+        )
+        .await;
+    let chat = c["id"].as_str().unwrap().to_string();
+    // Bob connects and stops reading; Ann sends N acknowledged messages of 2 KB.
+    let mut bob_ws = raw_socket(&s, &bob.access, Some(4096)).await;
+    let ann_sio = SioClient::connect(&s.base, Some(json!({"token": ann.access})), "")
+        .await
+        .unwrap();
+    let pad = "x".repeat(2000);
+    for i in 0..N {
+        let ack = ann_sio
+            .emit_with_ack(
+                "create_message",
+                &json!({"chat_id": chat, "message": format!("{i} {pad}")}),
+                Duration::from_secs(15),
+            )
+            .await
+            .unwrap();
+        assert_eq!(ack["status"], "ok");
+    }
+    // Bob reads again: all N in order, or a prefix without gaps and a disconnect.
+    let count = |frames: &[String]| {
+        frames
+            .iter()
+            .filter(|f| f.starts_with(r#"42["response_message""#))
+            .count()
+    };
+    let read = read_until(&mut bob_ws, |frames| count(frames) == N).await;
+    let seqs: Vec<i64> = read
+        .frames
+        .iter()
+        .filter_map(|f| f.strip_prefix("42"))
+        .filter_map(|f| serde_json::from_str::<Value>(f).ok())
+        .filter(|v| v[0] == "response_message")
+        .map(|v| v[1]["seq"].as_i64().unwrap())
+        .collect();
+    let expected: Vec<i64> = (1..=seqs.len() as i64).collect();
+    assert_eq!(seqs, expected, "a gap in what Bob received");
+    assert!(
+        seqs.len() == N || read.disconnected,
+        "{} of {N} received and the socket is still connected",
+        seqs.len()
+    );
+}

@@ -1,0 +1,85 @@
+//! Sockets that could not keep up. socketioxide buffers a bounded number of packets
+//! per socket (`SOCKETIO_BUFFER_PACKETS`) and refuses an emit to a full buffer. Such a
+//! socket is never left open with a gap: it gets nothing more, the failure is counted
+//! and logged, and it is disconnected (the disconnect packet follows everything it
+//! was sent, as soon as there is room for it; a client that never reads again is
+//! closed by the Engine.IO heartbeat), so its client reconnects and syncs by seq.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use socketioxide::adapter::Adapter;
+use socketioxide::extract::SocketRef;
+use socketioxide::{SendError, SocketError};
+use socketioxide_core::Sid;
+
+/// The sockets of this node being disconnected for a full buffer.
+#[derive(Clone, Default)]
+pub struct Overflow {
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    full: Mutex<HashSet<Sid>>,
+    count: AtomicU64,
+}
+
+impl Overflow {
+    /// Whether `sid` has overflowed: send it nothing more.
+    pub fn is_full(&self, sid: Sid) -> bool {
+        self.inner
+            .full
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&sid)
+    }
+
+    /// Handles the outcome of one send to `socket`: a full buffer marks it and starts
+    /// its disconnect. Returns whether the packet went out.
+    pub fn sent<A: Adapter>(&self, socket: &SocketRef<A>, result: Result<(), SendError>) -> bool {
+        match result {
+            Ok(()) => true,
+            Err(SendError::Socket(SocketError::InternalChannelFull)) => {
+                self.overflowed(socket);
+                false
+            }
+            Err(e) => {
+                tracing::debug!(sid = %socket.id, error = %e, "packet not sent");
+                false
+            }
+        }
+    }
+
+    fn overflowed<A: Adapter>(&self, socket: &SocketRef<A>) {
+        let newly = self
+            .inner
+            .full
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(socket.id);
+        if !newly {
+            return;
+        }
+        let total = self.inner.count.fetch_add(1, Ordering::Relaxed) + 1;
+        tracing::warn!(sid = %socket.id, overflowed_total = total, "socket outgoing buffer full; disconnecting it");
+        let (socket, this) = (socket.clone(), self.clone());
+        tokio::spawn(async move {
+            while socket.connected() {
+                match socket.clone().disconnect() {
+                    Err(SocketError::InternalChannelFull) => {
+                        tokio::time::sleep(Duration::from_millis(50)).await
+                    }
+                    _ => break,
+                }
+            }
+            this.inner
+                .full
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&socket.id);
+        });
+    }
+}
