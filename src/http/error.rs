@@ -57,3 +57,89 @@ pub async fn wrong_method() -> Response {
     let body = json!({"error": {"code": "METHOD_NOT_ALLOWED", "message": "method not allowed"}});
     (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
 }
+
+/// The body of every error answer, as the OpenAPI document describes it.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorDetail {
+    /// `VALIDATION_ERROR`, `AUTH_ERROR`, `PERMISSION_ERROR`, `NOT_FOUND`, `CONFLICT`, …
+    code: String,
+    message: String,
+    /// The offending field, on validation errors.
+    field: Option<String>,
+}
+
+/// Documents once, on every operation, the error answers every route can give: 400
+/// (bad input), 401 (secured operations), 500 and 503, each with [`ErrorBody`]; and
+/// keeps operation ids unique.
+pub fn document_errors(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let answer = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    // Handlers served under two resources (the HR and chat conversation routes) would
+    // repeat an operation id; the second and later get their resource as a suffix.
+    let mut seen = std::collections::HashSet::new();
+    for (path, item) in api.paths.paths.iter_mut() {
+        let resource = path
+            .trim_start_matches("/api/v1/")
+            .split('/')
+            .next()
+            .unwrap_or("");
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if let Some(id) = &op.operation_id
+                && !seen.insert(id.clone())
+            {
+                op.operation_id = Some(format!("{id}_{resource}"));
+            }
+        }
+    }
+    for item in api.paths.paths.values_mut() {
+        let ops = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in ops.into_iter().flatten() {
+            let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+            let r = &mut op.responses.responses;
+            r.entry("400".into())
+                .or_insert_with(|| answer("VALIDATION_ERROR: bad input, naming the field"));
+            if secured {
+                r.entry("401".into())
+                    .or_insert_with(|| answer("AUTH_ERROR: missing, invalid or expired token"));
+            }
+            r.entry("500".into())
+                .or_insert_with(|| answer("INTERNAL_ERROR: details only in the log"));
+            r.entry("503".into())
+                .or_insert_with(|| answer("SERVICE_UNAVAILABLE: the database or Redis is down"));
+        }
+    }
+}

@@ -30,6 +30,7 @@ pub(crate) use crate::app::AppState;
 #[openapi(
     info(title = "Switchboard", description = "Realtime chat and notification server: REST surface."),
     modifiers(&BearerAuth),
+    components(schemas(error::ErrorBody, error::ErrorDetail)),
     tags((name = "auth"), (name = "users"), (name = "messages"), (name = "chat"), (name = "presence"), (name = "health"))
 )]
 struct ApiDoc;
@@ -56,7 +57,7 @@ impl Modify for BearerAuth {
 /// 003's clients call `/auth/*` and `/v1/chat/*` on their base URL: the same routers
 /// are mounted there too. The document lists each operation once, under `/api/v1`.
 pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())
         .nest("/api/v1/auth", auth::router())
         .nest("/api/v1/users", users::router())
@@ -64,6 +65,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .nest("/api/v1/chat", chat::router())
         .nest("/api/v1/presence", presence::router())
         .split_for_parts();
+    error::document_errors(&mut api);
     let router = router
         .nest("/auth", Router::from(auth::router()))
         .nest("/v1/chat", Router::from(chat::router()));

@@ -44,6 +44,7 @@ async fn offline(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Ids {
     /// Comma-separated user ids (at most 100).
     ids: String,

@@ -11,5 +11,6 @@ mod compat_003_chat;
 mod hostile;
 mod isolation;
 mod messaging;
+mod openapi;
 mod socket;
 mod ws;

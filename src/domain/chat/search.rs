@@ -13,6 +13,7 @@ use crate::domain::{Actor, Domain, limits, validate};
 use crate::error::AppResult;
 
 #[derive(Debug, Deserialize, ToSchema, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     pub q: String,
     pub conversation_id: Option<Uuid>,

@@ -62,6 +62,7 @@ async fn patch_conversation(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ScopeParams {
     /// for_me (default) | for_everyone
     #[param(value_type = Option<String>)]
