@@ -72,6 +72,13 @@ pub struct Config {
     /// `WS_MAX_MESSAGE_BYTES`, default 262144: the largest message a plain WebSocket
     /// client may send (a larger one is closed with 1009).
     pub ws_max_message_bytes: usize,
+    /// `LOGIN_MAX_FAILURES`, default 10: failed logins per account within a window
+    /// before login answers 429 (even with the right password).
+    pub login_max_failures: u32,
+    /// `LOGIN_MAX_FAILURES_PER_IP`, default 50: failed logins per client address.
+    pub login_max_failures_per_ip: u32,
+    /// `LOGIN_WINDOW_SECONDS`, default 900: the window failures are counted in.
+    pub login_window: Duration,
     /// `LEGACY_WS_ENABLED`, default true: serve the legacy `/ws?token=` endpoint.
     pub legacy_ws_enabled: bool,
     /// `ONLINE_PRESENCE_TTL_SECONDS`, default 90: a device without a heartbeat for this
@@ -156,6 +163,9 @@ impl Config {
             socketio_buffer_packets: positive(&get, "SOCKETIO_BUFFER_PACKETS", 1024)? as usize,
             ws_max_message_bytes: positive(&get, "WS_MAX_MESSAGE_BYTES", 256 * 1024)? as usize,
             legacy_ws_enabled: parse(&get, "LEGACY_WS_ENABLED", true)?,
+            login_max_failures: positive(&get, "LOGIN_MAX_FAILURES", 10)? as u32,
+            login_max_failures_per_ip: positive(&get, "LOGIN_MAX_FAILURES_PER_IP", 50)? as u32,
+            login_window: Duration::from_secs(positive(&get, "LOGIN_WINDOW_SECONDS", 900)?),
             redis_timeout: Duration::from_millis(positive(&get, "REDIS_TIMEOUT_MS", 2000)?),
             presence_online_ttl: Duration::from_secs(positive(
                 &get,

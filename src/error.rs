@@ -26,8 +26,9 @@ pub enum AppError {
     SubscriptionFailed(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// Too many requests; retry after this many seconds, when known.
     #[error("too many requests")]
-    RateLimited,
+    RateLimited(Option<u64>),
     /// A dependency (database, Redis) cannot be reached.
     #[error("service unavailable: {what}")]
     Unavailable {

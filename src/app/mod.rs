@@ -18,6 +18,7 @@ pub(crate) use self::background::Background;
 pub(crate) use self::state::AppState;
 use crate::auth::jwt::JwtKeys;
 use crate::config::{Config, Transports};
+use crate::domain::accounts::login_guard::LoginLimits;
 use crate::domain::chat::message_writer::MessageWriter;
 use crate::domain::presence::PresenceTimes;
 use crate::domain::{Domain, Limits, Settings, Stores};
@@ -98,6 +99,7 @@ pub async fn start(
             Stores {
                 tickets: Arc::new(memory::MemoryTickets::default()),
                 presence: Arc::new(memory::MemoryPresence::default()),
+                login_failures: Arc::new(memory::MemoryFailures::default()),
             },
         ),
         Some(url) => {
@@ -116,7 +118,8 @@ pub async fn start(
                 Arc::new(fanout),
                 Stores {
                     tickets: Arc::new(redis_engine::RedisTickets::new(conn.clone(), prefix)),
-                    presence: Arc::new(redis_engine::RedisPresence::new(conn, prefix)),
+                    presence: Arc::new(redis_engine::RedisPresence::new(conn.clone(), prefix)),
+                    login_failures: Arc::new(redis_engine::RedisFailures::new(conn, prefix)),
                 },
             )
         }
@@ -131,6 +134,11 @@ pub async fn start(
         presence: PresenceTimes {
             online_ttl: config.presence_online_ttl,
             away_window: config.presence_away_window,
+        },
+        login: LoginLimits {
+            per_account: config.login_max_failures,
+            per_address: config.login_max_failures_per_ip,
+            window: config.login_window,
         },
     };
     let writer = MessageWriter::start(db.clone(), &bg.tracker, bg.cancel.clone());

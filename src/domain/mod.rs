@@ -19,6 +19,7 @@ use entity::enums::UserRole;
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
+use self::accounts::login_guard::{FailureCounter, LoginLimits};
 use self::accounts::ws_tickets::TicketStore;
 use self::chat::message_writer::MessageWriter;
 use self::presence::{Presence, PresenceStore, PresenceTimes};
@@ -38,6 +39,8 @@ pub struct Domain {
     tickets: Arc<dyn TicketStore>,
     ticket_ttl: Duration,
     presence: Arc<Presence>,
+    login_failures: Arc<dyn FailureCounter>,
+    login_limits: LoginLimits,
     /// Stores new messages in group commits (see [`chat::message_writer`]).
     writer: MessageWriter,
 }
@@ -49,12 +52,14 @@ pub struct Settings {
     pub ticket_ttl: Duration,
     pub limits: Limits,
     pub presence: PresenceTimes,
+    pub login: LoginLimits,
 }
 
 /// The engines behind the domain's store traits (`crate::infra`).
 pub struct Stores {
     pub tickets: Arc<dyn TicketStore>,
     pub presence: Arc<dyn PresenceStore>,
+    pub login_failures: Arc<dyn FailureCounter>,
 }
 
 impl Domain {
@@ -74,6 +79,8 @@ impl Domain {
             hub,
             tickets: stores.tickets,
             ticket_ttl: settings.ticket_ttl,
+            login_failures: stores.login_failures,
+            login_limits: settings.login,
             writer,
         }
     }

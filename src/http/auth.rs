@@ -7,8 +7,12 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::AppState;
 use super::extract::{ApiJson, AuthUser};
+use std::net::SocketAddr;
+
+use axum::extract::ConnectInfo;
+
 use crate::domain::accounts::sessions::{
-    ChangePasswordInput, LoginInput, ProfilePatch, RefreshInput, SignupInput,
+    ChangePasswordInput, LoginInput, Origin, ProfilePatch, RefreshInput, SignupInput,
 };
 use crate::domain::accounts::ws_tickets::WsTicket;
 use crate::domain::views::{AuthSession, MeView, UserView};
@@ -37,13 +41,19 @@ async fn signup(
 }
 
 /// Exchange email and password for an access and a refresh token.
+/// After `LOGIN_MAX_FAILURES` failures for the account (or `LOGIN_MAX_FAILURES_PER_IP`
+/// from the address) in a window, 429 with `Retry-After` until the window ends.
 #[utoipa::path(post, path = "/login", tag = "auth", request_body = LoginInput,
-    responses((status = 200, body = AuthSession), (status = 401)))]
+    responses((status = 200, body = AuthSession), (status = 401), (status = 429)))]
 async fn login(
     State(s): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(input): ApiJson<LoginInput>,
 ) -> Result<Json<AuthSession>, AppError> {
-    Ok(Json(s.domain.login(input).await?))
+    let origin = Origin {
+        ip: Some(peer.ip()),
+    };
+    Ok(Json(s.domain.login(input, origin).await?))
 }
 
 /// Rotate a refresh token; reusing a rotated one revokes the whole session.

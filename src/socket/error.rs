@@ -16,7 +16,7 @@ impl AppError {
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::SubscriptionFailed(_) => "subscription_failed",
-            Self::RateLimited => "rate_limited",
+            Self::RateLimited(_) => "rate_limited",
             Self::Unavailable { .. } | Self::Internal { .. } => "internal_error",
         }
     }

@@ -109,9 +109,12 @@ pub fn setup<A: Adapter>(
             });
             match tx.try_send(job) {
                 Ok(()) => {}
-                Err(mpsc::error::TrySendError::Full(job)) => {
-                    fail(&overflow, &job.socket, job.ack, &AppError::RateLimited)
-                }
+                Err(mpsc::error::TrySendError::Full(job)) => fail(
+                    &overflow,
+                    &job.socket,
+                    job.ack,
+                    &AppError::RateLimited(None),
+                ),
                 // The worker is gone (it panicked, or the server is stopping): the
                 // client hears it rather than waiting for an answer that never comes.
                 Err(mpsc::error::TrySendError::Closed(job)) => fail(

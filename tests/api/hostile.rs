@@ -599,3 +599,83 @@ async fn a_paused_receiver_gets_everything_or_is_disconnected_never_a_gap() {
         seqs.len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guessing_a_password_is_stopped_and_the_stop_lifts() {
+    guessing(&[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guessing_is_counted_in_redis_for_every_node() {
+    let redis = crate::common::services::redis_url();
+    let prefix = format!("sbtest-{}", uuid::Uuid::now_v7().simple());
+    guessing(&[("REDIS_URL", &redis), ("REDIS_PREFIX", &prefix)]).await;
+}
+
+async fn guessing(extra: &[(&str, &str)]) {
+    let mut vars = vec![
+        ("LOGIN_MAX_FAILURES", "5"),
+        ("LOGIN_MAX_FAILURES_PER_IP", "8"),
+        ("LOGIN_WINDOW_SECONDS", "2"),
+    ];
+    vars.extend_from_slice(extra);
+    let s = TestServer::start_with(&vars).await;
+    let ann = s.signup("ann@acme.test").await;
+    s.add_member(&ann, "bob@acme.test").await;
+    let login = |email: &str, password: &str| {
+        let body = json!({"email": email, "password": password});
+        let s = &s;
+        async move {
+            let res = s
+                .http
+                .post(format!("{}/api/v1/auth/login", s.base))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let retry = res
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok());
+            let status = res.status().as_u16();
+            let body: Value = res.json().await.unwrap();
+            (status, body["error"]["code"].clone(), retry)
+        }
+    };
+    for _ in 0..5 {
+        assert_eq!(login("ann@acme.test", "wrong guess 1").await.0, 401);
+    }
+    // Past the account's limit: 429 with Retry-After, even with the right password.
+    let (st, code, retry) = login("ann@acme.test", "wrong guess 1").await;
+    assert_eq!((st, code.as_str()), (429, Some("RATE_LIMITED")));
+    assert!(
+        retry.is_some_and(|r| (1..=2).contains(&r)),
+        "Retry-After {retry:?}"
+    );
+    assert_eq!(login("ann@acme.test", "correct horse battery").await.0, 429);
+    // Another account from the same address still works until the address's limit.
+    assert_eq!(login("bob@acme.test", "member password 1").await.0, 200);
+    for _ in 0..3 {
+        assert_eq!(login("bob@acme.test", "wrong guess 2").await.0, 401);
+    }
+    assert_eq!(
+        login("bob@acme.test", "member password 1").await.0,
+        429,
+        "the address's limit"
+    );
+    // The window ends and the stop lifts.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (st, _, _) = login("ann@acme.test", "correct horse battery").await;
+        if st == 200 {
+            break;
+        }
+        assert_eq!(st, 429);
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the lockout never lifted"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}

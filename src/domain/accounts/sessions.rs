@@ -12,6 +12,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::login_guard;
 use crate::auth::{password, tokens};
 use crate::domain::unique::is_unique_violation;
 use crate::domain::views::{AuthSession, MeView, TenantView, UserView};
@@ -31,6 +32,12 @@ pub struct SignupInput {
 pub struct LoginInput {
     pub email: String,
     pub password: String,
+}
+
+/// Where a login attempt comes from (the client's address, for the brute-force guard).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Origin {
+    pub ip: Option<std::net::IpAddr>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -87,9 +94,11 @@ impl Domain {
     }
 
     /// Exchanges email and password for a session.
-    pub async fn login(&self, input: LoginInput) -> AppResult<AuthSession> {
+    pub async fn login(&self, input: LoginInput, origin: Origin) -> AppResult<AuthSession> {
         validate::printable("email", &input.email)?;
         let email = input.email.trim().to_lowercase();
+        let guard = self.login_failures.as_ref();
+        login_guard::check(guard, self.login_limits, &email, origin.ip).await?;
         let user = users::Entity::find()
             .filter(users::Column::Email.eq(&email))
             .one(&self.db)
@@ -101,8 +110,12 @@ impl Domain {
         let ok = password::verify(input.password, phc).await?;
         let user = match user {
             Some(u) if ok && u.password_hash.is_some() => u,
-            _ => return Err(AppError::Unauthorized("invalid email or password".into())),
+            _ => {
+                login_guard::failed(guard, self.login_limits, &email, origin.ip).await?;
+                return Err(AppError::Unauthorized("invalid email or password".into()));
+            }
         };
+        login_guard::succeeded(guard, &email).await?;
         if !user.is_active {
             return Err(AppError::UserInactive);
         }

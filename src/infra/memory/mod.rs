@@ -1,9 +1,11 @@
 //! The in-process engine: state kept in this process's memory, for a single node.
 
+pub mod failures;
 pub mod fanout;
 pub mod presence;
 pub mod tickets;
 
+pub use failures::MemoryFailures;
 pub use fanout::MemoryFanout;
 pub use presence::MemoryPresence;
 pub use tickets::MemoryTickets;

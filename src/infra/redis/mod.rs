@@ -2,10 +2,12 @@
 //! of Redis failures to `AppError::Unavailable`, plus the stores built on it. Every
 //! key and channel starts with the configured prefix.
 
+pub mod failures;
 pub mod fanout;
 pub mod presence;
 pub mod tickets;
 
+pub use failures::RedisFailures;
 pub use fanout::RedisFanout;
 pub use presence::RedisPresence;
 pub use tickets::RedisTickets;
