@@ -46,7 +46,8 @@ async fn list_users(
 /// Change a user's role or active flag (admin only).
 #[utoipa::path(patch, path = "/{id}", tag = "users", request_body = UpdateUserInput,
     params(("id" = Uuid, Path)), security(("bearer" = ["admin"])),
-    responses((status = 200, body = UserView), (status = 403), (status = 404)))]
+    responses((status = 200, body = UserView), (status = 403), (status = 404),
+        (status = 409, description = "an admin may not deactivate or demote themselves")))]
 async fn update_user(
     State(s): State<AppState>,
     AuthUser(actor): AuthUser,

@@ -120,7 +120,9 @@ async fn forward(
 
 /// Full-text search over the conversations the caller can read.
 #[utoipa::path(get, path = "/messages/search", tag = "chat", params(SearchQuery),
-    security(("bearer" = [])), responses((status = 200, body = [MessageView]), (status = 400)))]
+    security(("bearer" = [])), responses((status = 200, body = [MessageView]), (status = 400),
+        (status = 403, description = "`conversation_id` names a conversation the caller is not in"),
+        (status = 404, description = "`conversation_id` names no conversation of the tenant")))]
 async fn search(
     State(s): State<AppState>,
     AuthUser(a): AuthUser,
