@@ -679,3 +679,31 @@ async fn guessing(extra: &[(&str, &str)]) {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changing_the_password_ends_the_other_live_connections() {
+    let s = TestServer::start().await;
+    let ann = s.signup("ann@acme.test").await;
+    let mut old_stream = stream(&s, &ann).await;
+    let (st, fresh) = s
+        .post(
+            "/api/v1/auth/change-password",
+            Some(&ann.access),
+            json!({"current_password": "correct horse battery", "new_password": "a brand new one 1"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{fresh}");
+    assert_eq!(
+        closed(&mut old_stream).await,
+        (1008, "session revoked".into())
+    );
+    // The fresh session works.
+    let fresh = crate::common::Session::from_json(&fresh);
+    let mut ws = stream(&s, &fresh).await;
+    ws.send(Message::text(r#"{"type":"ping"}"#)).await.unwrap();
+    loop {
+        if next_json(&mut ws).await["type"] == "pong" {
+            break;
+        }
+    }
+}
