@@ -7,6 +7,7 @@ pub mod access;
 pub mod accounts;
 pub mod chat;
 pub mod limits;
+pub mod notify;
 pub mod presence;
 mod unique;
 pub mod validate;

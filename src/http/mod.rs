@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod messages;
+pub mod notifications;
 pub mod presence;
 pub mod users;
 
@@ -31,7 +32,7 @@ pub(crate) use crate::app::AppState;
     info(title = "Switchboard", description = "Realtime chat and notification server: REST surface."),
     modifiers(&BearerAuth),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
-    tags((name = "auth"), (name = "users"), (name = "messages"), (name = "chat"), (name = "presence"), (name = "health"))
+    tags((name = "auth"), (name = "users"), (name = "messages"), (name = "chat"), (name = "presence"), (name = "notifications"), (name = "health"))
 )]
 struct ApiDoc;
 
@@ -64,6 +65,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .nest("/api/v1/messages", messages::router())
         .nest("/api/v1/chat", chat::router())
         .nest("/api/v1/presence", presence::router())
+        .nest("/api/v1/notifications", notifications::router())
         .split_for_parts();
     error::document_errors(&mut api);
     let router = router

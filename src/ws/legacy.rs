@@ -158,6 +158,26 @@ pub fn render(event: &RealtimeEvent) -> Option<Value> {
             ),
             None,
         ),
+        EventType::NotificationsCountUpdated => (
+            "status_update",
+            status(
+                "notifications",
+                &json!(event.actor_user_id),
+                "count_updated",
+                json!({"unread_count": p["unread_count"]}),
+            ),
+            None,
+        ),
+        EventType::NotificationRead => (
+            "status_update",
+            status(
+                "notification",
+                &p["id"],
+                "read",
+                json!({"read_at": p["read_at"]}),
+            ),
+            None,
+        ),
         EventType::NotificationCreated => {
             // 001's example: {"message": "New comment on your post", "level": "info"}.
             let mut data = p.as_object().cloned().unwrap_or_default();

@@ -11,6 +11,7 @@ mod compat_003_chat;
 mod hostile;
 mod isolation;
 mod messaging;
+mod notifications;
 mod openapi;
 mod socket;
 mod ws;

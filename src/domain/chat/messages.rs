@@ -176,6 +176,7 @@ impl Domain {
                 Audience::users(participants).with_conversation(conv.id),
             )
             .await;
+        self.notify_new_message(actor, &conv, &view).await;
         Ok(Sent {
             message: view,
             duplicate: false,

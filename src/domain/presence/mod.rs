@@ -261,6 +261,20 @@ impl Domain {
         Ok(out)
     }
 
+    /// Whether the user has an open Socket.IO or WebSocket connection on any node
+    /// (heartbeats alone do not count: nobody would see a message arrive).
+    pub(crate) async fn has_live_connection(&self, user: Uuid) -> AppResult<bool> {
+        let ttl = chrono::Duration::from_std(self.presence.times.online_ttl).unwrap_or_default();
+        let at = now();
+        Ok(self
+            .presence
+            .store
+            .devices(user)
+            .await?
+            .iter()
+            .any(|(key, d)| key.starts_with("conn:") && at - d.last_seen < ttl))
+    }
+
     /// A connection (Socket.IO or raw WebSocket) opened on this node.
     pub async fn connection_opened(&self, user: Uuid, conn_id: &str, platform: Platform) {
         self.presence

@@ -1,0 +1,122 @@
+//! `/api/v1/notifications/*`: the in-app inbox (000's list, unread count, read-all,
+//! read one; Worknation's fetch all, mark-all-read, mark-read and stats) and the
+//! preferences.
+
+use axum::Json;
+use axum::extract::State;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use super::AppState;
+use super::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
+use crate::domain::notify::preferences::{Preferences, PreferencesPatch};
+use crate::domain::notify::{
+    InboxQuery, InboxStats, NotificationView, ReadAll, ReadOne, UnreadCount,
+};
+use crate::error::AppError;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(unread_count))
+        .routes(routes!(read_all))
+        .routes(routes!(mark_all_read))
+        .routes(routes!(read_one))
+        .routes(routes!(mark_read))
+        .routes(routes!(stats))
+        .routes(routes!(preferences, update_preferences))
+}
+
+/// The caller's notifications, newest first (000: "Array of NotificationRead").
+#[utoipa::path(get, path = "", tag = "notifications", params(InboxQuery),
+    security(("bearer" = [])), responses((status = 200, body = [NotificationView])))]
+async fn list(
+    State(s): State<AppState>,
+    AuthUser(a): AuthUser,
+    ApiQuery(q): ApiQuery<InboxQuery>,
+) -> Result<Json<Vec<NotificationView>>, AppError> {
+    Ok(Json(s.domain.list_notifications(&a, q).await?))
+}
+
+/// How many of the caller's notifications are unread.
+#[utoipa::path(get, path = "/unread-count", tag = "notifications", security(("bearer" = [])),
+    responses((status = 200, body = UnreadCount)))]
+async fn unread_count(
+    State(s): State<AppState>,
+    AuthUser(a): AuthUser,
+) -> Result<Json<UnreadCount>, AppError> {
+    Ok(Json(s.domain.notification_count(&a).await?))
+}
+
+/// Marks every notification read; the caller's devices get `notifications_count_updated`.
+#[utoipa::path(patch, path = "/read-all", tag = "notifications", security(("bearer" = [])),
+    responses((status = 200, body = ReadAll)))]
+async fn read_all(
+    State(s): State<AppState>,
+    AuthUser(a): AuthUser,
+) -> Result<Json<ReadAll>, AppError> {
+    Ok(Json(s.domain.read_all_notifications(&a).await?))
+}
+
+/// Worknation's "mark-all-read" (the same as `read-all`).
+#[utoipa::path(patch, path = "/mark-all-read", tag = "notifications", security(("bearer" = [])),
+    responses((status = 200, body = ReadAll)))]
+async fn mark_all_read(
+    State(s): State<AppState>,
+    AuthUser(a): AuthUser,
+) -> Result<Json<ReadAll>, AppError> {
+    Ok(Json(s.domain.read_all_notifications(&a).await?))
+}
+
+/// Marks one of the caller's notifications read (`notification_read` to their devices).
+#[utoipa::path(patch, path = "/{id}/read", tag = "notifications", params(("id" = Uuid, Path)),
+    security(("bearer" = [])), responses((status = 200, body = ReadOne), (status = 404)))]
+async fn read_one(
+    State(s): State<AppState>,
+    AuthUser(a): AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<ReadOne>, AppError> {
+    Ok(Json(s.domain.read_notification(&a, id).await?))
+}
+
+/// Worknation's "mark-read" (the same as `{id}/read`).
+#[utoipa::path(patch, path = "/{id}/mark-read", tag = "notifications", params(("id" = Uuid, Path)),
+    security(("bearer" = [])), responses((status = 200, body = ReadOne), (status = 404)))]
+async fn mark_read(
+    State(s): State<AppState>,
+    AuthUser(a): AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<ReadOne>, AppError> {
+    Ok(Json(s.domain.read_notification(&a, id).await?))
+}
+
+/// Worknation's "Get Stats": total, unread and read counts.
+#[utoipa::path(get, path = "/stats", tag = "notifications", security(("bearer" = [])),
+    responses((status = 200, body = InboxStats)))]
+async fn stats(
+    State(s): State<AppState>,
+    AuthUser(a): AuthUser,
+) -> Result<Json<InboxStats>, AppError> {
+    Ok(Json(s.domain.notification_stats(&a).await?))
+}
+
+/// The caller's preferences: email and push switches, and per category × channel.
+#[utoipa::path(get, path = "/preferences", tag = "notifications", security(("bearer" = [])),
+    responses((status = 200, body = Preferences)))]
+async fn preferences(
+    State(s): State<AppState>,
+    AuthUser(a): AuthUser,
+) -> Result<Json<Preferences>, AppError> {
+    Ok(Json(s.domain.preferences(&a).await?))
+}
+
+/// Changes only the given preferences.
+#[utoipa::path(patch, path = "/preferences", tag = "notifications", request_body = PreferencesPatch,
+    security(("bearer" = [])), responses((status = 200, body = Preferences)))]
+async fn update_preferences(
+    State(s): State<AppState>,
+    AuthUser(a): AuthUser,
+    ApiJson(p): ApiJson<PreferencesPatch>,
+) -> Result<Json<Preferences>, AppError> {
+    Ok(Json(s.domain.update_preferences(&a, p).await?))
+}
