@@ -8,8 +8,6 @@ use std::pin::Pin;
 use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
 
-use serde_json::value::RawValue;
-
 use super::overflow::Overflow;
 use super::{conversation_room, user_room};
 use crate::error::AppError;
@@ -67,32 +65,31 @@ impl<A: Adapter> Renderer for SocketIoRenderer<A> {
                 .copied()
                 .map(user_room)
                 .collect();
-            // Serialised once; each socket gets the same bytes. Sent socket by socket
-            // so that a socket whose buffer is full is known, and disconnected rather
-            // than left with a gap (a broadcast only says that some socket failed).
-            let (name, encoded) = match event.kind {
-                EventType::NewMessage => (
-                    "response_message",
-                    RawValue::from_string(event.payload.to_string()),
-                ),
-                kind => (
-                    kind.as_str(),
-                    serde_json::to_string(event).and_then(RawValue::from_string),
-                ),
+            // Encoded once (the packet bytes are shared), then sent socket by socket,
+            // so that a socket whose buffer is full is known by name and disconnected
+            // rather than left with a gap (a broadcast only says that some socket
+            // failed). `encode_event`/`send_encoded` come from our socketioxide patch.
+            let sockets = self.io.to(rooms).except(except).sockets();
+            let Some(first) = sockets.first() else {
+                return;
+            };
+            let encoded = match event.kind {
+                EventType::NewMessage => first.encode_event("response_message", &event.payload),
+                kind => first.encode_event(kind.as_str(), event),
             };
             let encoded = match encoded {
                 Ok(e) => e,
                 Err(e) => {
-                    tracing::error!(event = event.kind.as_str(), error = %e, "event not serialisable");
+                    tracing::error!(event = event.kind.as_str(), error = %e, "event not encodable");
                     return;
                 }
             };
-            for socket in self.io.to(rooms).except(except).sockets() {
+            for socket in &sockets {
                 if self.overflow.is_full(socket.id) {
                     continue;
                 }
-                let sent = socket.emit(name, &encoded);
-                self.overflow.sent(&socket, sent);
+                let sent = socket.send_encoded(encoded.clone()).map_err(Into::into);
+                self.overflow.sent(socket, sent);
             }
         })
     }
