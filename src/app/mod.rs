@@ -87,7 +87,7 @@ pub async fn start(
     let (layer, io) = builder.build_layer();
 
     let sessions = Arc::new(Sessions::default());
-    let overflow = Overflow::default();
+    let overflow = Overflow::new(bg.tracker.clone());
     let local = LocalDelivery::new(vec![
         Arc::new(SocketIoRenderer::new(io.clone(), overflow.clone())) as Arc<dyn Renderer>,
         sessions.clone(),

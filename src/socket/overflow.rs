@@ -14,11 +14,14 @@ use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
 use socketioxide::{SendError, SocketError};
 use socketioxide_core::Sid;
+use tokio_util::task::TaskTracker;
 
 /// The sockets of this node being disconnected for a full buffer.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Overflow {
     inner: Arc<Inner>,
+    /// Owns the disconnect retries (the server waits for them at shutdown).
+    tasks: TaskTracker,
 }
 
 #[derive(Default)]
@@ -28,6 +31,13 @@ struct Inner {
 }
 
 impl Overflow {
+    pub fn new(tasks: TaskTracker) -> Self {
+        Self {
+            inner: Arc::default(),
+            tasks,
+        }
+    }
+
     /// Whether `sid` has overflowed: send it nothing more.
     pub fn is_full(&self, sid: Sid) -> bool {
         self.inner
@@ -66,7 +76,7 @@ impl Overflow {
         let total = self.inner.count.fetch_add(1, Ordering::Relaxed) + 1;
         tracing::warn!(sid = %socket.id, overflowed_total = total, "socket outgoing buffer full; disconnecting it");
         let (socket, this) = (socket.clone(), self.clone());
-        tokio::spawn(async move {
+        self.tasks.spawn(async move {
             while socket.connected() {
                 match socket.clone().disconnect() {
                     Err(SocketError::InternalChannelFull) => {
