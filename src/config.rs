@@ -79,6 +79,14 @@ pub struct Config {
     pub login_max_failures_per_ip: u32,
     /// `LOGIN_WINDOW_SECONDS`, default 900: the window failures are counted in.
     pub login_window: Duration,
+    /// `VAPID_PUBLIC_KEY`: base64url uncompressed P-256 point (65 bytes); with
+    /// `VAPID_PRIVATE_KEY` it turns Web Push on.
+    pub vapid_public_key: Option<String>,
+    /// `VAPID_PRIVATE_KEY`: base64url 32-byte scalar (never read back by any route).
+    pub vapid_private_key: Option<String>,
+    /// `WEB_PUSH_ALLOWED_ENDPOINTS`: comma-separated URL prefixes a push subscription's
+    /// endpoint must start with (default: the public browser push services).
+    pub web_push_allowed_endpoints: Vec<String>,
     /// `LEGACY_WS_ENABLED`, default true: serve the legacy `/ws?token=` endpoint.
     pub legacy_ws_enabled: bool,
     /// `ONLINE_PRESENCE_TTL_SECONDS`, default 90: a device without a heartbeat for this
@@ -121,7 +129,7 @@ impl Config {
                 });
             }
         };
-        Ok(Self {
+        let config = Self {
             host: get("HOST").unwrap_or_else(|| "0.0.0.0".into()),
             port: parse(&get, "PORT", 3000)?,
             database_url: get("DATABASE_URL")
@@ -163,6 +171,21 @@ impl Config {
             socketio_buffer_packets: positive(&get, "SOCKETIO_BUFFER_PACKETS", 1024)? as usize,
             ws_max_message_bytes: positive(&get, "WS_MAX_MESSAGE_BYTES", 256 * 1024)? as usize,
             legacy_ws_enabled: parse(&get, "LEGACY_WS_ENABLED", true)?,
+            vapid_public_key: vapid_key(&get, "VAPID_PUBLIC_KEY", 65)?,
+            vapid_private_key: vapid_key(&get, "VAPID_PRIVATE_KEY", 32)?,
+            web_push_allowed_endpoints: get("WEB_PUSH_ALLOWED_ENDPOINTS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|p| p.trim().to_string())
+                        .filter(|p| !p.is_empty())
+                        .collect()
+                })
+                .unwrap_or_else(|| {
+                    DEFAULT_PUSH_SERVICES
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect()
+                }),
             login_max_failures: positive(&get, "LOGIN_MAX_FAILURES", 10)? as u32,
             login_max_failures_per_ip: positive(&get, "LOGIN_MAX_FAILURES_PER_IP", 50)? as u32,
             login_window: Duration::from_secs(positive(&get, "LOGIN_WINDOW_SECONDS", 900)?),
@@ -179,7 +202,15 @@ impl Config {
             )?),
             presence_sweep: Duration::from_millis(positive(&get, "PRESENCE_SWEEP_MS", 5000)?),
             db_max_connections: positive(&get, "DB_MAX_CONNECTIONS", 20)? as u32,
-        })
+        };
+        if config.vapid_public_key.is_some() != config.vapid_private_key.is_some() {
+            return Err(ConfigError {
+                var: "VAPID_PRIVATE_KEY",
+                reason: "VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY are set together or not at all"
+                    .into(),
+            });
+        }
+        Ok(config)
     }
 }
 
@@ -196,6 +227,34 @@ where
         Some(v) => v.trim().parse().map_err(|e: T::Err| ConfigError {
             var,
             reason: format!("`{v}`: {e}"),
+        }),
+    }
+}
+
+/// The public browser push services (Chrome/FCM, Firefox, Safari, Edge/Windows).
+const DEFAULT_PUSH_SERVICES: &[&str] = &[
+    "https://fcm.googleapis.com/",
+    "https://updates.push.services.mozilla.com/",
+    "https://web.push.apple.com/",
+    "https://wns2-",
+];
+
+/// A base64url key of `bytes` bytes, or unset.
+fn vapid_key(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    bytes: usize,
+) -> Result<Option<String>, ConfigError> {
+    use base64::Engine;
+    let Some(v) = get(var).filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let v = v.trim().to_string();
+    match base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(v.trim_end_matches('=')) {
+        Ok(k) if k.len() == bytes => Ok(Some(v)),
+        _ => Err(ConfigError {
+            var,
+            reason: format!("must be a base64url key of {bytes} bytes"),
         }),
     }
 }

@@ -20,6 +20,7 @@ use crate::auth::jwt::JwtKeys;
 use crate::config::{Config, Transports};
 use crate::domain::accounts::login_guard::LoginLimits;
 use crate::domain::chat::message_writer::MessageWriter;
+use crate::domain::notify::web_push::WebPushSettings;
 use crate::domain::presence::PresenceTimes;
 use crate::domain::{Domain, Limits, Settings, Stores};
 use crate::infra::{memory, redis as redis_engine};
@@ -134,6 +135,10 @@ pub async fn start(
         presence: PresenceTimes {
             online_ttl: config.presence_online_ttl,
             away_window: config.presence_away_window,
+        },
+        web_push: WebPushSettings {
+            public_key: config.vapid_public_key.clone(),
+            allowed_endpoints: config.web_push_allowed_endpoints.clone(),
         },
         login: LoginLimits {
             per_account: config.login_max_failures,

@@ -26,6 +26,7 @@ pub const APP_STATE: Len = len(0, 32);
 // Search terms.
 pub const LIST_SEARCH: Len = len(1, 100);
 pub const MESSAGE_SEARCH: Len = len(1, 200);
+pub const USER_AGENT: Len = len(0, 512);
 /// Longest realtime channel name (`conversation:<uuid>` is 49).
 pub const CHANNEL_NAME_BYTES: usize = 200;
 

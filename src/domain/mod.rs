@@ -23,6 +23,7 @@ use uuid::Uuid;
 use self::accounts::login_guard::{FailureCounter, LoginLimits};
 use self::accounts::ws_tickets::TicketStore;
 use self::chat::message_writer::MessageWriter;
+use self::notify::web_push::WebPushSettings;
 use self::presence::{Presence, PresenceStore, PresenceTimes};
 use crate::auth::jwt::JwtKeys;
 use crate::error::{AppError, AppResult};
@@ -42,6 +43,7 @@ pub struct Domain {
     presence: Arc<Presence>,
     login_failures: Arc<dyn FailureCounter>,
     login_limits: LoginLimits,
+    web_push: WebPushSettings,
     /// Stores new messages in group commits (see [`chat::message_writer`]).
     writer: MessageWriter,
 }
@@ -54,6 +56,7 @@ pub struct Settings {
     pub limits: Limits,
     pub presence: PresenceTimes,
     pub login: LoginLimits,
+    pub web_push: WebPushSettings,
 }
 
 /// The engines behind the domain's store traits (`crate::infra`).
@@ -82,6 +85,7 @@ impl Domain {
             ticket_ttl: settings.ticket_ttl,
             login_failures: stores.login_failures,
             login_limits: settings.login,
+            web_push: settings.web_push,
             writer,
         }
     }

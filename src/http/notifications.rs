@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
 use crate::domain::notify::preferences::{Preferences, PreferencesPatch};
+use crate::domain::notify::web_push::{PushPublicKey, PushSubscriptionDone, PushSubscriptionInput};
 use crate::domain::notify::{
     InboxQuery, InboxStats, NotificationView, ReadAll, ReadOne, UnreadCount,
 };
@@ -25,6 +26,41 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(mark_read))
         .routes(routes!(stats))
         .routes(routes!(preferences, update_preferences))
+        .routes(routes!(push_public_key))
+        .routes(routes!(subscribe_push, unsubscribe_push))
+}
+
+/// The server's VAPID public key for `pushManager.subscribe` (no auth; `null` and
+/// `configured: false` when Web Push is not set up).
+#[utoipa::path(get, path = "/push-public-key", tag = "notifications",
+    responses((status = 200, body = PushPublicKey)))]
+async fn push_public_key(State(s): State<AppState>) -> Json<PushPublicKey> {
+    Json(s.domain.push_public_key())
+}
+
+/// Registers a browser's push subscription (updated in place for a known endpoint);
+/// 503 without VAPID keys, 400 for an endpoint outside `WEB_PUSH_ALLOWED_ENDPOINTS`.
+#[utoipa::path(post, path = "/push-subscriptions", tag = "notifications",
+    request_body = PushSubscriptionInput, security(("bearer" = [])),
+    responses((status = 200, body = PushSubscriptionDone), (status = 400), (status = 503)))]
+async fn subscribe_push(
+    State(s): State<AppState>,
+    AuthUser(a): AuthUser,
+    ApiJson(p): ApiJson<PushSubscriptionInput>,
+) -> Result<Json<PushSubscriptionDone>, AppError> {
+    Ok(Json(s.domain.subscribe_push(&a, p).await?))
+}
+
+/// Revokes the caller's subscription with this endpoint (same body as registering).
+#[utoipa::path(delete, path = "/push-subscriptions", tag = "notifications",
+    request_body = PushSubscriptionInput, security(("bearer" = [])),
+    responses((status = 200, body = PushSubscriptionDone), (status = 404)))]
+async fn unsubscribe_push(
+    State(s): State<AppState>,
+    AuthUser(a): AuthUser,
+    ApiJson(p): ApiJson<PushSubscriptionInput>,
+) -> Result<Json<PushSubscriptionDone>, AppError> {
+    Ok(Json(s.domain.unsubscribe_push(&a, p).await?))
 }
 
 /// The caller's notifications, newest first (000: "Array of NotificationRead").

@@ -232,7 +232,8 @@ fn is_admin_only(op: &Value) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_operation_refuses_strangers_and_other_tenants() {
-    let s = TestServer::start().await;
+    // Every feature on, so that no route answers 503 for lack of configuration.
+    let s = TestServer::start_with(&crate::notifications::VAPID).await;
     let (_, api) = s
         .call(Method::GET, "/api/v1/openapi.json", None, None)
         .await;

@@ -275,3 +275,159 @@ async fn preferences_switch_categories_and_channels() {
     let (_, list) = s.get("/api/v1/notifications", &bob.access).await;
     assert_eq!(list, json!([]));
 }
+
+/// A syntactically valid VAPID pair (65-byte point, 32-byte scalar) for route tests;
+/// nothing is signed with it here.
+pub(crate) const VAPID: [(&str, &str); 3] = [
+    (
+        "VAPID_PUBLIC_KEY",
+        "BAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0-P0A",
+    ),
+    (
+        "VAPID_PRIVATE_KEY",
+        "ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7fH1-f4CBgoM",
+    ),
+    ("WEB_PUSH_ALLOWED_ENDPOINTS", "https://push.example.test/"),
+];
+const P256DH: &str =
+    "BAcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0-P0BBQkNERUY";
+const AUTH: &str = "AAECAwQFBgcICQoLDA0ODw";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_push_subscriptions_as_documented() {
+    // Without VAPID keys: no key, and registering is 503.
+    let bare = TestServer::start().await;
+    let ann = bare.signup("ann@acme.test").await;
+    let (st, k) = bare
+        .call(
+            Method::GET,
+            "/api/v1/notifications/push-public-key",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (st, &k),
+        (
+            StatusCode::OK,
+            &json!({"public_key": null, "configured": false})
+        )
+    );
+    let sub = json!({"endpoint": "https://push.example.test/abc", "keys": {"p256dh": P256DH, "auth": AUTH}});
+    assert_error(
+        &bare
+            .post(
+                "/api/v1/notifications/push-subscriptions",
+                Some(&ann.access),
+                sub.clone(),
+            )
+            .await,
+        503,
+        "SERVICE_UNAVAILABLE",
+    );
+
+    let s = TestServer::start_with(&VAPID).await;
+    let ann = s.signup("ann@acme.test").await;
+    let bob = s.add_member(&ann, "bob@acme.test").await;
+    let (_, k) = s
+        .call(
+            Method::GET,
+            "/api/v1/notifications/push-public-key",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(k["public_key"], VAPID[0].1);
+    assert_eq!(k["configured"], true);
+    // PushSubscription.toJSON() registers; the flat shape on the same endpoint updates.
+    let (st, r) = s
+        .post(
+            "/api/v1/notifications/push-subscriptions",
+            Some(&ann.access),
+            json!({
+            "endpoint": "https://push.example.test/abc", "expirationTime": null,
+            "keys": {"p256dh": P256DH, "auth": AUTH}}),
+        )
+        .await;
+    assert_eq!(
+        (st, r["message"].as_str()),
+        (StatusCode::OK, Some("Push subscription registered."))
+    );
+    let (_, r2) = s
+        .post(
+            "/api/v1/notifications/push-subscriptions",
+            Some(&ann.access),
+            json!({
+            "endpoint": "https://push.example.test/abc", "p256dh": P256DH, "auth": AUTH,
+            "user_agent": "Firefox"}),
+        )
+        .await;
+    assert_eq!(r2["message"], "Push subscription updated.");
+    assert_eq!(r2["id"], r["id"]);
+    // The server only POSTs where it is allowed to, and keys must be keys.
+    for (body, field) in [
+        (
+            json!({"endpoint": "https://evil.example/steal", "keys": {"p256dh": P256DH, "auth": AUTH}}),
+            "endpoint",
+        ),
+        (
+            json!({"endpoint": "http://169.254.169.254/latest", "keys": {"p256dh": P256DH, "auth": AUTH}}),
+            "endpoint",
+        ),
+        (
+            json!({"endpoint": "https://push.example.test/x", "keys": {"p256dh": "short", "auth": AUTH}}),
+            "p256dh",
+        ),
+        (
+            json!({"endpoint": "https://push.example.test/x", "keys": {"p256dh": P256DH, "auth": "x"}}),
+            "auth",
+        ),
+        (json!({"endpoint": "https://push.example.test/x"}), "keys"),
+    ] {
+        let res = s
+            .post(
+                "/api/v1/notifications/push-subscriptions",
+                Some(&ann.access),
+                body,
+            )
+            .await;
+        assert_error(&res, 400, "VALIDATION_ERROR");
+        assert_eq!(res.1["error"]["field"], field);
+    }
+    // Only its owner removes it.
+    let del = json!({"endpoint": "https://push.example.test/abc", "keys": {"p256dh": P256DH, "auth": AUTH}});
+    assert_error(
+        &s.call(
+            Method::DELETE,
+            "/api/v1/notifications/push-subscriptions",
+            Some(&bob.access),
+            Some(del.clone()),
+        )
+        .await,
+        404,
+        "NOT_FOUND",
+    );
+    let (st, d) = s
+        .call(
+            Method::DELETE,
+            "/api/v1/notifications/push-subscriptions",
+            Some(&ann.access),
+            Some(del.clone()),
+        )
+        .await;
+    assert_eq!(
+        (st, d["message"].as_str()),
+        (StatusCode::OK, Some("Push subscription removed."))
+    );
+    assert_error(
+        &s.call(
+            Method::DELETE,
+            "/api/v1/notifications/push-subscriptions",
+            Some(&ann.access),
+            Some(del),
+        )
+        .await,
+        404,
+        "NOT_FOUND",
+    );
+}

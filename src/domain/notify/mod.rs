@@ -7,6 +7,7 @@
 
 pub mod preferences;
 mod triggers;
+pub mod web_push;
 
 use chrono::{DateTime, Utc};
 use entity::notifications;
