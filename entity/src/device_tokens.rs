@@ -14,6 +14,11 @@ pub struct Model {
     pub token: String,
     pub platform: String,
     pub device_id: Option<String>,
+    pub device_name: Option<String>,
+    pub app_version: Option<String>,
+    pub build_number: Option<String>,
+    /// development | preview | production
+    pub environment: String,
     pub created_at: DateTimeUtc,
     pub last_used_at: Option<DateTimeUtc>,
     pub revoked_at: Option<DateTimeUtc>,

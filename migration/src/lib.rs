@@ -10,6 +10,7 @@ mod m20261122_000002_chat;
 mod m20261122_000003_notifications;
 mod m20261122_000004_meetings;
 mod m20261122_000005_message_search;
+mod m20261124_000006_device_token_details;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_notifications::Migration),
             Box::new(m20261122_000004_meetings::Migration),
             Box::new(m20261122_000005_message_search::Migration),
+            Box::new(m20261124_000006_device_token_details::Migration),
         ]
     }
 }

@@ -9,6 +9,9 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
+use crate::domain::notify::device_tokens::{
+    CurrentTokenInput, DeviceTokenInput, DeviceTokenRegistered, DeviceTokenRevoked,
+};
 use crate::domain::notify::preferences::{Preferences, PreferencesPatch};
 use crate::domain::notify::web_push::{PushPublicKey, PushSubscriptionDone, PushSubscriptionInput};
 use crate::domain::notify::{
@@ -28,6 +31,53 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(preferences, update_preferences))
         .routes(routes!(push_public_key))
         .routes(routes!(subscribe_push, unsubscribe_push))
+        .routes(routes!(register_device_token))
+        .routes(routes!(revoke_current_device_tokens))
+        .routes(routes!(revoke_device_token))
+}
+
+/// Registers or refreshes the caller's Expo push token (a token another user had
+/// registered moves to the caller).
+#[utoipa::path(post, path = "/device-tokens", tag = "notifications",
+    request_body = DeviceTokenInput, security(("bearer" = [])),
+    responses((status = 200, body = DeviceTokenRegistered), (status = 400)))]
+async fn register_device_token(
+    State(s): State<AppState>,
+    AuthUser(a): AuthUser,
+    ApiJson(p): ApiJson<DeviceTokenInput>,
+) -> Result<Json<DeviceTokenRegistered>, AppError> {
+    Ok(Json(s.domain.register_device_token(&a, p).await?))
+}
+
+/// On logout: revokes the named token, or all of the caller's active tokens.
+#[utoipa::path(delete, path = "/device-tokens/current", tag = "notifications",
+    request_body = CurrentTokenInput, security(("bearer" = [])),
+    responses((status = 200, body = DeviceTokenRevoked)))]
+async fn revoke_current_device_tokens(
+    State(s): State<AppState>,
+    AuthUser(a): AuthUser,
+    body: axum::body::Bytes,
+) -> Result<Json<DeviceTokenRevoked>, AppError> {
+    // The body is optional: none (or an empty one) means every token of the caller.
+    let input = if body.iter().all(u8::is_ascii_whitespace) {
+        CurrentTokenInput::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| AppError::validation("body", e.to_string()))?
+    };
+    Ok(Json(
+        s.domain.revoke_current_device_tokens(&a, input).await?,
+    ))
+}
+
+/// Revokes one of the caller's tokens by id.
+#[utoipa::path(delete, path = "/device-tokens/{id}", tag = "notifications", params(("id" = Uuid, Path)),
+    security(("bearer" = [])), responses((status = 200, body = DeviceTokenRevoked), (status = 404)))]
+async fn revoke_device_token(
+    State(s): State<AppState>,
+    AuthUser(a): AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<DeviceTokenRevoked>, AppError> {
+    Ok(Json(s.domain.revoke_device_token(&a, id).await?))
 }
 
 /// The server's VAPID public key for `pushManager.subscribe` (no auth; `null` and

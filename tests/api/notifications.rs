@@ -431,3 +431,91 @@ async fn web_push_subscriptions_as_documented() {
         "NOT_FOUND",
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expo_device_tokens_as_documented() {
+    let s = TestServer::start().await;
+    let ann = s.signup("ann@acme.test").await;
+    let bob = s.add_member(&ann, "bob@acme.test").await;
+    let register = |who: &Session, body: Value| {
+        let token = who.access.clone();
+        let s = &s;
+        async move {
+            s.post("/api/v1/notifications/device-tokens", Some(&token), body)
+                .await
+        }
+    };
+    let (st, r) = register(
+        &ann,
+        json!({"expo_push_token": "ExponentPushToken[abc123_-X]", "platform": "iOS",
+               "device_name": "Ann's phone", "device_id": "device-1", "app_version": "1.2.3",
+               "build_number": "45", "environment": "production"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(r["registered"], true);
+    let first = r["id"].clone();
+    // Both token formats; the same token registered by Bob moves to him.
+    let (st, r2) = register(&ann, json!({"expo_push_token": "ExpoPushToken[zzz999]"})).await;
+    assert_eq!(
+        (st, r2["registered"].as_bool()),
+        (StatusCode::OK, Some(true))
+    );
+    let (_, moved) = register(
+        &bob,
+        json!({"expo_push_token": "ExponentPushToken[abc123_-X]"}),
+    )
+    .await;
+    assert_eq!(moved["id"], first, "reassigned, not duplicated");
+    // Bad input: 400 naming the field.
+    for (body, field) in [
+        (json!({"expo_push_token": "not-a-token"}), "expo_push_token"),
+        (
+            json!({"expo_push_token": "ExponentPushToken[]"}),
+            "expo_push_token",
+        ),
+        (
+            json!({"expo_push_token": "ExpoPushToken[ok]", "environment": "staging"}),
+            "environment",
+        ),
+    ] {
+        let res = register(&ann, body).await;
+        assert_error(&res, 400, "VALIDATION_ERROR");
+        assert_eq!(res.1["error"]["field"], field);
+    }
+    // By id: owner only (the first token is Bob's now).
+    let path = format!(
+        "/api/v1/notifications/device-tokens/{}",
+        first.as_str().unwrap()
+    );
+    assert_error(
+        &s.call(Method::DELETE, &path, Some(&ann.access), None).await,
+        404,
+        "NOT_FOUND",
+    );
+    let (st, d) = s.call(Method::DELETE, &path, Some(&bob.access), None).await;
+    assert_eq!(
+        (st, d["message"].as_str()),
+        (StatusCode::OK, Some("Device token unregistered."))
+    );
+    // Current: one named token, then all (none left).
+    let (st, d) = s
+        .call(
+            Method::DELETE,
+            "/api/v1/notifications/device-tokens/current",
+            Some(&ann.access),
+            Some(json!({"expo_push_token": "ExpoPushToken[zzz999]"})),
+        )
+        .await;
+    assert_eq!((st, d["revoked"].as_u64()), (StatusCode::OK, Some(1)));
+    assert_eq!(d["message"], "Device token unregistered.");
+    let (st, d) = s
+        .call(
+            Method::DELETE,
+            "/api/v1/notifications/device-tokens/current",
+            Some(&ann.access),
+            None,
+        )
+        .await;
+    assert_eq!((st, d["revoked"].as_u64()), (StatusCode::OK, Some(0)));
+}

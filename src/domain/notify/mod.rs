@@ -5,6 +5,7 @@
 //! `notifications_count_updated` on every dialect. Listing, counting and reading the
 //! inbox; preferences in [`preferences`].
 
+pub mod device_tokens;
 pub mod preferences;
 mod triggers;
 pub mod web_push;

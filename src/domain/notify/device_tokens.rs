@@ -1,0 +1,191 @@
+//! Expo push tokens of a user's phones (000): registered or refreshed (a token
+//! registered by another user moves to the caller), revoked on logout (one or all),
+//! revoked by id (owner only). Sending waits for the push outbox.
+
+use entity::device_tokens as tokens;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::domain::limits::Len;
+use crate::domain::{Actor, Domain, now, validate};
+use crate::error::{AppError, AppResult};
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct DeviceTokenInput {
+    /// `ExponentPushToken[…]` or `ExpoPushToken[…]`.
+    pub expo_push_token: String,
+    /// android | ios (anything else is stored as unknown)
+    pub platform: Option<String>,
+    pub device_name: Option<String>,
+    pub device_id: Option<String>,
+    pub app_version: Option<String>,
+    pub build_number: Option<String>,
+    /// development (default) | preview | production
+    pub environment: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeviceTokenRegistered {
+    pub id: Uuid,
+    pub registered: bool,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct CurrentTokenInput {
+    /// Only this token; all of the caller's active tokens when omitted.
+    pub expo_push_token: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeviceTokenRevoked {
+    /// Always "Device token unregistered."
+    pub message: &'static str,
+    pub revoked: u64,
+}
+
+const UNREGISTERED: &str = "Device token unregistered.";
+
+/// An Expo push token: `ExponentPushToken[…]` or `ExpoPushToken[…]`.
+fn expo_token(value: &str) -> AppResult<String> {
+    let v = value.trim();
+    let inner = v
+        .strip_prefix("ExponentPushToken[")
+        .or_else(|| v.strip_prefix("ExpoPushToken["))
+        .and_then(|rest| rest.strip_suffix(']'));
+    match inner {
+        Some(id)
+            if !id.is_empty()
+                && id.len() <= 256
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') =>
+        {
+            Ok(v.to_string())
+        }
+        _ => Err(AppError::validation(
+            "expo_push_token",
+            "must be ExponentPushToken[…] or ExpoPushToken[…]",
+        )),
+    }
+}
+
+fn optional(field: &str, value: Option<&str>, max: usize) -> AppResult<Option<String>> {
+    value
+        .map(|v| validate::text(field, v, Len { min: 1, max }))
+        .transpose()
+}
+
+impl Domain {
+    /// Registers or refreshes a phone's token for the caller.
+    pub async fn register_device_token(
+        &self,
+        actor: &Actor,
+        input: DeviceTokenInput,
+    ) -> AppResult<DeviceTokenRegistered> {
+        let token = expo_token(&input.expo_push_token)?;
+        let platform = match input.platform.as_deref().map(str::to_lowercase).as_deref() {
+            Some("android") => "android",
+            Some("ios") => "ios",
+            _ => "unknown",
+        };
+        let environment = match input.environment.as_deref() {
+            None => "development",
+            Some(e @ ("development" | "preview" | "production")) => e,
+            Some(_) => {
+                return Err(AppError::validation(
+                    "environment",
+                    "must be development, preview or production",
+                ));
+            }
+        };
+        let device_name = optional("device_name", input.device_name.as_deref(), 128)?;
+        let device_id = optional("device_id", input.device_id.as_deref(), 128)?;
+        let app_version = optional("app_version", input.app_version.as_deref(), 32)?;
+        let build_number = optional("build_number", input.build_number.as_deref(), 32)?;
+        let existing = tokens::Entity::find()
+            .filter(tokens::Column::Token.eq(&token))
+            .one(&self.db)
+            .await?;
+        let row = match existing {
+            Some(row) => {
+                let mut am: tokens::ActiveModel = row.into();
+                am.user_id = Set(actor.user_id);
+                am.platform = Set(platform.into());
+                am.device_id = Set(device_id);
+                am.device_name = Set(device_name);
+                am.app_version = Set(app_version);
+                am.build_number = Set(build_number);
+                am.environment = Set(environment.into());
+                am.last_used_at = Set(Some(now()));
+                am.revoked_at = Set(None);
+                am.update(&self.db).await?
+            }
+            None => {
+                tokens::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    user_id: Set(actor.user_id),
+                    token: Set(token),
+                    platform: Set(platform.into()),
+                    device_id: Set(device_id),
+                    device_name: Set(device_name),
+                    app_version: Set(app_version),
+                    build_number: Set(build_number),
+                    environment: Set(environment.into()),
+                    created_at: Set(now()),
+                    last_used_at: Set(None),
+                    revoked_at: Set(None),
+                }
+                .insert(&self.db)
+                .await?
+            }
+        };
+        Ok(DeviceTokenRegistered {
+            id: row.id,
+            registered: true,
+        })
+    }
+
+    /// Revokes the caller's token named in the body, or all their active tokens.
+    pub async fn revoke_current_device_tokens(
+        &self,
+        actor: &Actor,
+        input: CurrentTokenInput,
+    ) -> AppResult<DeviceTokenRevoked> {
+        let mut update = tokens::Entity::update_many()
+            .col_expr(tokens::Column::RevokedAt, Expr::value(now()))
+            .filter(tokens::Column::UserId.eq(actor.user_id))
+            .filter(tokens::Column::RevokedAt.is_null());
+        if let Some(t) = input.expo_push_token.as_deref() {
+            update = update.filter(tokens::Column::Token.eq(expo_token(t)?));
+        }
+        let res = update.exec(&self.db).await?;
+        Ok(DeviceTokenRevoked {
+            message: UNREGISTERED,
+            revoked: res.rows_affected,
+        })
+    }
+
+    /// Revokes one token by id; only its owner may (another user's is 404).
+    pub async fn revoke_device_token(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+    ) -> AppResult<DeviceTokenRevoked> {
+        let row = tokens::Entity::find_by_id(id)
+            .filter(tokens::Column::UserId.eq(actor.user_id))
+            .one(&self.db)
+            .await?
+            .ok_or(AppError::NotFound("device token"))?;
+        let revoked = u64::from(row.revoked_at.is_none());
+        let mut am: tokens::ActiveModel = row.into();
+        am.revoked_at = Set(Some(now()));
+        am.update(&self.db).await?;
+        Ok(DeviceTokenRevoked {
+            message: UNREGISTERED,
+            revoked,
+        })
+    }
+}
