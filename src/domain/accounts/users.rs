@@ -44,13 +44,18 @@ impl Domain {
     /// so a deactivated user's unexpired tokens stop working at once.
     pub async fn authenticate(&self, token: &str) -> AppResult<Actor> {
         let claims = self.keys.verify(token)?;
-        let user = users::Entity::find_by_id(claims.sub)
+        self.acting_user(claims.sub, claims.tid, "invalid token")
+            .await
+    }
+
+    /// The user `id` of `tenant` as it is now, if still active: unknown, moved to
+    /// another tenant or inactive users are refused (`unknown` is the message then).
+    async fn acting_user(&self, id: Uuid, tenant: Uuid, unknown: &str) -> AppResult<Actor> {
+        let user = users::Entity::find_by_id(id)
             .one(&self.db)
             .await?
-            .ok_or_else(|| AppError::Unauthorized("invalid token".into()))?;
-        if user.tenant_id != claims.tid {
-            return Err(AppError::Unauthorized("invalid token".into()));
-        }
+            .filter(|u| u.tenant_id == tenant)
+            .ok_or_else(|| AppError::Unauthorized(unknown.into()))?;
         actor_of(user)
     }
 
@@ -147,12 +152,8 @@ impl Domain {
     /// Re-reads the acting user for a long-lived connection's next event: an
     /// inactive user (or one moved out of the tenant) may not act any more.
     pub async fn recheck(&self, actor: &Actor) -> AppResult<Actor> {
-        let user = users::Entity::find_by_id(actor.user_id)
-            .one(&self.db)
-            .await?
-            .filter(|u| u.tenant_id == actor.tenant_id)
-            .ok_or_else(|| AppError::Unauthorized("unknown user".into()))?;
-        actor_of(user)
+        self.acting_user(actor.user_id, actor.tenant_id, "unknown user")
+            .await
     }
 
     /// A user of the caller's tenant; another tenant's id is reported as not found.
