@@ -245,17 +245,17 @@ fn vapid_key(
     var: &'static str,
     bytes: usize,
 ) -> Result<Option<String>, ConfigError> {
-    use base64::Engine;
     let Some(v) = get(var).filter(|v| !v.trim().is_empty()) else {
         return Ok(None);
     };
     let v = v.trim().to_string();
-    match base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(v.trim_end_matches('=')) {
-        Ok(k) if k.len() == bytes => Ok(Some(v)),
-        _ => Err(ConfigError {
+    if crate::auth::tokens::is_base64url_key(&v, bytes) {
+        Ok(Some(v))
+    } else {
+        Err(ConfigError {
             var,
             reason: format!("must be a base64url key of {bytes} bytes"),
-        }),
+        })
     }
 }
 

@@ -11,6 +11,14 @@ pub fn random_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// Whether `value` is URL-safe base64 (padding optional) of exactly `bytes` bytes:
+/// the form of VAPID keys and of a browser's Web Push keys.
+pub fn is_base64url_key(value: &str, bytes: usize) -> bool {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(value.trim_end_matches('='))
+        .is_ok_and(|k| k.len() == bytes)
+}
+
 /// SHA-256 hex digest: what the database keeps instead of the token itself.
 pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))

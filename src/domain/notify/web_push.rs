@@ -4,13 +4,13 @@
 //! taken: the server will POST to them, so a user must not choose where. (Sending
 //! waits for the push outbox.)
 
-use base64::Engine;
 use entity::push_subscriptions as subs;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::auth::tokens;
 use crate::domain::{Actor, Domain, now, validate};
 use crate::error::{AppError, AppResult};
 
@@ -61,12 +61,13 @@ pub struct PushSubscriptionDone {
 
 fn key(field: &str, value: &str, bytes: usize) -> AppResult<String> {
     let v = value.trim();
-    match base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(v.trim_end_matches('=')) {
-        Ok(k) if k.len() == bytes => Ok(v.to_string()),
-        _ => Err(AppError::validation(
+    if tokens::is_base64url_key(v, bytes) {
+        Ok(v.to_string())
+    } else {
+        Err(AppError::validation(
             field,
             format!("must be a base64url key of {bytes} bytes"),
-        )),
+        ))
     }
 }
 
