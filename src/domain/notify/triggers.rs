@@ -36,41 +36,24 @@ impl Domain {
         conv: &conversations::Model,
         message: &MessageView,
     ) -> AppResult<()> {
-        let sender = self.user(actor.user_id).await?;
-        let mut notes: Vec<NewNotification> = Vec::new();
-        let mut add = |user: Uuid, category: Category, title: String| {
-            if user != actor.user_id && !notes.iter().any(|n| n.user_id == user) {
-                notes.push(NewNotification {
-                    user_id: user,
-                    category,
-                    title,
-                    body: Some(message.content.chars().take(PREVIEW_CHARS).collect()),
-                    data: serde_json::json!({
-                        "conversation_id": conv.id,
-                        "message_id": message.id,
-                        "sender_id": actor.user_id,
-                    }),
-                });
+        // Who, and why, first: most messages notify nobody, and then nothing more is
+        // read (this runs on every send).
+        let mut whom: Vec<(Uuid, Category, &str)> = Vec::new();
+        let mut add = |user: Uuid, category: Category, why: &'static str| {
+            if user != actor.user_id && !whom.iter().any(|(u, _, _)| *u == user) {
+                whom.push((user, category, why));
             }
         };
         let mentioned: Vec<Uuid> =
             serde_json::from_value(message.mentions.clone()).unwrap_or_default();
         for user in mentioned {
-            add(
-                user,
-                Category::Mention,
-                format!("{} mentioned you", sender.display_name),
-            );
+            add(user, Category::Mention, "{} mentioned you");
         }
         if conv.kind == ConversationKind::Direct
             && let Some(receiver) = message.receiver_id
             && !self.has_live_connection(receiver).await?
         {
-            add(
-                receiver,
-                Category::Message,
-                format!("New message from {}", sender.display_name),
-            );
+            add(receiver, Category::Message, "New message from {}");
         }
         if let Some(original) = message.reply_to_id
             && let Some(original) = messages::Entity::find_by_id(original).one(&self.db).await?
@@ -79,9 +62,28 @@ impl Domain {
             add(
                 original.sender_id,
                 Category::Message,
-                format!("{} replied to your message", sender.display_name),
+                "{} replied to your message",
             );
         }
+        if whom.is_empty() {
+            return Ok(());
+        }
+        let sender = self.user(actor.user_id).await?.display_name;
+        let body: String = message.content.chars().take(PREVIEW_CHARS).collect();
+        let notes = whom
+            .into_iter()
+            .map(|(user_id, category, why)| NewNotification {
+                user_id,
+                category,
+                title: why.replacen("{}", &sender, 1),
+                body: Some(body.clone()),
+                data: serde_json::json!({
+                    "conversation_id": conv.id,
+                    "message_id": message.id,
+                    "sender_id": actor.user_id,
+                }),
+            })
+            .collect();
         self.notify(conv.tenant_id, notes).await
     }
 }
