@@ -133,11 +133,15 @@ pub async fn run(
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(t))) => {
                     last_heard = Instant::now();
-                    // Every command re-checks the user (deactivated users are cut off).
-                    if domain.recheck(&actor).await.is_err() {
-                        break ("session revoked", Some((POLICY_VIOLATION, "session revoked")));
-                    }
-                    let reply = command(&domain, &sessions, reg.id, &actor, t.as_str()).await;
+                    // Every command re-checks the user: a deactivated one is cut off; a
+                    // failure to check is that command's error, not a revocation.
+                    let reply = match domain.recheck(&actor).await {
+                        Err(AppError::Unauthorized(_) | AppError::UserInactive) => {
+                            break ("session revoked", Some((POLICY_VIOLATION, "session revoked")));
+                        }
+                        Err(error) => Some(Reply::Failed { error, subscribing: false }),
+                        Ok(_) => command(&domain, &sessions, reg.id, &actor, t.as_str()).await,
+                    };
                     if let Some(reply) = reply
                         && socket.send(Message::Text(render(dialect, reply).into())).await.is_err()
                     {
