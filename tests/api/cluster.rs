@@ -11,15 +11,7 @@ const WAIT: Duration = Duration::from_secs(15);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_sent_on_node_a_reaches_devices_on_node_b() {
-    let redis = crate::common::services::redis_url();
-    // A prefix of our own keeps concurrent test runs on one Redis apart.
-    let prefix = format!("sbtest-{}", uuid::Uuid::now_v7().simple());
-    let vars = [
-        ("REDIS_URL", redis.as_str()),
-        ("REDIS_PREFIX", prefix.as_str()),
-    ];
-    let node_a = TestServer::start_with(&vars).await;
-    let node_b = TestServer::start_on(&node_a.database_url, &vars, None).await;
+    let (node_a, node_b) = TestServer::two_nodes().await;
 
     let ann = node_a.signup("ann@acme.test").await;
     let bob = node_a.add_member(&ann, "bob@acme.test").await;

@@ -150,26 +150,12 @@ async fn oversize_websocket_messages_close_with_1009() {
     assert!(ended.is_ok(), "the oversize Socket.IO frame was accepted");
 }
 
-/// Opens a raw Socket.IO connection for `token`, waits for the namespace connect, and
-/// drops the TCP connection without a close (or, with `early`, right after asking to
-/// connect, racing the server's own set-up).
+/// Opens a raw Socket.IO connection for `token` and drops the TCP connection without
+/// a close: after the namespace connect, or (`early`) right after asking for it,
+/// racing the server's own set-up.
 async fn open_and_drop(s: &TestServer, token: &str, early: bool) {
-    let url = format!("ws://{}/socket.io/?EIO=4&transport=websocket", s.addr);
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    ws.next().await.unwrap().unwrap();
-    ws.send(Message::text(format!("40{}", json!({"token": token}))))
-        .await
-        .unwrap();
-    if !early {
-        loop {
-            let msg = ws.next().await.unwrap().unwrap();
-            if msg.to_text().unwrap_or_default().starts_with("40") {
-                break;
-            }
-        }
-    }
     // Dropping the stream closes the TCP connection with no close frame.
-    drop(ws);
+    drop(raw_socket(s, token, None, !early).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -208,14 +194,7 @@ async fn a_churn_of_dropped_sockets_leaves_the_user_offline() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deactivated_user_is_cut_off_on_every_node_and_dialect() {
     use switchboard_tools::client::SioClient;
-    let redis = crate::common::services::redis_url();
-    let prefix = format!("sbtest-{}", uuid::Uuid::now_v7().simple());
-    let vars = [
-        ("REDIS_URL", redis.as_str()),
-        ("REDIS_PREFIX", prefix.as_str()),
-    ];
-    let a = TestServer::start_with(&vars).await;
-    let b = TestServer::start_on(&a.database_url, &vars, None).await;
+    let (a, b) = TestServer::two_nodes().await;
     let ann = a.signup("ann@acme.test").await;
     let bob = a.add_member(&ann, "bob@acme.test").await;
     let chat = {
@@ -431,10 +410,15 @@ async fn a_redis_restart_degrades_readiness_and_cross_node_delivery_comes_back()
     .await;
 }
 
-/// A raw Socket.IO WebSocket connection, connected to `/` with `token`; `rcvbuf`
-/// shrinks the client's TCP receive buffer (a slow reader fills the server's queue
-/// sooner).
-async fn raw_socket(s: &TestServer, token: &str, rcvbuf: Option<u32>) -> crate::common::ws::Ws {
+/// A raw Socket.IO WebSocket connection asking to connect to `/` with `token` (and,
+/// with `connected`, once the server said it is); `rcvbuf` shrinks the client's TCP
+/// receive buffer (a slow reader fills the server's queue sooner).
+async fn raw_socket(
+    s: &TestServer,
+    token: &str,
+    rcvbuf: Option<u32>,
+    connected: bool,
+) -> crate::common::ws::Ws {
     let sock = tokio::net::TcpSocket::new_v4().unwrap();
     if let Some(n) = rcvbuf {
         sock.set_recv_buffer_size(n).unwrap();
@@ -449,12 +433,15 @@ async fn raw_socket(s: &TestServer, token: &str, rcvbuf: Option<u32>) -> crate::
     ws.send(Message::text(format!("40{}", json!({"token": token}))))
         .await
         .unwrap();
-    loop {
-        let m = ws.next().await.unwrap().unwrap();
-        if m.to_text().unwrap_or_default().starts_with("40") {
-            return ws;
+    if connected {
+        loop {
+            let m = ws.next().await.unwrap().unwrap();
+            if m.to_text().unwrap_or_default().starts_with("40") {
+                break;
+            }
         }
     }
+    ws
 }
 
 /// Engine.IO heartbeats far apart, so that only the server's own handling of a full
@@ -521,7 +508,7 @@ async fn pipelined_events_are_all_answered_or_the_socket_is_told() {
     ])
     .await;
     let ann = s.signup("ann@acme.test").await;
-    let mut ws = raw_socket(&s, &ann.access, Some(4096)).await;
+    let mut ws = raw_socket(&s, &ann.access, Some(4096), true).await;
     for id in 0..400 {
         ws.send(Message::text(format!(r#"42{id}["ping",{{}}]"#)))
             .await
@@ -559,7 +546,7 @@ async fn a_paused_receiver_gets_everything_or_is_disconnected_never_a_gap() {
         .await;
     let chat = c["id"].as_str().unwrap().to_string();
     // Bob connects and stops reading; Ann sends N acknowledged messages of 2 KB.
-    let mut bob_ws = raw_socket(&s, &bob.access, Some(4096)).await;
+    let mut bob_ws = raw_socket(&s, &bob.access, Some(4096), true).await;
     let ann_sio = SioClient::connect(&s.base, Some(json!({"token": ann.access})), "")
         .await
         .unwrap();

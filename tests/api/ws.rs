@@ -272,14 +272,7 @@ async fn one_rest_message_reaches_all_three_dialects() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tickets_and_events_cross_nodes() {
-    let redis = crate::common::services::redis_url();
-    let prefix = format!("sbtest-{}", uuid::Uuid::now_v7().simple());
-    let vars = [
-        ("REDIS_URL", redis.as_str()),
-        ("REDIS_PREFIX", prefix.as_str()),
-    ];
-    let a = TestServer::start_with(&vars).await;
-    let b = TestServer::start_on(&a.database_url, &vars, None).await;
+    let (a, b) = TestServer::two_nodes().await;
     let ann = a.signup("ann@acme.test").await;
     let bob = a.add_member(&ann, "bob@acme.test").await;
 

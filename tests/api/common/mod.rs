@@ -108,6 +108,20 @@ impl TestServer {
         }
     }
 
+    /// Two nodes on one fresh database sharing the test Redis, under a key prefix of
+    /// their own (so concurrent tests on one Redis stay apart).
+    pub async fn two_nodes() -> (Self, Self) {
+        let redis = services::redis_url();
+        let prefix = format!("sbtest-{}", uuid::Uuid::now_v7().simple());
+        let vars = [
+            ("REDIS_URL", redis.as_str()),
+            ("REDIS_PREFIX", prefix.as_str()),
+        ];
+        let a = Self::start_with(&vars).await;
+        let b = Self::start_on(&a.database_url, &vars, None).await;
+        (a, b)
+    }
+
     /// Sends a request; returns the status and the JSON body (Null when empty).
     pub async fn call(
         &self,
