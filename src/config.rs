@@ -87,6 +87,38 @@ pub struct Config {
     /// `WEB_PUSH_ALLOWED_ENDPOINTS`: comma-separated URL prefixes a push subscription's
     /// endpoint must start with (default: the public browser push services).
     pub web_push_allowed_endpoints: Vec<String>,
+    /// `VAPID_SUBJECT`: the contact push services see (`mailto:` or an https URL);
+    /// default `mailto:webpush@localhost` (set it: some services refuse that one).
+    pub vapid_subject: String,
+    /// `EXPO_PUSH_URL`: Expo's send endpoint (default Expo's public one; `off`
+    /// disables mobile push). Receipts are read from its `getReceipts` sibling.
+    pub expo_push_url: Option<String>,
+    /// `EXPO_ACCESS_TOKEN`: sent as a Bearer token when Expo's enhanced security is on.
+    pub expo_access_token: Option<String>,
+    /// `EXPO_RECEIPT_DELAY_SECONDS`, default 900: when a ticket's receipt is read.
+    pub expo_receipt_delay: Duration,
+    /// `SMTP_URL`: email notifications go out through this relay
+    /// (`smtp://host:25`, `smtps://user:pass@host`); unset: no email.
+    pub smtp_url: Option<String>,
+    /// `SMTP_FROM`, default `Switchboard <noreply@localhost>`.
+    pub smtp_from: String,
+    /// `PUSH_COLLAPSE_SECONDS`, default 5: at most one push per device and
+    /// conversation in this window; later ones merge into the waiting one.
+    pub push_collapse_window: Duration,
+    /// `PUSH_MAX_ATTEMPTS`, default 8: tries before a push is given up (`failed`).
+    pub push_max_attempts: u32,
+    /// `PUSH_RETRY_BASE_MS`, default 2000: first retry delay, doubling with jitter.
+    pub push_retry_base: Duration,
+    /// `PUSH_RETRY_MAX_SECONDS`, default 900: the longest retry delay.
+    pub push_retry_max: Duration,
+    /// `PUSH_POLL_MS`, default 1000: how often the outbox is looked at when no row
+    /// was written on this node (rows written here wake the worker at once).
+    pub push_poll: Duration,
+    /// `PUSH_TIMEOUT_MS`, default 10000: one request to a push service.
+    pub push_timeout: Duration,
+    /// `PUSH_TTL_SECONDS`, default 86400: how long a push service keeps an
+    /// undelivered Web Push.
+    pub push_ttl: Duration,
     /// `LEGACY_WS_ENABLED`, default true: serve the legacy `/ws?token=` endpoint.
     pub legacy_ws_enabled: bool,
     /// `ONLINE_PRESENCE_TTL_SECONDS`, default 90: a device without a heartbeat for this
@@ -186,6 +218,29 @@ impl Config {
                         .map(|s| s.to_string())
                         .collect()
                 }),
+            vapid_subject: get("VAPID_SUBJECT")
+                .map(|v| v.trim().to_string())
+                .unwrap_or_else(|| "mailto:webpush@localhost".into()),
+            expo_push_url: match get("EXPO_PUSH_URL").as_deref().map(str::trim) {
+                None => Some(DEFAULT_EXPO_PUSH_URL.into()),
+                Some("off") => None,
+                Some(url) => Some(url.to_string()),
+            },
+            expo_access_token: get("EXPO_ACCESS_TOKEN"),
+            expo_receipt_delay: Duration::from_secs(positive(
+                &get,
+                "EXPO_RECEIPT_DELAY_SECONDS",
+                900,
+            )?),
+            smtp_url: get("SMTP_URL"),
+            smtp_from: get("SMTP_FROM").unwrap_or_else(|| "Switchboard <noreply@localhost>".into()),
+            push_collapse_window: Duration::from_secs(parse(&get, "PUSH_COLLAPSE_SECONDS", 5)?),
+            push_max_attempts: positive(&get, "PUSH_MAX_ATTEMPTS", 8)?.min(1000) as u32,
+            push_retry_base: Duration::from_millis(positive(&get, "PUSH_RETRY_BASE_MS", 2000)?),
+            push_retry_max: Duration::from_secs(positive(&get, "PUSH_RETRY_MAX_SECONDS", 900)?),
+            push_poll: Duration::from_millis(positive(&get, "PUSH_POLL_MS", 1000)?),
+            push_timeout: Duration::from_millis(positive(&get, "PUSH_TIMEOUT_MS", 10_000)?),
+            push_ttl: Duration::from_secs(positive(&get, "PUSH_TTL_SECONDS", 86_400)?),
             login_max_failures: positive(&get, "LOGIN_MAX_FAILURES", 10)? as u32,
             login_max_failures_per_ip: positive(&get, "LOGIN_MAX_FAILURES_PER_IP", 50)? as u32,
             login_window: Duration::from_secs(positive(&get, "LOGIN_WINDOW_SECONDS", 900)?),
@@ -209,6 +264,39 @@ impl Config {
                 reason: "VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY are set together or not at all"
                     .into(),
             });
+        }
+        if !(config.vapid_subject.starts_with("mailto:")
+            || config.vapid_subject.starts_with("https://"))
+        {
+            return Err(ConfigError {
+                var: "VAPID_SUBJECT",
+                reason: "must be a mailto: or https: URL".into(),
+            });
+        }
+        if let (Some(public), Some(private)) = (&config.vapid_public_key, &config.vapid_private_key)
+            && let Err(reason) = crate::infra::push::vapid::VapidKeys::from_base64(
+                public,
+                private,
+                &config.vapid_subject,
+            )
+        {
+            return Err(ConfigError {
+                var: "VAPID_PUBLIC_KEY",
+                reason,
+            });
+        }
+        for (var, url) in [
+            ("EXPO_PUSH_URL", config.expo_push_url.as_deref()),
+            ("SMTP_URL", config.smtp_url.as_deref()),
+        ] {
+            if let Some(url) = url
+                && reqwest::Url::parse(url).is_err()
+            {
+                return Err(ConfigError {
+                    var,
+                    reason: format!("`{url}` is not a URL"),
+                });
+            }
         }
         Ok(config)
     }
@@ -238,6 +326,9 @@ const DEFAULT_PUSH_SERVICES: &[&str] = &[
     "https://web.push.apple.com/",
     "https://wns2-",
 ];
+
+/// Expo's public push endpoint.
+const DEFAULT_EXPO_PUSH_URL: &str = "https://exp.host/--/api/v2/push/send";
 
 /// A base64url key of `bytes` bytes, or unset.
 fn vapid_key(

@@ -13,3 +13,8 @@ pub(crate) mod realtime;
 pub(crate) mod socket;
 pub mod telemetry;
 pub(crate) mod ws;
+
+/// A fresh VAPID key pair `(public, private)`, base64url (`switchboard vapid-keys`).
+pub fn vapid_keys() -> (String, String) {
+    infra::push::vapid::VapidKeys::generate()
+}

@@ -1,4 +1,5 @@
-//! The `switchboard` binary: logging, configuration from the environment, serve.
+//! The `switchboard` binary: logging, configuration from the environment, serve;
+//! `switchboard vapid-keys` prints a fresh VAPID key pair.
 
 use std::process::ExitCode;
 
@@ -6,6 +7,12 @@ use switchboard::config::Config;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some("vapid-keys") {
+        // A fresh VAPID pair, in the form `web-push generate-vapid-keys` prints.
+        let (public, private) = switchboard::vapid_keys();
+        println!("VAPID_PUBLIC_KEY={public}\nVAPID_PRIVATE_KEY={private}");
+        return ExitCode::SUCCESS;
+    }
     switchboard::telemetry::init();
     let config = match Config::from_env() {
         Ok(c) => c,

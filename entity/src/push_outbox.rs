@@ -1,4 +1,5 @@
-//! Push outbox: deliveries waiting, retried, sent or dead.
+//! Push outbox: one row per delivery to one target (a browser, an Expo token, an
+//! email address): pending → sending → sent | ticketed → sent | failed | gone.
 #[allow(unused_imports)]
 use crate::enums::*;
 use sea_orm::entity::prelude::*;
@@ -20,6 +21,15 @@ pub struct Model {
     pub last_error: Option<String>,
     pub created_at: DateTimeUtc,
     pub sent_at: Option<DateTimeUtc>,
+    /// While `sending`/`checking`: the claiming node holds the row until then.
+    pub lease_until: Option<DateTimeUtc>,
+    /// Rows with the same target and key merge while they wait (one conversation).
+    pub collapse_key: Option<String>,
+    pub notification_id: Option<Uuid>,
+    /// Expo's ticket id, whose receipt is fetched later.
+    pub ticket_id: Option<String>,
+    /// How many later notifications were merged into this row.
+    pub collapsed: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

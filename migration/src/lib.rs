@@ -11,6 +11,7 @@ mod m20261122_000003_notifications;
 mod m20261122_000004_meetings;
 mod m20261122_000005_message_search;
 mod m20261124_000006_device_token_details;
+mod m20261124_000007_push_outbox_delivery;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_meetings::Migration),
             Box::new(m20261122_000005_message_search::Migration),
             Box::new(m20261124_000006_device_token_details::Migration),
+            Box::new(m20261124_000007_push_outbox_delivery::Migration),
         ]
     }
 }

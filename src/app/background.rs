@@ -42,3 +42,36 @@ pub fn presence_ticker(bg: &Background, domain: Domain, every: Duration) {
         }
     });
 }
+
+/// Sends what the push outbox holds: a round whenever a row is written on this node,
+/// else every `poll` (rows other nodes wrote, retries that fell due). A full round
+/// goes straight on to the next. On shutdown the round in flight finishes; rows
+/// claimed but not settled go back to the outbox when their lease runs out.
+pub fn push_worker(bg: &Background, domain: Domain, poll: Duration) {
+    let cancel = bg.cancel.clone();
+    bg.tracker.spawn(async move {
+        loop {
+            let full = match domain.deliver_due_pushes().await {
+                Ok(n) => n as u64 == crate::domain::notify::delivery::BATCH,
+                Err(e) => {
+                    tracing::warn!(error = %e, "push outbox round failed");
+                    false
+                }
+            };
+            if let Err(e) = domain.check_push_receipts().await {
+                tracing::warn!(error = %e, "expo receipts round failed");
+            }
+            if cancel.is_cancelled() {
+                return;
+            }
+            if full {
+                continue;
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = domain.push_written() => {}
+                _ = tokio::time::sleep(poll) => {}
+            }
+        }
+    });
+}

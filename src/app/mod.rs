@@ -20,10 +20,11 @@ use crate::auth::jwt::JwtKeys;
 use crate::config::{Config, Transports};
 use crate::domain::accounts::login_guard::LoginLimits;
 use crate::domain::chat::message_writer::MessageWriter;
+use crate::domain::notify::outbox::OutboxSettings;
 use crate::domain::notify::web_push::WebPushSettings;
 use crate::domain::presence::PresenceTimes;
 use crate::domain::{Domain, Limits, Settings, Stores};
-use crate::infra::{memory, redis as redis_engine};
+use crate::infra::{memory, push, redis as redis_engine};
 use crate::realtime::{Fanout, Hub, LocalDelivery, Renderer};
 use crate::socket::{self, Overflow, SocketIoRenderer, SocketLimits};
 use crate::ws::Sessions;
@@ -36,6 +37,8 @@ pub enum StartError {
     Io(#[from] std::io::Error),
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
+    #[error("push: {0}")]
+    Push(String),
 }
 
 /// A server running in the background.
@@ -93,6 +96,7 @@ pub async fn start(
         Arc::new(SocketIoRenderer::new(io.clone(), overflow.clone())) as Arc<dyn Renderer>,
         sessions.clone(),
     ]);
+    let gateway = push_gateway(&config)?;
     let prefix = config.redis_prefix.as_str();
     let (fanout, stores): (Arc<dyn Fanout>, Stores) = match &config.redis_url {
         None => (
@@ -101,6 +105,7 @@ pub async fn start(
                 tickets: Arc::new(memory::MemoryTickets::default()),
                 presence: Arc::new(memory::MemoryPresence::default()),
                 login_failures: Arc::new(memory::MemoryFailures::default()),
+                push: gateway.clone(),
             },
         ),
         Some(url) => {
@@ -121,6 +126,7 @@ pub async fn start(
                     tickets: Arc::new(redis_engine::RedisTickets::new(conn.clone(), prefix)),
                     presence: Arc::new(redis_engine::RedisPresence::new(conn.clone(), prefix)),
                     login_failures: Arc::new(redis_engine::RedisFailures::new(conn, prefix)),
+                    push: gateway.clone(),
                 },
             )
         }
@@ -140,6 +146,20 @@ pub async fn start(
             public_key: config.vapid_public_key.clone(),
             allowed_endpoints: config.web_push_allowed_endpoints.clone(),
         },
+        outbox: OutboxSettings {
+            web_push: config.vapid_private_key.is_some(),
+            expo: config.expo_push_url.is_some(),
+            email: config.smtp_url.is_some(),
+            collapse_window: config.push_collapse_window,
+            max_attempts: config.push_max_attempts as i32,
+            retry_base: config.push_retry_base,
+            retry_max: config.push_retry_max,
+            // A request is bounded by the push timeout and a round sends at most
+            // a few waves of them; the lease outlives a round, so a row is never held
+            // by two nodes at once.
+            lease: config.push_timeout * 20,
+            receipt_delay: config.expo_receipt_delay,
+        },
         login: LoginLimits {
             per_account: config.login_max_failures,
             per_address: config.login_max_failures_per_ip,
@@ -155,6 +175,7 @@ pub async fn start(
     };
     socket::register(&io, domain.clone(), limits, &bg, overflow);
     background::presence_ticker(&bg, domain.clone(), config.presence_sweep);
+    background::push_worker(&bg, domain.clone(), config.push_poll);
 
     let state = AppState {
         domain,
@@ -189,4 +210,36 @@ pub async fn start(
         served
     });
     Ok(RunningServer { addr, task })
+}
+
+/// The push services the configuration names (Web Push with VAPID, Expo, SMTP).
+fn push_gateway(config: &Config) -> Result<Arc<push::HttpPushGateway>, StartError> {
+    let client = push::http_client(config.push_timeout);
+    let web_push = match (&config.vapid_public_key, &config.vapid_private_key) {
+        (Some(public), Some(private)) => Some(push::web_push::WebPushSender::new(
+            client.clone(),
+            push::vapid::VapidKeys::from_base64(public, private, &config.vapid_subject)
+                .map_err(StartError::Push)?,
+            config.push_ttl,
+        )),
+        _ => None,
+    };
+    let expo = config.expo_push_url.as_ref().map(|url| {
+        push::expo::ExpoSender::new(
+            client.clone(),
+            url.clone(),
+            config.expo_access_token.clone(),
+        )
+    });
+    let mail = match &config.smtp_url {
+        Some(url) => {
+            Some(push::email::Mailer::new(url, &config.smtp_from).map_err(StartError::Push)?)
+        }
+        None => None,
+    };
+    Ok(Arc::new(push::HttpPushGateway {
+        web_push,
+        expo,
+        mail,
+    }))
 }

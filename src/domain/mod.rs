@@ -23,6 +23,8 @@ use uuid::Uuid;
 use self::accounts::login_guard::{FailureCounter, LoginLimits};
 use self::accounts::ws_tickets::TicketStore;
 use self::chat::message_writer::MessageWriter;
+use self::notify::delivery::{PushDelivery, PushGateway};
+use self::notify::outbox::OutboxSettings;
 use self::notify::web_push::WebPushSettings;
 use self::presence::{Presence, PresenceStore, PresenceTimes};
 use crate::auth::jwt::JwtKeys;
@@ -44,6 +46,8 @@ pub struct Domain {
     login_failures: Arc<dyn FailureCounter>,
     login_limits: LoginLimits,
     web_push: WebPushSettings,
+    /// The push outbox's settings and the services it sends to.
+    push: Arc<PushDelivery>,
     /// Stores new messages in group commits (see [`chat::message_writer`]).
     writer: MessageWriter,
 }
@@ -57,6 +61,7 @@ pub struct Settings {
     pub presence: PresenceTimes,
     pub login: LoginLimits,
     pub web_push: WebPushSettings,
+    pub outbox: OutboxSettings,
 }
 
 /// The engines behind the domain's store traits (`crate::infra`).
@@ -64,6 +69,7 @@ pub struct Stores {
     pub tickets: Arc<dyn TicketStore>,
     pub presence: Arc<dyn PresenceStore>,
     pub login_failures: Arc<dyn FailureCounter>,
+    pub push: Arc<dyn PushGateway>,
 }
 
 impl Domain {
@@ -86,6 +92,7 @@ impl Domain {
             login_failures: stores.login_failures,
             login_limits: settings.login,
             web_push: settings.web_push,
+            push: Arc::new(PushDelivery::new(settings.outbox, stores.push)),
             writer,
         }
     }

@@ -1,6 +1,6 @@
 //! `/api/v1/notifications/*`: the in-app inbox (000's list, unread count, read-all,
-//! read one; Worknation's fetch all, mark-all-read, mark-read and stats) and the
-//! preferences.
+//! read one; Worknation's fetch all, mark-all-read, mark-read and stats), the
+//! preferences, Web Push subscriptions (and `push/test`) and Expo device tokens.
 
 use axum::Json;
 use axum::extract::State;
@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
+use crate::domain::notify::delivery::PushTestResult;
 use crate::domain::notify::device_tokens::{
     CurrentTokenInput, DeviceTokenInput, DeviceTokenRegistered, DeviceTokenRevoked,
 };
@@ -31,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(preferences, update_preferences))
         .routes(routes!(push_public_key))
         .routes(routes!(subscribe_push, unsubscribe_push))
+        .routes(routes!(push_test))
         .routes(routes!(register_device_token))
         .routes(routes!(revoke_current_device_tokens))
         .routes(routes!(revoke_device_token))
@@ -111,6 +113,17 @@ async fn unsubscribe_push(
     ApiJson(p): ApiJson<PushSubscriptionInput>,
 ) -> Result<Json<PushSubscriptionDone>, AppError> {
     Ok(Json(s.domain.unsubscribe_push(&a, p).await?))
+}
+
+/// Sends a test Web Push to every active browser of the caller now and counts the
+/// outcome (a browser the push service says is gone is revoked).
+#[utoipa::path(post, path = "/push/test", tag = "notifications", security(("bearer" = [])),
+    responses((status = 200, body = PushTestResult)))]
+async fn push_test(
+    State(s): State<AppState>,
+    AuthUser(a): AuthUser,
+) -> Result<Json<PushTestResult>, AppError> {
+    Ok(Json(s.domain.push_test(&a).await?))
 }
 
 /// The caller's notifications, newest first (000: "Array of NotificationRead").

@@ -276,16 +276,15 @@ async fn preferences_switch_categories_and_channels() {
     assert_eq!(list, json!([]));
 }
 
-/// A syntactically valid VAPID pair (65-byte point, 32-byte scalar) for route tests;
-/// nothing is signed with it here.
+/// A VAPID pair made by `switchboard vapid-keys`, for tests only.
 pub(crate) const VAPID: [(&str, &str); 3] = [
     (
         "VAPID_PUBLIC_KEY",
-        "BAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0-P0A",
+        "BNwAdAnGgViWiVfera4cIAbzWtD08a94olYTVZErAX7JPMkztvt7z9u0x1lvvwVK2bPV31ePOGUjPGTQfbQ0oRY",
     ),
     (
         "VAPID_PRIVATE_KEY",
-        "ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7fH1-f4CBgoM",
+        "FlIfncHwnIVu-4FCYUPxlDfECEnJsVtQcluh-5HHWSE",
     ),
     ("WEB_PUSH_ALLOWED_ENDPOINTS", "https://push.example.test/"),
 ];

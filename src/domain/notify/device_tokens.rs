@@ -188,4 +188,15 @@ impl Domain {
             revoked,
         })
     }
+
+    /// Revokes a token Expo says is no longer registered.
+    pub(super) async fn revoke_token_by_id(&self, id: Uuid) -> AppResult<()> {
+        tokens::Entity::update_many()
+            .col_expr(tokens::Column::RevokedAt, Expr::value(now()))
+            .filter(tokens::Column::Id.eq(id))
+            .filter(tokens::Column::RevokedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
 }

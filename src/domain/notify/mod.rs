@@ -2,10 +2,13 @@
 //! every source (mentions, direct messages to someone not connected, and later
 //! meetings, calls, announcements and the service API) goes: the recipient's
 //! preferences, the inbox row, `notification_created` and
-//! `notifications_count_updated` on every dialect. Listing, counting and reading the
+//! `notifications_count_updated` on every dialect, and the push outbox rows (written
+//! in the same transaction; sent by [`delivery`]). Listing, counting and reading the
 //! inbox; preferences in [`preferences`].
 
+pub mod delivery;
 pub mod device_tokens;
+pub mod outbox;
 pub mod preferences;
 mod triggers;
 pub mod web_push;
@@ -15,7 +18,7 @@ use entity::notifications;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    QuerySelect, Set, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -76,6 +79,11 @@ pub struct NewNotification {
     pub body: Option<String>,
     /// Deep-link data (`conversation_id`, `message_id`, `meeting_id`, `call_id`, …).
     pub data: serde_json::Value,
+    /// The conversation it is about: muting it silences the push, and pushes about
+    /// one conversation collapse.
+    pub conversation_id: Option<Uuid>,
+    /// Calls: pushed with high priority, never collapsed.
+    pub urgent: bool,
 }
 
 /// An inbox item as its owner sees it (000's NotificationRead).
@@ -154,41 +162,55 @@ pub struct InboxQuery {
 }
 
 impl Domain {
-    /// The one way a notification is made: for each recipient whose preferences allow
-    /// this category in-app, the inbox row, then `notification_created` and
-    /// `notifications_count_updated` to every device of theirs.
+    /// The one way a notification is made: for each recipient, as their preferences
+    /// allow, the inbox row and the push outbox rows in one transaction; then
+    /// `notification_created` and `notifications_count_updated` to every device of
+    /// theirs, and the delivery worker is woken.
     pub(crate) async fn notify(
         &self,
         tenant_id: Uuid,
         notes: Vec<NewNotification>,
     ) -> AppResult<()> {
+        let mut queued = 0;
         for note in notes {
             let prefs = self.preferences_of(note.user_id).await?;
-            if !prefs.allows(note.category, Channel::InApp) {
-                continue;
-            }
-            let row = notifications::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                tenant_id: Set(tenant_id),
-                user_id: Set(note.user_id),
-                kind: Set(note.category.as_str().to_string()),
-                title: Set(note.title.chars().take(limits::TITLE.max).collect()),
-                body: Set(note.body),
-                data: Set(note.data),
-                read_at: Set(None),
-                created_at: Set(now()),
-            }
-            .insert(&self.db)
-            .await?;
-            let view = NotificationView::from(row);
-            self.hub
-                .publish(
-                    RealtimeEvent::new(EventType::NotificationCreated, &view)
-                        .entity("notification", view.id),
-                    Audience::users([view.user_id]),
+            let id = Uuid::now_v7();
+            let txn = self.db.begin().await?;
+            let row = if prefs.allows(note.category, Channel::InApp) {
+                Some(
+                    notifications::ActiveModel {
+                        id: Set(id),
+                        tenant_id: Set(tenant_id),
+                        user_id: Set(note.user_id),
+                        kind: Set(note.category.as_str().to_string()),
+                        title: Set(note.title.chars().take(limits::TITLE.max).collect()),
+                        body: Set(note.body.clone()),
+                        data: Set(note.data.clone()),
+                        read_at: Set(None),
+                        created_at: Set(now()),
+                    }
+                    .insert(&txn)
+                    .await?,
                 )
-                .await;
-            self.publish_count(view.user_id).await?;
+            } else {
+                None
+            };
+            queued += self.enqueue_pushes(&txn, &note, id, &prefs).await?;
+            txn.commit().await?;
+            if let Some(row) = row {
+                let view = NotificationView::from(row);
+                self.hub
+                    .publish(
+                        RealtimeEvent::new(EventType::NotificationCreated, &view)
+                            .entity("notification", view.id),
+                        Audience::users([view.user_id]),
+                    )
+                    .await;
+                self.publish_count(view.user_id).await?;
+            }
+        }
+        if queued > 0 {
+            self.wake_push_worker();
         }
         Ok(())
     }

@@ -82,6 +82,8 @@ impl Domain {
                     "message_id": message.id,
                     "sender_id": actor.user_id,
                 }),
+                conversation_id: Some(conv.id),
+                urgent: false,
             })
             .collect();
         self.notify(conv.tenant_id, notes).await

@@ -1,10 +1,10 @@
 //! Web Push subscriptions (000): the server's VAPID public key, and the browsers a user
 //! registers (`PushSubscription.toJSON()` or the flat shape), updated in place by
 //! endpoint and revoked softly. Only endpoints under the configured allow-list are
-//! taken: the server will POST to them, so a user must not choose where. (Sending
-//! waits for the push outbox.)
+//! taken: the server will POST to them, so a user must not choose where.
 
 use entity::push_subscriptions as subs;
+use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -189,5 +189,16 @@ impl Domain {
             id,
             message: "Push subscription removed.",
         })
+    }
+
+    /// Revokes a subscription the push service says is gone.
+    pub(super) async fn revoke_subscription(&self, id: Uuid) -> AppResult<()> {
+        subs::Entity::update_many()
+            .col_expr(subs::Column::RevokedAt, Expr::value(now()))
+            .filter(subs::Column::Id.eq(id))
+            .filter(subs::Column::RevokedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        Ok(())
     }
 }

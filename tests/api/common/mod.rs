@@ -88,6 +88,8 @@ impl TestServer {
         let mut map: HashMap<String, String> = HashMap::from([
             ("DATABASE_URL".into(), database_url.to_string()),
             ("JWT_SECRET".into(), JWT_SECRET.into()),
+            // No test reaches Expo's real service; tests that push name their own.
+            ("EXPO_PUSH_URL".into(), "off".into()),
         ]);
         for (k, v) in vars {
             map.insert(k.to_string(), v.to_string());
