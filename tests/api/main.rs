@@ -13,5 +13,6 @@ mod isolation;
 mod messaging;
 mod notifications;
 mod openapi;
+mod push_delivery;
 mod socket;
 mod ws;

@@ -25,7 +25,8 @@ async fn group(s: &TestServer, owner: &Session, members: &[&Session]) -> String 
     c["id"].as_str().unwrap().to_string()
 }
 
-async fn send(s: &TestServer, who: &Session, chat: &str, body: Value) -> Value {
+/// Posts a message (`body` plus the conversation id); asserts 201.
+pub(crate) async fn send(s: &TestServer, who: &Session, chat: &str, body: Value) -> Value {
     let mut body = body;
     body["conversation_id"] = json!(chat);
     let (st, m) = s

@@ -9,6 +9,7 @@
 pub mod delivery;
 pub mod device_tokens;
 pub mod outbox;
+mod outbox_claims;
 pub mod preferences;
 mod triggers;
 pub mod web_push;

@@ -3,8 +3,9 @@
 //! ([`super::delivery`]). A row moves `pending` → `sending` (claimed under a lease) →
 //! `sent`, or `ticketed` (Expo took it; its receipt is read later) → `checking` →
 //! `sent`; it ends `failed` (permanent error, or out of attempts) or `gone` (the
-//! browser or phone no longer exists; the target is revoked). Rows for one target and
-//! conversation merge while they wait, so a burst is one push per window.
+//! browser or phone no longer exists; the target is revoked). Here: what a row holds
+//! and writing it; rows for one target and conversation merge while they wait, so a
+//! burst is one push per window. Claiming and settling: [`super::outbox_claims`].
 
 use std::time::Duration;
 
@@ -12,11 +13,9 @@ use entity::{
     conversation_participants as parts, device_tokens, push_outbox as outbox,
     push_subscriptions as subs,
 };
-use rand::Rng;
-use sea_orm::sea_query::{Expr, LockBehavior, LockType};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -279,196 +278,5 @@ impl Domain {
         .insert(txn)
         .await?;
         Ok(())
-    }
-
-    /// Claims up to `limit` rows that are `ready` and due (or whose holder's lease ran
-    /// out while `busy`), marking them `busy` under this node's lease. On PostgreSQL
-    /// rows another node is claiming are skipped (`FOR UPDATE SKIP LOCKED`), so each
-    /// row is claimed by one node; SQLite has one writer.
-    pub(super) async fn claim_outbox(
-        &self,
-        ready: &str,
-        busy: &str,
-        limit: u64,
-    ) -> AppResult<Vec<outbox::Model>> {
-        let txn = self.db.begin().await?;
-        let at = now();
-        let due = || {
-            Condition::any()
-                .add(
-                    Condition::all()
-                        .add(outbox::Column::Status.eq(ready))
-                        .add(outbox::Column::NextAttemptAt.lte(at)),
-                )
-                .add(
-                    Condition::all()
-                        .add(outbox::Column::Status.eq(busy))
-                        .add(outbox::Column::LeaseUntil.lt(at)),
-                )
-        };
-        let mut pick = outbox::Entity::find()
-            .select_only()
-            .column(outbox::Column::Id)
-            .filter(due())
-            .order_by_asc(outbox::Column::NextAttemptAt)
-            .limit(limit);
-        if txn.get_database_backend() == DbBackend::Postgres {
-            pick = pick.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-        }
-        let ids: Vec<Uuid> = pick.into_tuple().all(&txn).await?;
-        if ids.is_empty() {
-            txn.commit().await?;
-            return Ok(Vec::new());
-        }
-        let lease = at + chrono_of(self.push.settings.lease);
-        let mut update = outbox::Entity::update_many()
-            .col_expr(outbox::Column::Status, Expr::value(busy))
-            .col_expr(outbox::Column::LeaseUntil, Expr::value(lease))
-            .filter(outbox::Column::Id.is_in(ids.clone()))
-            // Still due: on SQLite (no row locks) another claimer may have been first.
-            .filter(due());
-        if busy == status::SENDING {
-            update = update.col_expr(
-                outbox::Column::Attempts,
-                sea_orm::sea_query::ExprTrait::add(Expr::col(outbox::Column::Attempts), 1),
-            );
-        }
-        if update.exec(&txn).await?.rows_affected != ids.len() as u64 {
-            // Lost a race for some of them: take none this round.
-            txn.rollback().await?;
-            return Ok(Vec::new());
-        }
-        let rows = outbox::Entity::find()
-            .filter(outbox::Column::Id.is_in(ids))
-            .order_by_asc(outbox::Column::NextAttemptAt)
-            .all(&txn)
-            .await?;
-        txn.commit().await?;
-        Ok(rows)
-    }
-
-    /// Records how a claimed row's send (or receipt check) ended.
-    pub(super) async fn settle_outbox(
-        &self,
-        row: &outbox::Model,
-        outcome: Outcome,
-    ) -> AppResult<()> {
-        let at = now();
-        let settings = &self.push.settings;
-        let mut am = outbox::ActiveModel {
-            id: Set(row.id),
-            lease_until: Set(None),
-            ..Default::default()
-        };
-        match outcome {
-            Outcome::Delivered => {
-                am.status = Set(status::SENT.into());
-                am.sent_at = Set(Some(row.sent_at.unwrap_or(at)));
-                am.last_error = Set(None);
-            }
-            Outcome::Ticketed(ticket) => {
-                am.status = Set(status::TICKETED.into());
-                am.ticket_id = Set(Some(ticket));
-                am.sent_at = Set(Some(at));
-                am.next_attempt_at = Set(at + chrono_of(settings.receipt_delay));
-            }
-            Outcome::Gone(error) => {
-                am.status = Set(status::GONE.into());
-                am.last_error = Set(Some(error));
-                self.revoke_push_target(row).await?;
-            }
-            Outcome::Failed(error) => {
-                am.status = Set(status::FAILED.into());
-                am.last_error = Set(Some(error));
-            }
-            Outcome::Retry { after, error } => {
-                if row.attempts >= settings.max_attempts {
-                    am.status = Set(status::FAILED.into());
-                    am.last_error = Set(Some(format!(
-                        "gave up after {} attempts: {error}",
-                        row.attempts
-                    )));
-                } else {
-                    am.status = Set(status::PENDING.into());
-                    am.last_error = Set(Some(error));
-                    am.next_attempt_at =
-                        Set(at + chrono_of(retry_delay(settings, row.attempts, after)));
-                }
-            }
-        }
-        am.update(&self.db).await?;
-        Ok(())
-    }
-
-    /// A receipt that has not arrived yet: look again after another delay; after a
-    /// day Expo keeps none, so the row stays `sent` with a note.
-    pub(super) async fn receipt_pending(&self, row: &outbox::Model) -> AppResult<()> {
-        let at = now();
-        let mut am = outbox::ActiveModel {
-            id: Set(row.id),
-            lease_until: Set(None),
-            ..Default::default()
-        };
-        if at - row.created_at > chrono::Duration::hours(24) {
-            am.status = Set(status::SENT.into());
-            am.last_error = Set(Some("no receipt from Expo within a day".into()));
-        } else {
-            am.status = Set(status::TICKETED.into());
-            am.next_attempt_at = Set(at + chrono_of(self.push.settings.receipt_delay));
-        }
-        am.update(&self.db).await?;
-        Ok(())
-    }
-
-    /// The browser or phone a row was for no longer exists: revoke it, so nothing
-    /// more is queued for it.
-    async fn revoke_push_target(&self, row: &outbox::Model) -> AppResult<()> {
-        match PushChannel::parse(&row.channel) {
-            Some(PushChannel::WebPush) => self.revoke_subscription(row.target_id).await,
-            Some(PushChannel::Expo) => self.revoke_token_by_id(row.target_id).await,
-            Some(PushChannel::Email) | None => Ok(()),
-        }
-    }
-}
-
-fn chrono_of(d: Duration) -> chrono::Duration {
-    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
-}
-
-/// Exponential backoff with jitter: base · 2^(attempt-1), capped, then a random
-/// point in its upper half; never sooner than the service's `Retry-After`.
-fn retry_delay(settings: &OutboxSettings, attempts: i32, after: Option<Duration>) -> Duration {
-    let exp = settings
-        .retry_base
-        .saturating_mul(1u32 << attempts.clamp(1, 20).saturating_sub(1))
-        .min(settings.retry_max);
-    let jittered = exp.mul_f64(rand::thread_rng().gen_range(0.5..=1.0));
-    match after {
-        Some(after) => jittered.max(after.min(settings.retry_max)),
-        None => jittered,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_is_capped_and_honours_retry_after() {
-        let s = OutboxSettings {
-            retry_base: Duration::from_secs(2),
-            retry_max: Duration::from_secs(60),
-            ..Default::default()
-        };
-        for _ in 0..50 {
-            let first = retry_delay(&s, 1, None);
-            assert!(first >= Duration::from_secs(1) && first <= Duration::from_secs(2));
-            let fourth = retry_delay(&s, 4, None);
-            assert!(fourth >= Duration::from_secs(8) && fourth <= Duration::from_secs(16));
-            let late = retry_delay(&s, 30, None);
-            assert!(late <= Duration::from_secs(60));
-            let told = retry_delay(&s, 1, Some(Duration::from_secs(30)));
-            assert!(told >= Duration::from_secs(30));
-        }
     }
 }

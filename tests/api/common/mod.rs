@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
+pub mod push;
 pub mod services;
 pub mod ws;
 
@@ -107,6 +108,18 @@ impl TestServer {
             database_url: database_url.to_string(),
             sqlite_file,
             _task: server.task,
+        }
+    }
+
+    /// Talks to a server running elsewhere (e.g. the binary in a child process).
+    pub fn attach(addr: SocketAddr, database_url: &str) -> Self {
+        Self {
+            addr,
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            database_url: database_url.to_string(),
+            sqlite_file: None,
+            _task: tokio::spawn(async { Ok(()) }),
         }
     }
 

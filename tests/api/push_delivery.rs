@@ -1,0 +1,566 @@
+//! Push delivery over the wire: a user who is not connected gets a Web Push the
+//! browser can decrypt (VAPID checked), a valid Expo request and a mail, once; bursts
+//! collapse; throttling, failing and forgotten browsers and phones; the outbox
+//! survives a killed process, and two nodes send each push once.
+
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::common::push::{Browser, ExpoAnswer, ExpoService, SmtpSink, WebPushService, eventually};
+use crate::common::{Session, TestServer};
+use crate::notifications::{VAPID, send};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn vapid_public() -> &'static str {
+    VAPID[0].1
+}
+
+/// The VAPID pair, pushes allowed to `web`, and a quick worker.
+fn web_vars(web: &WebPushService) -> Vec<(String, String)> {
+    let mut vars: Vec<(String, String)> = VAPID
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    vars.extend([
+        ("WEB_PUSH_ALLOWED_ENDPOINTS".into(), web.prefix()),
+        ("VAPID_SUBJECT".into(), "mailto:ops@acme.test".into()),
+        ("PUSH_POLL_MS".into(), "100".into()),
+        ("PUSH_RETRY_BASE_MS".into(), "200".into()),
+    ]);
+    vars
+}
+
+async fn start(vars: &[(String, String)], extra: &[(&str, &str)]) -> TestServer {
+    let mut all: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    all.extend_from_slice(extra);
+    TestServer::start_with(&all).await
+}
+
+async fn subscribe(s: &TestServer, who: &Session, sub: Value) {
+    let (st, body) = s
+        .post(
+            "/api/v1/notifications/push-subscriptions",
+            Some(&who.access),
+            sub,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+}
+
+async fn direct(s: &TestServer, from: &Session, to: &Session) -> String {
+    let (st, c) = s
+        .post(
+            "/api/v1/chat/conversations",
+            Some(&from.access),
+            json!({"type": "direct", "participant_ids": [to.user_id]}),
+        )
+        .await;
+    assert!(st.is_success(), "{c}");
+    c["id"].as_str().unwrap().to_string()
+}
+
+async fn say(s: &TestServer, who: &Session, chat: &str, text: &str) -> Value {
+    send(s, who, chat, json!({ "content": text })).await
+}
+
+/// A push service, a server sending to it, ann, and bob (not connected) with one
+/// subscribed browser and a direct chat from ann.
+struct Scene {
+    web: WebPushService,
+    s: TestServer,
+    ann: Session,
+    bob: Session,
+    browser: Browser,
+    dm: String,
+}
+
+async fn scene(extra: &[(&str, &str)]) -> Scene {
+    let web = WebPushService::start(vapid_public()).await;
+    let s = start(&web_vars(&web), extra).await;
+    let ann = s.signup("ann@acme.test").await;
+    let bob = s.add_member(&ann, "bob@acme.test").await;
+    let browser = web.browser();
+    subscribe(&s, &bob, browser.subscription()).await;
+    let dm = direct(&s, &ann, &bob).await;
+    Scene {
+        web,
+        s,
+        ann,
+        bob,
+        browser,
+        dm,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_user_gets_one_decryptable_web_push_and_a_muted_chat_sends_none() {
+    let Scene {
+        web,
+        s,
+        ann,
+        bob,
+        browser: laptop,
+        dm,
+    } = scene(&[]).await;
+
+    let m = say(&s, &ann, &dm, "lunch at noon?").await;
+    let got = web.wait_delivered(&laptop, 1, WAIT).await;
+    let push = &got[0];
+    assert_eq!(push["title"], "New message from ann");
+    assert_eq!(push["body"], "lunch at noon?");
+    assert_eq!(push["type"], "message");
+    assert_eq!(push["data"]["conversation_id"], dm.as_str());
+    assert_eq!(push["data"]["message_id"], m["id"]);
+    let (_, inbox) = s.get("/api/v1/notifications", &bob.access).await;
+    assert_eq!(
+        inbox[0]["id"], push["notification_id"],
+        "the push is the inbox item"
+    );
+    let first = &web.received()[0];
+    assert_eq!(first.urgency.as_deref(), Some("normal"));
+    assert_eq!(first.ttl, Some(86_400));
+    assert!(web.errors().is_empty(), "{:?}", web.errors());
+
+    // Muted: the inbox still fills, but nothing is pushed. Unmuted again, the next
+    // message is the only further push.
+    let mute = format!("/api/v1/chat/conversations/{dm}/mute");
+    let (st, body) = s.post(&mute, Some(&bob.access), json!({})).await;
+    assert!(st.is_success(), "{body}");
+    say(&s, &ann, &dm, "muted one").await;
+    let (st, body) = s.call(Method::DELETE, &mute, Some(&bob.access), None).await;
+    assert!(st.is_success(), "{body}");
+    say(&s, &ann, &dm, "after unmute").await;
+    let got = web.wait_delivered(&laptop, 2, WAIT).await;
+    assert_eq!(got[1]["body"], "after unmute");
+    let (_, inbox) = s.get("/api/v1/notifications", &bob.access).await;
+    assert_eq!(
+        inbox.as_array().unwrap().len(),
+        3,
+        "muting silences push, not the inbox"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        web.delivered_to(&laptop).len(),
+        2,
+        "the muted message was pushed"
+    );
+
+    // A mention in a group is pushed too (someone connected gets mentions pushed as
+    // well: they may be on another device).
+    let (_, g) = s
+        .post(
+            "/api/v1/chat/conversations",
+            Some(&ann.access),
+            json!({"type": "group", "participant_ids": [bob.user_id], "title": "ops"}),
+        )
+        .await;
+    let gid = g["id"].as_str().unwrap();
+    send(
+        &s,
+        &ann,
+        gid,
+        json!({"content": "@bob please check", "mention_user_ids": [bob.user_id]}),
+    )
+    .await;
+    let got = web.wait_delivered(&laptop, 3, WAIT).await;
+    assert_eq!(got[2]["type"], "mention");
+    assert_eq!(got[2]["title"], "ann mentioned you");
+    assert_eq!(got[2]["data"]["conversation_id"], gid);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_in_one_conversation_is_one_push_per_window() {
+    let Scene {
+        web,
+        s,
+        ann,
+        browser: phone,
+        dm,
+        ..
+    } = scene(&[("PUSH_COLLAPSE_SECONDS", "3")]).await;
+
+    let began = Instant::now();
+    for i in 1..=10 {
+        say(&s, &ann, &dm, &format!("m{i}")).await;
+    }
+    let windows = began.elapsed().as_secs() / 3 + 1;
+    let got = eventually(WAIT, || {
+        let d = web.delivered_to(&phone);
+        d.last().is_some_and(|p| p["body"] == "m10").then_some(d)
+    })
+    .await
+    .unwrap_or_else(|| panic!("m10 never pushed: {:?}", web.received()));
+    assert!(
+        got.len() as u64 <= windows + 1,
+        "{} pushes for 10 messages in {windows} window(s)",
+        got.len()
+    );
+    let covered: i64 = got
+        .iter()
+        .map(|p| 1 + p["collapsed"].as_i64().unwrap())
+        .sum();
+    assert_eq!(covered, 10, "every message is in exactly one push: {got:?}");
+    assert_eq!(got[0]["body"], "m1", "the first is not held back");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_failing_and_forgotten_browsers() {
+    let Scene {
+        web,
+        s,
+        ann,
+        bob,
+        browser: throttled,
+        dm,
+    } = scene(&[("PUSH_MAX_ATTEMPTS", "3")]).await;
+    let forgotten = web.browser();
+    let broken = web.browser();
+    web.answer(&throttled, &[(429, Some(1))]);
+    web.answer(&forgotten, &[(410, None)]);
+    web.answer(&broken, &[(500, None); 20]);
+    for b in [&forgotten, &broken] {
+        subscribe(&s, &bob, b.subscription()).await;
+    }
+    say(&s, &ann, &dm, "hello").await;
+
+    // 429 with Retry-After: 1 → tried again no sooner, then taken once.
+    web.wait_delivered(&throttled, 1, WAIT).await;
+    let tries: Vec<_> = web
+        .received()
+        .into_iter()
+        .filter(|p| throttled.endpoint.ends_with(&p.browser))
+        .collect();
+    assert_eq!(
+        tries.iter().map(|p| p.status).collect::<Vec<_>>(),
+        [429, 201]
+    );
+    assert!(tries[1].at - tries[0].at >= Duration::from_millis(950));
+    // 500s: retried with backoff until the attempts run out, then left alone.
+    let count = |b: &Browser| {
+        web.received()
+            .iter()
+            .filter(|p| b.endpoint.ends_with(&p.browser))
+            .count()
+    };
+    eventually(WAIT, || (count(&broken) >= 3).then_some(()))
+        .await
+        .expect("three attempts");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(count(&broken), 3, "attempts are bounded");
+    assert_eq!(count(&forgotten), 1, "410 is not retried");
+
+    // push/test: the 410 browser was revoked; the broken one fails; a new one that
+    // answers 404 is counted as failed and revoked too.
+    let (st, t) = s
+        .post(
+            "/api/v1/notifications/push/test",
+            Some(&bob.access),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{t}");
+    assert_eq!(
+        (
+            t["configured"].clone(),
+            t["subscriptions"].clone(),
+            t["attempted"].clone()
+        ),
+        (json!(true), json!(2), json!(2))
+    );
+    assert_eq!(
+        (t["delivered"].clone(), t["failed"].clone()),
+        (json!(1), json!(1))
+    );
+    let stale = web.browser();
+    web.answer(&stale, &[(404, None)]);
+    subscribe(&s, &bob, stale.subscription()).await;
+    let (_, t) = s
+        .post(
+            "/api/v1/notifications/push/test",
+            Some(&bob.access),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (t["subscriptions"].clone(), t["failed"].clone()),
+        (json!(3), json!(2))
+    );
+    let (_, t) = s
+        .post(
+            "/api/v1/notifications/push/test",
+            Some(&bob.access),
+            json!({}),
+        )
+        .await;
+    assert_eq!(t["subscriptions"], 2, "the 404 browser was revoked: {t}");
+    let test_push = web.delivered_to(&throttled).pop().unwrap();
+    assert_eq!(test_push["title"], "Test notification");
+    assert!(web.errors().is_empty(), "{:?}", web.errors());
+
+    // Without VAPID keys push/test says so.
+    let plain = TestServer::start().await;
+    let cat = plain.signup("cat@acme.test").await;
+    let (st, t) = plain
+        .post(
+            "/api/v1/notifications/push/test",
+            Some(&cat.access),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(t["configured"], false);
+    assert_eq!(t["attempted"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_phone_gets_a_valid_expo_request_and_unregistered_ones_are_dropped() {
+    let expo = ExpoService::start("expo-access-secret").await;
+    let url = expo.send_url();
+    let s = TestServer::start_with(&[
+        ("EXPO_PUSH_URL", url.as_str()),
+        ("EXPO_ACCESS_TOKEN", "expo-access-secret"),
+        ("EXPO_RECEIPT_DELAY_SECONDS", "1"),
+        ("PUSH_COLLAPSE_SECONDS", "0"),
+        ("PUSH_POLL_MS", "100"),
+    ])
+    .await;
+    let ann = s.signup("ann@acme.test").await;
+    let bob = s.add_member(&ann, "bob@acme.test").await;
+    let (ok, gone_at_ticket, gone_at_receipt) = (
+        "ExponentPushToken[bob-phone-ok]",
+        "ExpoPushToken[bob-old-tablet]",
+        "ExponentPushToken[bob-wiped-phone]",
+    );
+    expo.answer(gone_at_ticket, ExpoAnswer::NotRegisteredTicket);
+    expo.answer(gone_at_receipt, ExpoAnswer::NotRegisteredReceipt);
+    for token in [ok, gone_at_ticket, gone_at_receipt] {
+        let (st, body) = s
+            .post(
+                "/api/v1/notifications/device-tokens",
+                Some(&bob.access),
+                json!({"expo_push_token": token, "platform": "ios"}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{body}");
+    }
+    let dm = direct(&s, &ann, &bob).await;
+    let m = say(&s, &ann, &dm, "are you coming?").await;
+
+    let sent = eventually(WAIT, || {
+        let all = expo.messages();
+        (all.len() >= 3).then_some(all)
+    })
+    .await
+    .unwrap_or_else(|| panic!("expo got {:?}; errors {:?}", expo.messages(), expo.errors()));
+    assert_eq!(sent.len(), 3, "one message per phone: {sent:?}");
+    let mine = &expo.messages_to(ok)[0];
+    assert_eq!(mine["title"], "New message from ann");
+    assert_eq!(mine["body"], "are you coming?");
+    assert_eq!(mine["priority"], "default");
+    assert_eq!(mine["data"]["conversation_id"], dm.as_str());
+    assert_eq!(mine["data"]["message_id"], m["id"]);
+    assert!(mine["data"]["notification_id"].is_string());
+
+    // The receipts of the two tickets are read; the unregistered phones are dropped,
+    // so the next message goes to the working one only.
+    eventually(WAIT, || {
+        let asked: usize = expo.receipt_requests().iter().map(Vec::len).sum();
+        (asked >= 2).then_some(())
+    })
+    .await
+    .expect("receipts read");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    say(&s, &ann, &dm, "second").await;
+    eventually(WAIT, || (expo.messages_to(ok).len() == 2).then_some(()))
+        .await
+        .expect("second push");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(expo.messages_to(gone_at_ticket).len(), 1);
+    assert_eq!(expo.messages_to(gone_at_receipt).len(), 1);
+    assert!(expo.errors().is_empty(), "{:?}", expo.errors());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_who_enabled_email_gets_a_mail() {
+    let smtp = SmtpSink::start().await;
+    let s = TestServer::start_with(&[
+        ("SMTP_URL", smtp.url.as_str()),
+        ("SMTP_FROM", "Acme Chat <chat@acme.test>"),
+        ("PUSH_POLL_MS", "100"),
+    ])
+    .await;
+    let ann = s.signup("ann@acme.test").await;
+    let bob = s.add_member(&ann, "bob@acme.test").await;
+    let cat = s.add_member(&ann, "cat@acme.test").await;
+    let (st, p) = s
+        .patch(
+            "/api/v1/notifications/preferences",
+            &bob.access,
+            json!({"email_enabled": true}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{p}");
+    let to_cat = direct(&s, &ann, &cat).await;
+    say(&s, &ann, &to_cat, "cat has email off").await;
+    let to_bob = direct(&s, &ann, &bob).await;
+    say(&s, &ann, &to_bob, "see you at 3").await;
+
+    let mails = eventually(WAIT, || {
+        let m = smtp.mails();
+        (!m.is_empty()).then_some(m)
+    })
+    .await
+    .expect("a mail");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(smtp.mails().len(), 1, "only bob enabled email");
+    let mail = &mails[0];
+    assert_eq!(mail.to, ["<bob@acme.test>"]);
+    assert_eq!(mail.from, "<chat@acme.test>");
+    assert!(
+        mail.data.contains("Subject: New message from ann"),
+        "{}",
+        mail.data
+    );
+    assert!(mail.data.contains("see you at 3"), "{}", mail.data);
+}
+
+/// The built server binary as a child process on `database_url`.
+struct Child {
+    process: std::process::Child,
+    addr: std::net::SocketAddr,
+}
+
+impl Child {
+    #[expect(clippy::zombie_processes, reason = "Child's Drop kills and waits")]
+    async fn start(database_url: &str, vars: &[(String, String)]) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let process = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .envs(vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("DATABASE_URL", database_url)
+            .env("JWT_SECRET", crate::common::JWT_SECRET)
+            .env("HOST", "127.0.0.1")
+            .env("PORT", port.to_string())
+            .env("EXPO_PUSH_URL", "off")
+            .env_remove("REDIS_URL")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the switchboard binary starts");
+        let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let ready = format!("http://{addr}/readyz");
+        for _ in 0..200 {
+            if reqwest::get(&ready)
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return Self { process, addr };
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the server did not become ready");
+    }
+
+    /// SIGKILL: no shutdown, no draining.
+    fn kill(mut self) {
+        self.process.kill().unwrap();
+        self.process.wait().unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undelivered_pushes_survive_a_killed_server_and_are_sent_once() {
+    let web = WebPushService::start(vapid_public()).await;
+    web.answer_all(503);
+    let (database_url, _file) = crate::common::fresh_database().await;
+    let mut vars = web_vars(&web);
+    vars.extend([
+        ("PUSH_COLLAPSE_SECONDS".into(), "0".into()),
+        ("PUSH_TIMEOUT_MS".into(), "500".into()),
+        ("PUSH_RETRY_MAX_SECONDS".into(), "1".into()),
+    ]);
+
+    let first = Child::start(&database_url, &vars).await;
+    let s = TestServer::attach(first.addr, &database_url);
+    let ann = s.signup("ann@acme.test").await;
+    let bob = s.add_member(&ann, "bob@acme.test").await;
+    let tablet = web.browser();
+    subscribe(&s, &bob, tablet.subscription()).await;
+    let dm = direct(&s, &ann, &bob).await;
+    let mut ids = Vec::new();
+    for text in ["one", "two", "three"] {
+        ids.push(say(&s, &ann, &dm, text).await["id"].clone());
+    }
+    eventually(WAIT, || (web.received().len() >= 3).then_some(()))
+        .await
+        .expect("tried while the push service is down");
+    first.kill();
+
+    // The service is back; a new process finds the rows and sends each once.
+    web.answer_all(201);
+    let second = Child::start(&database_url, &vars).await;
+    let got = web
+        .wait_delivered(&tablet, 3, Duration::from_secs(40))
+        .await;
+    let mut pushed: Vec<Value> = got
+        .iter()
+        .map(|p| p["data"]["message_id"].clone())
+        .collect();
+    pushed.sort_by_key(|v| v.to_string());
+    ids.sort_by_key(|v| v.to_string());
+    assert_eq!(pushed, ids, "each message pushed once");
+    second.kill();
+
+    // Acknowledged rows are never sent again, whatever restarts.
+    let third = Child::start(&database_url, &vars).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(web.delivered_to(&tablet).len(), 3);
+    third.kill();
+    assert!(web.errors().is_empty(), "{:?}", web.errors());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_on_one_database_send_each_push_once() {
+    let web = WebPushService::start(vapid_public()).await;
+    // While the service is down every row is retried, so rows fall due together on
+    // both nodes, which poll every 100 ms and race for them; a slow service keeps
+    // both nodes' rounds in flight at once.
+    web.answer_all(503);
+    web.slow(Duration::from_millis(20));
+    let mut vars = web_vars(&web);
+    vars.extend([
+        ("PUSH_COLLAPSE_SECONDS".into(), "0".into()),
+        ("PUSH_RETRY_MAX_SECONDS".into(), "1".into()),
+    ]);
+    let all: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let a = TestServer::start_with(&all).await;
+    let b = TestServer::start_on(&a.database_url, &all, None).await;
+    let ann = a.signup("ann@acme.test").await;
+    let bob = a.add_member(&ann, "bob@acme.test").await;
+    let browser = web.browser();
+    subscribe(&a, &bob, browser.subscription()).await;
+    let dm = direct(&a, &ann, &bob).await;
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        let node = if i % 2 == 0 { &a } else { &b };
+        ids.push(say(node, &ann, &dm, &format!("n{i}")).await["id"].to_string());
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    web.answer_all(201);
+    web.wait_delivered(&browser, ids.len(), WAIT).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut pushed: Vec<String> = web
+        .delivered_to(&browser)
+        .iter()
+        .map(|p| p["data"]["message_id"].to_string())
+        .collect();
+    pushed.sort();
+    ids.sort();
+    assert_eq!(pushed, ids, "every message pushed exactly once");
+}
