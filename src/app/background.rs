@@ -54,12 +54,12 @@ pub fn push_worker(bg: &Background, domain: Domain, poll: Duration) {
             let full = match domain.deliver_due_pushes().await {
                 Ok(n) => n as u64 == crate::domain::notify::delivery::BATCH,
                 Err(e) => {
-                    tracing::warn!(error = %e, "push outbox round failed");
+                    e.log_hidden("push outbox round");
                     false
                 }
             };
             if let Err(e) = domain.check_push_receipts().await {
-                tracing::warn!(error = %e, "expo receipts round failed");
+                e.log_hidden("expo receipts round");
             }
             if cancel.is_cancelled() {
                 return;

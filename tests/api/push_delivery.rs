@@ -148,6 +148,26 @@ async fn an_offline_user_gets_one_decryptable_web_push_and_a_muted_chat_sends_no
         "the muted message was pushed"
     );
 
+    // 000's push switch off, then only the message category's web_push switch off:
+    // nothing is pushed. Both on again: the next message is.
+    let prefs = "/api/v1/notifications/preferences";
+    for patch in [
+        json!({"push_enabled": false}),
+        json!({"push_enabled": true, "categories": {"message": {"web_push": false}}}),
+    ] {
+        let (st, p) = s.patch(prefs, &bob.access, patch).await;
+        assert_eq!(st, StatusCode::OK, "{p}");
+        say(&s, &ann, &dm, "not pushed").await;
+    }
+    let on = json!({"categories": {"message": {"web_push": true}}});
+    assert_eq!(s.patch(prefs, &bob.access, on).await.0, StatusCode::OK);
+    say(&s, &ann, &dm, "pushed again").await;
+    let got = web.wait_delivered(&laptop, 3, WAIT).await;
+    assert_eq!(
+        got[2]["body"], "pushed again",
+        "switched-off pushes went out"
+    );
+
     // A mention in a group is pushed too (someone connected gets mentions pushed as
     // well: they may be on another device).
     let (_, g) = s
@@ -165,10 +185,10 @@ async fn an_offline_user_gets_one_decryptable_web_push_and_a_muted_chat_sends_no
         json!({"content": "@bob please check", "mention_user_ids": [bob.user_id]}),
     )
     .await;
-    let got = web.wait_delivered(&laptop, 3, WAIT).await;
-    assert_eq!(got[2]["type"], "mention");
-    assert_eq!(got[2]["title"], "ann mentioned you");
-    assert_eq!(got[2]["data"]["conversation_id"], gid);
+    let got = web.wait_delivered(&laptop, 4, WAIT).await;
+    assert_eq!(got[3]["type"], "mention");
+    assert_eq!(got[3]["title"], "ann mentioned you");
+    assert_eq!(got[3]["data"]["conversation_id"], gid);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

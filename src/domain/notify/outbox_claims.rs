@@ -7,12 +7,8 @@ use std::time::Duration;
 
 use entity::push_outbox as outbox;
 use rand::Rng;
-use sea_orm::sea_query::{Expr, LockBehavior, LockType};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
-};
-use uuid::Uuid;
+use sea_orm::sea_query::{Expr, LockBehavior, LockType, Order, Query};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, DbBackend, EntityTrait, QueryFilter, Set};
 
 use super::outbox::{OutboxSettings, Outcome, PushChannel, status};
 use crate::domain::{Domain, now};
@@ -20,68 +16,50 @@ use crate::error::AppResult;
 
 impl Domain {
     /// Claims up to `limit` rows that are `ready` and due (or whose holder's lease ran
-    /// out while `busy`), marking them `busy` under this node's lease. On PostgreSQL
-    /// rows another node is claiming are skipped (`FOR UPDATE SKIP LOCKED`), so each
-    /// row is claimed by one node; SQLite has one writer.
+    /// out while `busy`), marking them `busy` under this node's lease, in one
+    /// `UPDATE … WHERE id IN (SELECT …) RETURNING *`. On PostgreSQL the inner select
+    /// skips rows another node is claiming (`FOR UPDATE SKIP LOCKED`); on SQLite the
+    /// statement runs under the one write lock. Either way each row goes to one node.
     pub(super) async fn claim_outbox(
         &self,
         ready: &str,
         busy: &str,
         limit: u64,
     ) -> AppResult<Vec<outbox::Model>> {
-        let txn = self.db.begin().await?;
         let at = now();
-        let due = || {
-            Condition::any()
-                .add(
-                    Condition::all()
-                        .add(outbox::Column::Status.eq(ready))
-                        .add(outbox::Column::NextAttemptAt.lte(at)),
-                )
-                .add(
-                    Condition::all()
-                        .add(outbox::Column::Status.eq(busy))
-                        .add(outbox::Column::LeaseUntil.lt(at)),
-                )
-        };
-        let mut pick = outbox::Entity::find()
-            .select_only()
-            .column(outbox::Column::Id)
-            .filter(due())
-            .order_by_asc(outbox::Column::NextAttemptAt)
+        let due = Condition::any()
+            .add(
+                Condition::all()
+                    .add(outbox::Column::Status.eq(ready))
+                    .add(outbox::Column::NextAttemptAt.lte(at)),
+            )
+            .add(
+                Condition::all()
+                    .add(outbox::Column::Status.eq(busy))
+                    .add(outbox::Column::LeaseUntil.lt(at)),
+            );
+        let mut pick = Query::select();
+        pick.column(outbox::Column::Id)
+            .from(outbox::Entity)
+            .cond_where(due)
+            .order_by(outbox::Column::NextAttemptAt, Order::Asc)
             .limit(limit);
-        if txn.get_database_backend() == DbBackend::Postgres {
-            pick = pick.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-        }
-        let ids: Vec<Uuid> = pick.into_tuple().all(&txn).await?;
-        if ids.is_empty() {
-            txn.commit().await?;
-            return Ok(Vec::new());
+        if self.db.get_database_backend() == DbBackend::Postgres {
+            pick.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
         }
         let lease = at + chrono_of(self.push.settings.lease);
-        let mut update = outbox::Entity::update_many()
+        let mut claim = outbox::Entity::update_many()
             .col_expr(outbox::Column::Status, Expr::value(busy))
             .col_expr(outbox::Column::LeaseUntil, Expr::value(lease))
-            .filter(outbox::Column::Id.is_in(ids.clone()))
-            // Still due: on SQLite (no row locks) another claimer may have been first.
-            .filter(due());
+            .filter(outbox::Column::Id.in_subquery(pick));
         if busy == status::SENDING {
-            update = update.col_expr(
+            claim = claim.col_expr(
                 outbox::Column::Attempts,
                 sea_orm::sea_query::ExprTrait::add(Expr::col(outbox::Column::Attempts), 1),
             );
         }
-        if update.exec(&txn).await?.rows_affected != ids.len() as u64 {
-            // Lost a race for some of them: take none this round.
-            txn.rollback().await?;
-            return Ok(Vec::new());
-        }
-        let rows = outbox::Entity::find()
-            .filter(outbox::Column::Id.is_in(ids))
-            .order_by_asc(outbox::Column::NextAttemptAt)
-            .all(&txn)
-            .await?;
-        txn.commit().await?;
+        let mut rows = claim.exec_with_returning(&self.db).await?;
+        rows.sort_by_key(|r| r.next_attempt_at);
         Ok(rows)
     }
 

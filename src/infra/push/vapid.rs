@@ -2,6 +2,9 @@
 //! `web-push generate-vapid-keys` prints, a fresh pair for `switchboard vapid-keys`,
 //! and the `Authorization: vapid t=…, k=…` header for one push service.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -13,11 +16,17 @@ use serde::Serialize;
 /// How long a VAPID token is valid (RFC 8292 allows at most 24 hours).
 const TOKEN_HOURS: i64 = 12;
 
-/// The server's signing key, its public key and its contact.
+/// A signed header is reused for an origin until this long before it expires.
+const REUSE_MARGIN_SECS: i64 = 3600;
+
+/// The server's signing key, its public key and its contact; the header last signed
+/// per push service origin (one ES256 signature per origin and ~11 hours, not per
+/// push).
 pub struct VapidKeys {
     signing: EncodingKey,
     public_b64: String,
     subject: String,
+    signed: Mutex<HashMap<String, (String, i64)>>,
 }
 
 #[derive(Serialize)]
@@ -48,6 +57,7 @@ impl VapidKeys {
             signing: EncodingKey::from_ec_der(der.as_bytes()),
             public_b64,
             subject: subject.to_string(),
+            signed: Mutex::default(),
         })
     }
 
@@ -64,14 +74,28 @@ impl VapidKeys {
     /// endpoint's origin, our contact, valid for 12 hours, and our public key.
     pub fn authorization(&self, endpoint: &reqwest::Url) -> Result<String, String> {
         let aud = endpoint.origin().ascii_serialization();
+        let now = chrono::Utc::now().timestamp();
+        if let Some((header, exp)) = self.signed.lock().expect("vapid cache").get(&aud)
+            && *exp - REUSE_MARGIN_SECS > now
+        {
+            return Ok(header.clone());
+        }
+        let exp = now + TOKEN_HOURS * 3600;
         let claims = Claims {
             aud: &aud,
-            exp: chrono::Utc::now().timestamp() + TOKEN_HOURS * 3600,
+            exp,
             sub: &self.subject,
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::ES256), &claims, &self.signing)
             .map_err(|e| format!("signing the VAPID token: {e}"))?;
-        Ok(format!("vapid t={token}, k={}", self.public_b64))
+        let header = format!("vapid t={token}, k={}", self.public_b64);
+        let mut signed = self.signed.lock().expect("vapid cache");
+        if signed.len() > 64 {
+            // A handful of push services exist; anything more is stale entries.
+            signed.clear();
+        }
+        signed.insert(aud, (header.clone(), exp));
+        Ok(header)
     }
 }
 
@@ -92,6 +116,13 @@ mod tests {
         let url = reqwest::Url::parse("https://push.example.com:8443/x/y").unwrap();
         let header = keys.authorization(&url).unwrap();
         assert!(header.starts_with("vapid t="));
+        assert_eq!(
+            keys.authorization(&url).unwrap(),
+            header,
+            "reused per origin"
+        );
+        let other = reqwest::Url::parse("https://push.example.net/x").unwrap();
+        assert_ne!(keys.authorization(&other).unwrap(), header);
         assert!(header.ends_with(&format!(", k={public}")));
         let (other, _) = VapidKeys::generate();
         assert!(VapidKeys::from_base64(&other, &private, "mailto:a@b").is_err());

@@ -2,16 +2,19 @@
 //! `switchboard_tools::client`) and prints figures. Scenarios: `connect` (idle connections,
 //! server memory per connection), `fanout` (one sender, many receivers in one
 //! conversation: deliveries/s, latency, lost/duplicated), `persist` (concurrent
-//! senders with acks: stored messages/s, ack latency). It creates its own tenant and
+//! senders with acks: stored messages/s, ack latency), `outbox` (direct messages to
+//! users who are not connected, each with a browser subscribed at a push sink the
+//! tool serves: pushes/s through the server's outbox). It creates its own tenant and
 //! users over REST. `--reference` runs `fanout` against a bare Socket.IO server that
 //! needs no REST setup (bench/reference-node, the `ceiling` binary).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 use switchboard_tools::client::SioClient;
+use switchboard_tools::push_sink::PushSink;
 use tokio::sync::Mutex;
 
 #[derive(Debug, Clone)]
@@ -28,13 +31,15 @@ struct Opts {
     json: bool,
     reference: bool,
     users: usize,
+    sink: String,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: bench <connect|fanout|persist> [--url http://127.0.0.1:3000] [--connections N] \
-         [--clients M] [--messages K] [--rate R] [--senders C] [--duration SECS] [--users U] \
-         [--server-pid PID] [--reference] [--json]"
+        "usage: bench <connect|fanout|persist|outbox> [--url http://127.0.0.1:3000] \
+         [--connections N] [--clients M] [--messages K] [--rate R] [--senders C] \
+         [--duration SECS] [--users U] [--sink 127.0.0.1:3901] [--server-pid PID] \
+         [--reference] [--json]"
     );
     std::process::exit(2)
 }
@@ -55,6 +60,7 @@ fn parse_opts() -> Opts {
         json: false,
         reference: false,
         users: 20,
+        sink: "127.0.0.1:3901".into(),
     };
     while let Some(flag) = args.next() {
         let mut val = || args.next().unwrap_or_else(|| usage());
@@ -70,6 +76,7 @@ fn parse_opts() -> Opts {
             }
             "--server-pid" => o.server_pid = Some(val().parse().unwrap_or_else(|_| usage())),
             "--users" => o.users = val().parse().unwrap_or_else(|_| usage()),
+            "--sink" => o.sink = val(),
             "--json" => o.json = true,
             "--reference" => o.reference = true,
             _ => usage(),
@@ -85,6 +92,7 @@ async fn main() {
         "connect" => connect(&o).await,
         "fanout" => fanout(&o).await,
         "persist" => persist(&o).await,
+        "outbox" => outbox(&o).await,
         _ => usage(),
     };
     match result {
@@ -532,5 +540,102 @@ async fn persist(o: &Opts) -> Res<Value> {
         "failed": failed.load(Ordering::Relaxed),
         "messages_per_sec": round(acked.load(Ordering::Relaxed) as f64 / secs),
         "ack_latency": percentiles(lat),
+    }))
+}
+
+/// A valid P-256 point and a 16-byte secret for the sink's browsers: the server
+/// encrypts for them; the sink does not decrypt.
+const SINK_P256DH: &str =
+    "BNwAdAnGgViWiVfera4cIAbzWtD08a94olYTVZErAX7JPMkztvt7z9u0x1lvvwVK2bPV31ePOGUjPGTQfbQ0oRY";
+const SINK_AUTH: &str = "AAECAwQFBgcICQoLDA0ODw";
+
+/// `--messages` direct messages from one user, round robin to `--users` others who
+/// are not connected, each with a browser at the sink; `--senders` at a time over
+/// REST. The server must allow the sink (`WEB_PUSH_ALLOWED_ENDPOINTS=http://<sink>/`),
+/// have VAPID keys, and `PUSH_COLLAPSE_SECONDS=0` (else a burst is one push).
+async fn outbox(o: &Opts) -> Res<Value> {
+    let sink = PushSink::start(&o.sink)
+        .await
+        .map_err(|e| format!("push sink on {}: {e}", o.sink))?;
+    let pop = populate(&o.url, o.users).await?;
+    let mut chats = Vec::new();
+    for (i, (token, id)) in pop.tokens.iter().zip(&pop.ids).enumerate().skip(1) {
+        post(
+            &pop.http,
+            &format!("{}/api/v1/notifications/push-subscriptions", pop.url),
+            Some(token),
+            json!({"endpoint": format!("http://{}/push/{i}", o.sink),
+                   "keys": {"p256dh": SINK_P256DH, "auth": SINK_AUTH}}),
+        )
+        .await?;
+        let c = post(
+            &pop.http,
+            &format!("{}/api/v1/chat/conversations", pop.url),
+            Some(&pop.tokens[0]),
+            json!({"type": "direct", "participant_ids": [id]}),
+        )
+        .await?;
+        chats.push(c["id"].as_str().unwrap_or_default().to_string());
+    }
+    let chats = Arc::new(chats);
+    let next = Arc::new(AtomicUsize::new(0));
+    let cpu_before = cpu_seconds(o.server_pid);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..o.senders {
+        let (http, url, token) = (pop.http.clone(), pop.url.clone(), pop.tokens[0].clone());
+        let (chats, next, total) = (chats.clone(), next.clone(), o.messages);
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= total {
+                    return Ok::<_, String>(());
+                }
+                post(
+                    &http,
+                    &format!("{url}/api/v1/chat/messages/send"),
+                    Some(&token),
+                    json!({"conversation_id": chats[n % chats.len()], "content": format!("o{n}")}),
+                )
+                .await?;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.map_err(|e| e.to_string())??;
+    }
+    let sent_in = started.elapsed();
+    // Drained: every push arrived, or none arrived for 10 s.
+    let mut quiet_since = Instant::now();
+    let mut seen = sink.count();
+    while sink.count() < o.messages && quiet_since.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        eprint!("\rsent {} pushed {}", o.messages, sink.count());
+        if sink.count() != seen {
+            seen = sink.count();
+            quiet_since = Instant::now();
+        }
+    }
+    eprintln!();
+    let pushed = sink.count();
+    let drained = sink
+        .last()
+        .map(|t| t.duration_since(started).as_secs_f64())
+        .unwrap_or(f64::NAN);
+    let cpu = match (cpu_before, cpu_seconds(o.server_pid)) {
+        (Some(a), Some(b)) => Some(b - a),
+        _ => None,
+    };
+    Ok(json!({
+        "scenario": "outbox",
+        "recipients": chats.len(),
+        "messages": o.messages,
+        "pushes": pushed,
+        "missing": o.messages.saturating_sub(pushed),
+        "send_seconds": round(sent_in.as_secs_f64()),
+        "drain_seconds": round(drained),
+        "pushes_per_sec": round(pushed as f64 / drained),
+        "server_cpu_seconds": cpu.map(round),
+        "pushes_per_server_cpu_sec": cpu.map(|c| round(pushed as f64 / c)),
     }))
 }
