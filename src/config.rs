@@ -119,6 +119,15 @@ pub struct Config {
     /// `PUSH_TTL_SECONDS`, default 86400: how long a push service keeps an
     /// undelivered Web Push.
     pub push_ttl: Duration,
+    /// `MEETING_REMINDER_MINUTES`, default 10: a reminder notification this long
+    /// before a meeting starts.
+    pub meeting_reminder: Duration,
+    /// `DEFAULT_TIMEZONE`, default `Asia/Karachi` (000's zone): "today" for users who
+    /// have not chosen a time zone.
+    pub default_timezone: chrono_tz::Tz,
+    /// `SCHEDULER_POLL_MS`, default 1000: how often due jobs are looked for (arming
+    /// one on this node wakes the scheduler at once).
+    pub scheduler_poll: Duration,
     /// `LEGACY_WS_ENABLED`, default true: serve the legacy `/ws?token=` endpoint.
     pub legacy_ws_enabled: bool,
     /// `ONLINE_PRESENCE_TTL_SECONDS`, default 90: a device without a heartbeat for this
@@ -241,6 +250,11 @@ impl Config {
             push_poll: Duration::from_millis(positive(&get, "PUSH_POLL_MS", 1000)?),
             push_timeout: Duration::from_millis(positive(&get, "PUSH_TIMEOUT_MS", 10_000)?),
             push_ttl: Duration::from_secs(positive(&get, "PUSH_TTL_SECONDS", 86_400)?),
+            meeting_reminder: Duration::from_secs(
+                60 * positive(&get, "MEETING_REMINDER_MINUTES", 10)?,
+            ),
+            default_timezone: parse(&get, "DEFAULT_TIMEZONE", chrono_tz::Asia::Karachi)?,
+            scheduler_poll: Duration::from_millis(positive(&get, "SCHEDULER_POLL_MS", 1000)?),
             login_max_failures: positive(&get, "LOGIN_MAX_FAILURES", 10)? as u32,
             login_max_failures_per_ip: positive(&get, "LOGIN_MAX_FAILURES_PER_IP", 50)? as u32,
             login_window: Duration::from_secs(positive(&get, "LOGIN_WINDOW_SECONDS", 900)?),

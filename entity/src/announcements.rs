@@ -15,6 +15,10 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub body: String,
     pub created_at: DateTimeUtc,
+    /// `{type: all|roles|users, roles?, user_ids?}`; null is everyone.
+    pub audience: Option<Json>,
+    pub publish_at: Option<DateTimeUtc>,
+    pub published_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -17,6 +17,11 @@ pub struct Model {
     pub started_at: DateTimeUtc,
     pub answered_at: Option<DateTimeUtc>,
     pub ended_at: Option<DateTimeUtc>,
+    /// The callee who accepted first.
+    pub answered_by: Option<Uuid>,
+    pub ended_by: Option<Uuid>,
+    /// While ringing: when it is missed.
+    pub ring_until: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

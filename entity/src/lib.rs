@@ -18,6 +18,7 @@ pub mod notifications;
 pub mod push_outbox;
 pub mod push_subscriptions;
 pub mod refresh_tokens;
+pub mod scheduled_jobs;
 pub mod tenants;
 pub mod users;
 

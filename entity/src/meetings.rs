@@ -15,6 +15,7 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub description: Option<String>,
     pub location: Option<String>,
+    pub meeting_url: Option<String>,
     pub starts_at: DateTimeUtc,
     pub ends_at: DateTimeUtc,
     pub timezone: String,

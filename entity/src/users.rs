@@ -17,6 +17,8 @@ pub struct Model {
     pub display_name: String,
     pub avatar_url: Option<String>,
     pub timezone: String,
+    /// Whether the user chose `timezone` (else a default zone applies to "today").
+    pub timezone_set: bool,
     pub role: UserRole,
     pub is_active: bool,
     pub password_hash: Option<String>,

@@ -43,24 +43,21 @@ pub fn presence_ticker(bg: &Background, domain: Domain, every: Duration) {
     });
 }
 
-/// Sends what the push outbox holds: a round whenever a row is written on this node,
-/// else every `poll` (rows other nodes wrote, retries that fell due). A full round
-/// goes straight on to the next. On shutdown the round in flight finishes; rows
-/// claimed but not settled go back to the outbox when their lease runs out.
-pub fn push_worker(bg: &Background, domain: Domain, poll: Duration) {
+/// Runs `round` again and again: straight on after a full one (it returns true),
+/// else when `wake` rings or after `poll`. On shutdown the round in flight finishes.
+fn rounds<R, W>(
+    bg: &Background,
+    poll: Duration,
+    round: impl Fn() -> R + Send + 'static,
+    wake: impl Fn() -> W + Send + 'static,
+) where
+    R: std::future::Future<Output = bool> + Send,
+    W: std::future::Future<Output = ()> + Send,
+{
     let cancel = bg.cancel.clone();
     bg.tracker.spawn(async move {
         loop {
-            let full = match domain.deliver_due_pushes().await {
-                Ok(n) => n as u64 == crate::domain::notify::delivery::BATCH,
-                Err(e) => {
-                    e.log_hidden("push outbox round");
-                    false
-                }
-            };
-            if let Err(e) = domain.check_push_receipts().await {
-                e.log_hidden("expo receipts round");
-            }
+            let full = round().await;
             if cancel.is_cancelled() {
                 return;
             }
@@ -69,9 +66,66 @@ pub fn push_worker(bg: &Background, domain: Domain, poll: Duration) {
             }
             tokio::select! {
                 _ = cancel.cancelled() => return,
-                _ = domain.push_written() => {}
+                _ = wake() => {}
                 _ = tokio::time::sleep(poll) => {}
             }
         }
     });
+}
+
+/// Sends what the push outbox holds: a round whenever a row is written on this node,
+/// else every `poll` (rows other nodes wrote, retries that fell due). Rows claimed
+/// but not settled at shutdown go back to the outbox when their lease runs out.
+pub fn push_worker(bg: &Background, domain: Domain, poll: Duration) {
+    let waker = domain.clone();
+    rounds(
+        bg,
+        poll,
+        move || {
+            let domain = domain.clone();
+            async move {
+                let full = match domain.deliver_due_pushes().await {
+                    Ok(n) => n as u64 == crate::domain::notify::delivery::BATCH,
+                    Err(e) => {
+                        e.log_hidden("push outbox round");
+                        false
+                    }
+                };
+                if let Err(e) = domain.check_push_receipts().await {
+                    e.log_hidden("expo receipts round");
+                }
+                full
+            }
+        },
+        move || {
+            let waker = waker.clone();
+            async move { waker.push_written().await }
+        },
+    );
+}
+
+/// Runs the scheduler's due jobs (meeting reminders, scheduled announcements): a round
+/// whenever a job is armed on this node, else every `poll`.
+pub fn scheduler(bg: &Background, domain: Domain, poll: Duration) {
+    let waker = domain.clone();
+    rounds(
+        bg,
+        poll,
+        move || {
+            let domain = domain.clone();
+            async move {
+                match domain.run_due_jobs().await {
+                    Ok(n) => n as u64 == crate::domain::scheduler::BATCH,
+                    Err(e) => {
+                        e.log_hidden("scheduler round");
+                        false
+                    }
+                }
+            }
+        },
+        move || {
+            let waker = waker.clone();
+            async move { waker.job_armed().await }
+        },
+    );
 }

@@ -20,6 +20,7 @@ use crate::auth::jwt::JwtKeys;
 use crate::config::{Config, Transports};
 use crate::domain::accounts::login_guard::LoginLimits;
 use crate::domain::chat::message_writer::MessageWriter;
+use crate::domain::meetings::CalendarSettings;
 use crate::domain::notify::outbox::OutboxSettings;
 use crate::domain::notify::web_push::WebPushSettings;
 use crate::domain::presence::PresenceTimes;
@@ -160,6 +161,10 @@ pub async fn start(
             lease: config.push_timeout * 20,
             receipt_delay: config.expo_receipt_delay,
         },
+        calendar: CalendarSettings {
+            reminder_before: config.meeting_reminder,
+            default_zone: config.default_timezone,
+        },
         login: LoginLimits {
             per_account: config.login_max_failures,
             per_address: config.login_max_failures_per_ip,
@@ -176,6 +181,7 @@ pub async fn start(
     socket::register(&io, domain.clone(), limits, &bg, overflow);
     background::presence_ticker(&bg, domain.clone(), config.presence_sweep);
     background::push_worker(&bg, domain.clone(), config.push_poll);
+    background::scheduler(&bg, domain.clone(), config.scheduler_poll);
 
     let state = AppState {
         domain,

@@ -18,6 +18,7 @@ pub const TENANT_NAME: Len = len(1, 200);
 // Conversations and messages.
 pub const TITLE: Len = len(1, 200);
 pub const DESCRIPTION: Len = len(0, 2000);
+pub const ANNOUNCEMENT_BODY: Len = len(1, 20_000);
 pub const CLIENT_MSG_ID: Len = len(1, 128);
 pub const EMOJI: Len = len(1, 16);
 // Presence (000: device_id 8–128 characters, app_state at most 32).
@@ -35,6 +36,10 @@ pub const HTML_FACTOR: usize = 4;
 
 /// Most participants a conversation may have.
 pub const MAX_PARTICIPANTS: usize = 500;
+/// People one meeting invites.
+pub const MAX_INVITEES: usize = 200;
+/// People one announcement names (`audience.type = users`).
+pub const MAX_AUDIENCE_USERS: usize = 1000;
 /// Most users added in one call.
 pub const MAX_ADDED_AT_ONCE: usize = 100;
 /// Most attachments, mentions and forward targets of one message.

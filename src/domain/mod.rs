@@ -5,10 +5,14 @@
 
 pub mod access;
 pub mod accounts;
+pub mod announcements;
 pub mod chat;
+mod leases;
 pub mod limits;
+pub mod meetings;
 pub mod notify;
 pub mod presence;
+pub mod scheduler;
 mod unique;
 pub mod validate;
 pub mod views;
@@ -23,10 +27,12 @@ use uuid::Uuid;
 use self::accounts::login_guard::{FailureCounter, LoginLimits};
 use self::accounts::ws_tickets::TicketStore;
 use self::chat::message_writer::MessageWriter;
+use self::meetings::CalendarSettings;
 use self::notify::delivery::{PushDelivery, PushGateway};
 use self::notify::outbox::OutboxSettings;
 use self::notify::web_push::WebPushSettings;
 use self::presence::{Presence, PresenceStore, PresenceTimes};
+use self::scheduler::Scheduler;
 use crate::auth::jwt::JwtKeys;
 use crate::error::{AppError, AppResult};
 use crate::realtime::Hub;
@@ -48,6 +54,8 @@ pub struct Domain {
     web_push: WebPushSettings,
     /// The push outbox's settings and the services it sends to.
     push: Arc<PushDelivery>,
+    calendar: CalendarSettings,
+    scheduler: Arc<Scheduler>,
     /// Stores new messages in group commits (see [`chat::message_writer`]).
     writer: MessageWriter,
 }
@@ -62,6 +70,7 @@ pub struct Settings {
     pub login: LoginLimits,
     pub web_push: WebPushSettings,
     pub outbox: OutboxSettings,
+    pub calendar: CalendarSettings,
 }
 
 /// The engines behind the domain's store traits (`crate::infra`).
@@ -93,6 +102,8 @@ impl Domain {
             login_limits: settings.login,
             web_push: settings.web_push,
             push: Arc::new(PushDelivery::new(settings.outbox, stores.push)),
+            calendar: settings.calendar,
+            scheduler: Arc::default(),
             writer,
         }
     }

@@ -1,11 +1,13 @@
 //! The REST transport: axum routers per resource (thin: parse, call the domain,
 //! render), the OpenAPI document, and the shared middleware stack.
 
+pub mod announcements;
 pub mod auth;
 pub mod chat;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod meetings;
 pub mod messages;
 pub mod notifications;
 pub mod presence;
@@ -66,6 +68,8 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .nest("/api/v1/chat", chat::router())
         .nest("/api/v1/presence", presence::router())
         .nest("/api/v1/notifications", notifications::router())
+        .nest("/api/v1/meetings", meetings::router())
+        .nest("/api/v1/announcements", announcements::router())
         .split_for_parts();
     error::document_errors(&mut api);
     let router = router

@@ -10,6 +10,7 @@ mod compat_001_004_ws;
 mod compat_003_chat;
 mod hostile;
 mod isolation;
+mod meetings;
 mod messaging;
 mod notifications;
 mod openapi;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::common::process::Child;
 use crate::common::push::{Browser, ExpoAnswer, ExpoService, SmtpSink, WebPushService, eventually};
 use crate::common::{Session, TestServer};
 use crate::notifications::{VAPID, send};
@@ -445,53 +446,6 @@ async fn a_user_who_enabled_email_gets_a_mail() {
         mail.data
     );
     assert!(mail.data.contains("see you at 3"), "{}", mail.data);
-}
-
-/// The built server binary as a child process on `database_url`.
-struct Child {
-    process: std::process::Child,
-    addr: std::net::SocketAddr,
-}
-
-impl Child {
-    #[expect(clippy::zombie_processes, reason = "Child's Drop kills and waits")]
-    async fn start(database_url: &str, vars: &[(String, String)]) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let process = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
-            .envs(vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .env("DATABASE_URL", database_url)
-            .env("JWT_SECRET", crate::common::JWT_SECRET)
-            .env("HOST", "127.0.0.1")
-            .env("PORT", port.to_string())
-            .env("EXPO_PUSH_URL", "off")
-            .env_remove("REDIS_URL")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("the switchboard binary starts");
-        let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let ready = format!("http://{addr}/readyz");
-        for _ in 0..200 {
-            if reqwest::get(&ready)
-                .await
-                .is_ok_and(|r| r.status().is_success())
-            {
-                return Self { process, addr };
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the server did not become ready");
-    }
-
-    /// SIGKILL: no shutdown, no draining.
-    fn kill(mut self) {
-        self.process.kill().unwrap();
-        self.process.wait().unwrap();
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

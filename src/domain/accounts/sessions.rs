@@ -193,6 +193,7 @@ impl Domain {
         }
         if let Some(tz) = patch.timezone {
             am.timezone = Set(validate::timezone(&tz)?);
+            am.timezone_set = Set(true);
         }
         if let Some(phone) = patch.phone {
             am.phone = Set(phone.as_deref().map(validate::phone).transpose()?);
@@ -360,6 +361,7 @@ pub(crate) fn new_user(
         display_name: Set(display_name),
         avatar_url: Set(None),
         timezone: Set("UTC".into()),
+        timezone_set: Set(false),
         role: Set(role),
         is_active: Set(true),
         password_hash: Set(password_hash),

@@ -223,8 +223,8 @@ impl Domain {
         Ok(rows.len())
     }
 
-    /// Settles a row; a database error is logged (the lease runs out and the row is
-    /// tried again).
+    /// Settles a row, trying the write a few times: a row left unsettled waits for its
+    /// lease to run out before it is tried again.
     async fn record(&self, row: &outbox::Model, outcome: Outcome) {
         match &outcome {
             Outcome::Delivered | Outcome::Ticketed(_) => {
@@ -234,8 +234,12 @@ impl Domain {
                 tracing::info!(id = %row.id, channel = %row.channel, attempt = row.attempts, outcome = ?other, "push not sent")
             }
         }
-        if let Err(e) = self.settle_outbox(row, outcome).await {
-            e.log_hidden("settling a push");
+        for attempt in 1..=3 {
+            match self.settle_outbox(row, outcome.clone()).await {
+                Ok(()) => return,
+                Err(e) if attempt == 3 => e.log_hidden("settling a push"),
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100 * attempt)).await,
+            }
         }
     }
 

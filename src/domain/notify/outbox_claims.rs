@@ -7,19 +7,18 @@ use std::time::Duration;
 
 use entity::push_outbox as outbox;
 use rand::Rng;
-use sea_orm::sea_query::{Expr, LockBehavior, LockType, Order, Query};
-use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, DbBackend, EntityTrait, QueryFilter, Set};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, Set};
 
 use super::outbox::{OutboxSettings, Outcome, PushChannel, status};
+use crate::domain::leases::{LeaseColumns, claim_due};
 use crate::domain::{Domain, now};
 use crate::error::AppResult;
 
 impl Domain {
     /// Claims up to `limit` rows that are `ready` and due (or whose holder's lease ran
-    /// out while `busy`), marking them `busy` under this node's lease, in one
-    /// `UPDATE … WHERE id IN (SELECT …) RETURNING *`. On PostgreSQL the inner select
-    /// skips rows another node is claiming (`FOR UPDATE SKIP LOCKED`); on SQLite the
-    /// statement runs under the one write lock. Either way each row goes to one node.
+    /// out while `busy`), marking them `busy` under this node's lease
+    /// ([`crate::domain::leases`]); a claim to send counts an attempt.
     pub(super) async fn claim_outbox(
         &self,
         ready: &str,
@@ -27,31 +26,20 @@ impl Domain {
         limit: u64,
     ) -> AppResult<Vec<outbox::Model>> {
         let at = now();
-        let due = Condition::any()
-            .add(
-                Condition::all()
-                    .add(outbox::Column::Status.eq(ready))
-                    .add(outbox::Column::NextAttemptAt.lte(at)),
-            )
-            .add(
-                Condition::all()
-                    .add(outbox::Column::Status.eq(busy))
-                    .add(outbox::Column::LeaseUntil.lt(at)),
-            );
-        let mut pick = Query::select();
-        pick.column(outbox::Column::Id)
-            .from(outbox::Entity)
-            .cond_where(due)
-            .order_by(outbox::Column::NextAttemptAt, Order::Asc)
-            .limit(limit);
-        if self.db.get_database_backend() == DbBackend::Postgres {
-            pick.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-        }
+        let cols = LeaseColumns {
+            id: outbox::Column::Id,
+            status: outbox::Column::Status,
+            due_at: outbox::Column::NextAttemptAt,
+            lease_until: outbox::Column::LeaseUntil,
+        };
         let lease = at + chrono_of(self.push.settings.lease);
-        let mut claim = outbox::Entity::update_many()
-            .col_expr(outbox::Column::Status, Expr::value(busy))
-            .col_expr(outbox::Column::LeaseUntil, Expr::value(lease))
-            .filter(outbox::Column::Id.in_subquery(pick));
+        let mut claim = claim_due::<outbox::Entity>(
+            self.db.get_database_backend(),
+            cols,
+            (ready, busy),
+            limit,
+            (at, lease),
+        );
         if busy == status::SENDING {
             claim = claim.col_expr(
                 outbox::Column::Attempts,

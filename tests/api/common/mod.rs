@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
+pub mod process;
 pub mod push;
 pub mod services;
 pub mod ws;
@@ -86,6 +87,11 @@ impl TestServer {
         vars: &[(&str, &str)],
         sqlite_file: Option<std::path::PathBuf>,
     ) -> Self {
+        // The servers' errors go to the test output (shown when a test fails).
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter("error")
+            .try_init();
         let mut map: HashMap<String, String> = HashMap::from([
             ("DATABASE_URL".into(), database_url.to_string()),
             ("JWT_SECRET".into(), JWT_SECRET.into()),

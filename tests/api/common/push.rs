@@ -191,8 +191,13 @@ impl WebPushService {
         })
         .await;
         got.unwrap_or_else(|| {
+            let seen: Vec<(String, u16)> = self
+                .received()
+                .into_iter()
+                .map(|p| (p.browser, p.status))
+                .collect();
             panic!(
-                "{browser:?} took {:?}, expected {n}; errors: {:?}",
+                "{browser:?} took {:?}, expected {n}; every request: {seen:?}; errors: {:?}",
                 self.delivered_to(browser),
                 self.errors()
             )

@@ -1,0 +1,59 @@
+//! The built `switchboard` binary as a child process, for tests that kill a server
+//! (SIGKILL: no shutdown, no draining) and start another on the same database.
+
+use std::time::Duration;
+
+/// The built server binary as a child process on `database_url`.
+pub struct Child {
+    process: std::process::Child,
+    pub addr: std::net::SocketAddr,
+}
+
+impl Child {
+    pub async fn start(database_url: &str, vars: &[(String, String)]) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let process = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .envs(vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("DATABASE_URL", database_url)
+            .env("JWT_SECRET", crate::common::JWT_SECRET)
+            .env("HOST", "127.0.0.1")
+            .env("PORT", port.to_string())
+            .env("EXPO_PUSH_URL", "off")
+            .env_remove("REDIS_URL")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the switchboard binary starts");
+        let child = Self {
+            process,
+            addr: format!("127.0.0.1:{port}").parse().unwrap(),
+        };
+        let ready = format!("http://{}/readyz", child.addr);
+        for _ in 0..200 {
+            if reqwest::get(&ready)
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return child;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the server did not become ready");
+    }
+
+    /// SIGKILL: no shutdown, no draining.
+    pub fn kill(self) {
+        drop(self);
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
