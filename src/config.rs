@@ -125,6 +125,8 @@ pub struct Config {
     /// `DEFAULT_TIMEZONE`, default `Asia/Karachi` (000's zone): "today" for users who
     /// have not chosen a time zone.
     pub default_timezone: chrono_tz::Tz,
+    /// `CALL_RING_TIMEOUT_SECONDS`, default 45: an unanswered call is missed then.
+    pub call_ring_timeout: Duration,
     /// `SCHEDULER_POLL_MS`, default 1000: how often due jobs are looked for (arming
     /// one on this node wakes the scheduler at once).
     pub scheduler_poll: Duration,
@@ -254,6 +256,11 @@ impl Config {
                 60 * positive(&get, "MEETING_REMINDER_MINUTES", 10)?,
             ),
             default_timezone: parse(&get, "DEFAULT_TIMEZONE", chrono_tz::Asia::Karachi)?,
+            call_ring_timeout: Duration::from_secs(positive(
+                &get,
+                "CALL_RING_TIMEOUT_SECONDS",
+                45,
+            )?),
             scheduler_poll: Duration::from_millis(positive(&get, "SCHEDULER_POLL_MS", 1000)?),
             login_max_failures: positive(&get, "LOGIN_MAX_FAILURES", 10)? as u32,
             login_max_failures_per_ip: positive(&get, "LOGIN_MAX_FAILURES_PER_IP", 50)? as u32,

@@ -164,6 +164,7 @@ pub async fn start(
         calendar: CalendarSettings {
             reminder_before: config.meeting_reminder,
             default_zone: config.default_timezone,
+            ring_timeout: config.call_ring_timeout,
         },
         login: LoginLimits {
             per_account: config.login_max_failures,

@@ -36,6 +36,8 @@ pub const HTML_FACTOR: usize = 4;
 
 /// Most participants a conversation may have.
 pub const MAX_PARTICIPANTS: usize = 500;
+/// One WebRTC signal (offer, answer, ICE candidate), serialised.
+pub const MAX_SIGNAL_BYTES: usize = 16 * 1024;
 /// People one meeting invites.
 pub const MAX_INVITEES: usize = 200;
 /// People one announcement names (`audience.type = users`).

@@ -6,6 +6,7 @@
 pub mod access;
 pub mod accounts;
 pub mod announcements;
+pub mod calls;
 pub mod chat;
 mod leases;
 pub mod limits;

@@ -1,5 +1,5 @@
-//! The one scheduler: everything that must happen at a time (a meeting's reminder, an
-//! announcement published later; calls that stop ringing come with calls) is a row in
+//! The one scheduler: everything that must happen at a time (a meeting's reminder, a
+//! call that stops ringing, an announcement published later) is a row in
 //! `scheduled_jobs`, one per (kind, subject), armed and re-armed by the domain call
 //! that decides it. A worker on every node claims due rows (one node per row:
 //! [`crate::domain::leases`], as the push outbox) and runs them; a restart misses
@@ -21,15 +21,21 @@ use crate::error::AppResult;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobKind {
     MeetingReminder,
+    CallRingTimeout,
     AnnouncementPublish,
 }
 
 impl JobKind {
-    const ALL: [JobKind; 2] = [Self::MeetingReminder, Self::AnnouncementPublish];
+    const ALL: [JobKind; 3] = [
+        Self::MeetingReminder,
+        Self::CallRingTimeout,
+        Self::AnnouncementPublish,
+    ];
 
     fn as_str(self) -> &'static str {
         match self {
             Self::MeetingReminder => "meeting_reminder",
+            Self::CallRingTimeout => "call_ring_timeout",
             Self::AnnouncementPublish => "announcement_publish",
         }
     }
@@ -159,6 +165,7 @@ impl Domain {
         tracing::debug!(kind = kind.as_str(), %subject, "scheduled job due");
         match kind {
             JobKind::MeetingReminder => self.remind_meeting(subject).await,
+            JobKind::CallRingTimeout => self.ring_timed_out(subject).await,
             JobKind::AnnouncementPublish => self.publish_announcement(subject).await,
         }
     }

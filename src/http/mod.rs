@@ -3,6 +3,7 @@
 
 pub mod announcements;
 pub mod auth;
+pub mod calls;
 pub mod chat;
 pub mod error;
 pub mod extract;
@@ -70,6 +71,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .nest("/api/v1/notifications", notifications::router())
         .nest("/api/v1/meetings", meetings::router())
         .nest("/api/v1/announcements", announcements::router())
+        .nest("/api/v1/calls", calls::router())
         .split_for_parts();
     error::document_errors(&mut api);
     let router = router

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::SocketLimits;
 use super::overflow::Overflow;
 use crate::app::Background;
+use crate::domain::calls::SignalInput;
 use crate::domain::chat::history::HistoryQuery;
 use crate::domain::chat::messages::NewMessage;
 use crate::domain::presence::Platform;
@@ -331,6 +332,12 @@ async fn dispatch<A: Adapter>(
             "pong",
             json!({ "timestamp": chrono::Utc::now() }),
         )),
+        "call_signal" => {
+            let p: SignalInput = parse(data)?;
+            let call_id = p.call_id;
+            domain.relay_signal(actor, p).await?;
+            Ok(Reply::ack(json!({ "call_id": call_id })))
+        }
         "typing" => {
             let p: ChatRef = parse(data)?;
             domain.typing(actor, p.chat_id).await?;

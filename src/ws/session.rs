@@ -1,6 +1,6 @@
 //! One plain-WebSocket connection: outbound events, server pings and the pong
-//! deadline, and the client commands `ping`, `pong`, `subscribe`, `unsubscribe`
-//! (both dialects take them; each renders its own replies).
+//! deadline, and the client commands `ping`, `pong`, `subscribe`, `unsubscribe` and
+//! `call_signal` (both dialects take them; each renders its own replies).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::{Dialect, KillReason, Sessions, legacy};
 use crate::domain::access::subscriptions::Channel;
+use crate::domain::calls::SignalInput;
 use crate::domain::presence::Platform;
 use crate::domain::{Actor, Domain};
 use crate::error::AppError;
@@ -73,6 +74,10 @@ struct Command {
     kind: String,
     channel: Option<String>,
     data: Option<CommandData>,
+    /// `call_signal`: the call, the member it is for, and the WebRTC message.
+    call_id: Option<Uuid>,
+    to_user_id: Option<Uuid>,
+    signal: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -83,8 +88,18 @@ struct CommandData {
 /// What a command asks the session to answer.
 enum Reply {
     Pong,
-    Subscription { done: &'static str, channel: String },
-    Failed { error: AppError, subscribing: bool },
+    /// A `call_signal` was relayed.
+    SignalSent {
+        call_id: Uuid,
+    },
+    Subscription {
+        done: &'static str,
+        channel: String,
+    },
+    Failed {
+        error: AppError,
+        subscribing: bool,
+    },
 }
 
 pub async fn run(
@@ -211,6 +226,9 @@ fn render(dialect: Dialect, reply: Reply) -> String {
             json!({"type": "error", "code": error.socket_code(), "message": error.to_string()})
                 .to_string()
         }
+        (_, Reply::SignalSent { call_id }) => {
+            json!({"type": "call_signal_sent", "call_id": call_id}).to_string()
+        }
         (Dialect::Legacy, Reply::Pong) => legacy::pong().to_string(),
         (Dialect::Legacy, Reply::Subscription { done, channel }) => {
             legacy::subscription(done, &channel).to_string()
@@ -266,6 +284,31 @@ async fn command(
             Some(Reply::Subscription {
                 done,
                 channel: name,
+            })
+        }
+        "call_signal" => {
+            let (Some(call_id), Some(to_user_id), Some(signal)) =
+                (cmd.call_id, cmd.to_user_id, cmd.signal)
+            else {
+                return Some(Reply::Failed {
+                    error: AppError::validation(
+                        "call_signal",
+                        "needs call_id, to_user_id and signal",
+                    ),
+                    subscribing: false,
+                });
+            };
+            let input = SignalInput {
+                call_id,
+                to_user_id,
+                signal,
+            };
+            Some(match domain.relay_signal(actor, input).await {
+                Ok(()) => Reply::SignalSent { call_id },
+                Err(error) => Reply::Failed {
+                    error,
+                    subscribing: false,
+                },
             })
         }
         other => Some(invalid(&format!("unknown command `{other}`"))),

@@ -3,6 +3,7 @@
 
 mod architecture;
 mod auth;
+mod calls;
 mod cluster;
 mod common;
 mod compat_000_hr;

@@ -13,7 +13,7 @@ use crate::common::push::{Browser, ExpoAnswer, ExpoService, SmtpSink, WebPushSer
 use crate::common::{Session, TestServer};
 use crate::notifications::{VAPID, send};
 
-const WAIT: Duration = Duration::from_secs(20);
+const WAIT: Duration = Duration::from_secs(30);
 
 fn vapid_public() -> &'static str {
     VAPID[0].1

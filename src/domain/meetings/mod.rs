@@ -22,13 +22,15 @@ use crate::error::{AppError, AppResult};
 /// Most meetings one list returns.
 const LIST_MAX: u64 = 500;
 
-/// How meetings are scheduled on this server.
+/// How meetings and calls are timed on this server.
 #[derive(Debug, Clone)]
 pub struct CalendarSettings {
     /// A reminder notification this long before a meeting starts.
     pub reminder_before: std::time::Duration,
     /// "Today" for a user who has not chosen a time zone.
     pub default_zone: Tz,
+    /// How long a call rings before it is missed.
+    pub ring_timeout: std::time::Duration,
 }
 
 /// One invitee and their answer.

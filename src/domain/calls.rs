@@ -1,0 +1,444 @@
+//! Calls (000 names only the events; the rest is what WebRTC apps expect): a member of
+//! a conversation rings the others (`call_incoming`, an urgent push to who is not
+//! connected); the first device to accept wins (`call_accepted` to everyone, naming
+//! who answered and on which device, so the others stop ringing); a decline in a
+//! direct chat ends it (`call_declined`); no answer within the ring timeout is
+//! `call_missed` and a missed-call notification (the scheduler fires it); either side
+//! ends it (`call_ended` with the duration). Signalling (`call_signal`: offer, answer,
+//! ICE candidates) is relayed to the addressed member's devices only, never stored.
+
+use chrono::{DateTime, Utc};
+use entity::calls;
+use entity::enums::{CallKind, CallStatus, ConversationKind};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveEnum, ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set, TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::domain::notify::{Category, NewNotification};
+use crate::domain::scheduler::JobKind;
+use crate::domain::{Actor, Domain, limits, now};
+use crate::error::{AppError, AppResult};
+use crate::realtime::{Audience, EventType, RealtimeEvent};
+
+/// Most calls one history page returns.
+const HISTORY_MAX: u64 = 100;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CallInput {
+    pub conversation_id: Uuid,
+    /// audio | video
+    #[serde(alias = "type", alias = "kind")]
+    pub media: String,
+}
+
+/// Which device answered (optional): the caller's other devices compare it with
+/// their own to know the call was answered elsewhere.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct AnswerInput {
+    pub device_id: Option<String>,
+}
+
+/// A WebRTC message for one member: an offer, an answer or an ICE candidate.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SignalInput {
+    pub call_id: Uuid,
+    pub to_user_id: Uuid,
+    #[schema(value_type = Object)]
+    pub signal: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CallView {
+    pub id: Uuid,
+    pub conversation_id: Uuid,
+    pub initiator_id: Uuid,
+    /// audio | video
+    #[schema(value_type = String)]
+    pub media: CallKind,
+    /// ringing | active | ended | missed | declined
+    #[schema(value_type = String)]
+    pub status: CallStatus,
+    pub started_at: DateTime<Utc>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub answered_by: Option<Uuid>,
+    /// The device that answered, when it said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub ended_by: Option<Uuid>,
+    /// From answer to end, for a call that was answered and has ended.
+    pub duration_seconds: Option<i64>,
+}
+
+impl From<calls::Model> for CallView {
+    fn from(c: calls::Model) -> Self {
+        Self {
+            duration_seconds: match (c.answered_at, c.ended_at) {
+                (Some(a), Some(e)) => Some((e - a).num_seconds().max(0)),
+                _ => None,
+            },
+            id: c.id,
+            conversation_id: c.conversation_id,
+            initiator_id: c.initiator_id,
+            media: c.kind,
+            status: c.status,
+            started_at: c.started_at,
+            answered_at: c.answered_at,
+            answered_by: c.answered_by,
+            device_id: None,
+            ended_at: c.ended_at,
+            ended_by: c.ended_by,
+        }
+    }
+}
+
+/// A call's history filter.
+#[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CallHistoryQuery {
+    pub conversation_id: Uuid,
+}
+
+impl Domain {
+    /// The call if the caller is a member of its conversation (404 otherwise: calls
+    /// of conversations one is not in are nobody's business).
+    async fn member_call(&self, actor: &Actor, id: Uuid) -> AppResult<calls::Model> {
+        let call = calls::Entity::find_by_id(id)
+            .filter(calls::Column::TenantId.eq(actor.tenant_id))
+            .one(&self.db)
+            .await?
+            .ok_or(AppError::NotFound("call"))?;
+        self.access(actor, call.conversation_id)
+            .await
+            .map_err(|_| AppError::NotFound("call"))?;
+        Ok(call)
+    }
+
+    async fn publish_call(&self, kind: EventType, view: &CallView, to: Vec<Uuid>) {
+        self.hub
+            .publish(
+                RealtimeEvent::new(kind, view)
+                    .entity("call", view.id)
+                    .conversation(view.conversation_id),
+                Audience::users(to),
+            )
+            .await;
+    }
+
+    /// Rings every other member of the conversation; one call at a time per
+    /// conversation (409 while one rings or runs).
+    pub async fn start_call(&self, actor: &Actor, input: CallInput) -> AppResult<CallView> {
+        let media = match input.media.as_str() {
+            "audio" => CallKind::Audio,
+            "video" => CallKind::Video,
+            _ => return Err(AppError::validation("media", "must be audio or video")),
+        };
+        let (conv, _) = self.access(actor, input.conversation_id).await?;
+        let members = self.participant_ids(conv.id).await?;
+        let callees: Vec<Uuid> = members
+            .iter()
+            .copied()
+            .filter(|u| *u != actor.user_id)
+            .collect();
+        if callees.is_empty() {
+            return Err(AppError::validation(
+                "conversation_id",
+                "nobody else to call",
+            ));
+        }
+        let busy = calls::Entity::find()
+            .filter(calls::Column::ConversationId.eq(conv.id))
+            .filter(calls::Column::Status.is_in([CallStatus::Ringing, CallStatus::Active]))
+            .one(&self.db)
+            .await?;
+        if busy.is_some() {
+            return Err(AppError::Conflict(
+                "a call is already ringing or running in this conversation".into(),
+            ));
+        }
+        let at = now();
+        let ring = chrono::Duration::from_std(self.calendar.ring_timeout).unwrap_or_default();
+        let txn = self.db.begin().await?;
+        let call = calls::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(actor.tenant_id),
+            conversation_id: Set(conv.id),
+            initiator_id: Set(actor.user_id),
+            kind: Set(media),
+            status: Set(CallStatus::Ringing),
+            started_at: Set(at),
+            answered_at: Set(None),
+            ended_at: Set(None),
+            answered_by: Set(None),
+            ended_by: Set(None),
+            ring_until: Set(Some(at + ring)),
+        }
+        .insert(&txn)
+        .await?;
+        self.arm(&txn, JobKind::CallRingTimeout, call.id, at + ring)
+            .await?;
+        txn.commit().await?;
+        let view = CallView::from(call.clone());
+        self.publish_call(EventType::CallIncoming, &view, members)
+            .await;
+        // Who has no live connection is rung by an urgent push.
+        let caller = self.user(actor.user_id).await?.display_name;
+        let mut notes = Vec::new();
+        for u in callees {
+            if !self.has_live_connection(u).await? {
+                notes.push(call_note(
+                    &call,
+                    u,
+                    format!("Incoming call from {caller}"),
+                    true,
+                ));
+            }
+        }
+        self.notify(actor.tenant_id, notes).await?;
+        Ok(view)
+    }
+
+    /// The first callee to accept wins (409 for the later ones and for a call that
+    /// is no longer ringing); everyone gets `call_accepted`.
+    pub async fn accept_call(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        input: AnswerInput,
+    ) -> AppResult<CallView> {
+        let call = self.member_call(actor, id).await?;
+        if call.initiator_id == actor.user_id {
+            return Err(AppError::Forbidden(
+                "the caller does not answer their own call".into(),
+            ));
+        }
+        let device = match input.device_id.as_deref().map(str::trim) {
+            Some(d) if !d.is_empty() => Some(crate::domain::validate::text(
+                "device_id",
+                d,
+                limits::DEVICE_ID,
+            )?),
+            _ => None,
+        };
+        let at = now();
+        let txn = self.db.begin().await?;
+        let won = calls::Entity::update_many()
+            .col_expr(calls::Column::Status, Expr::value(CallStatus::Active))
+            .col_expr(calls::Column::AnsweredAt, Expr::value(at))
+            .col_expr(calls::Column::AnsweredBy, Expr::value(actor.user_id))
+            .filter(calls::Column::Id.eq(id))
+            .filter(calls::Column::Status.eq(CallStatus::Ringing))
+            .exec(&txn)
+            .await?
+            .rows_affected
+            == 1;
+        if !won {
+            txn.rollback().await?;
+            return Err(AppError::Conflict(format!(
+                "the call is {} (answered elsewhere or over)",
+                call.status.to_value()
+            )));
+        }
+        self.disarm(&txn, JobKind::CallRingTimeout, id).await?;
+        txn.commit().await?;
+        let mut view = self.call_view(id).await?;
+        view.device_id = device;
+        let members = self.participant_ids(call.conversation_id).await?;
+        self.publish_call(EventType::CallAccepted, &view, members)
+            .await;
+        Ok(view)
+    }
+
+    /// A callee declines: in a direct chat that ends the call; in a group the others
+    /// keep ringing. Everyone gets `call_declined` naming who declined.
+    pub async fn decline_call(&self, actor: &Actor, id: Uuid) -> AppResult<CallView> {
+        let call = self.member_call(actor, id).await?;
+        if call.initiator_id == actor.user_id {
+            return Err(AppError::Forbidden(
+                "the caller ends, not declines, their call".into(),
+            ));
+        }
+        if call.status != CallStatus::Ringing {
+            return Err(AppError::Conflict("the call is not ringing".into()));
+        }
+        let (conv, _) = self.access(actor, call.conversation_id).await?;
+        if conv.kind == ConversationKind::Direct {
+            let txn = self.db.begin().await?;
+            calls::Entity::update_many()
+                .col_expr(calls::Column::Status, Expr::value(CallStatus::Declined))
+                .col_expr(calls::Column::EndedAt, Expr::value(now()))
+                .col_expr(calls::Column::EndedBy, Expr::value(actor.user_id))
+                .filter(calls::Column::Id.eq(id))
+                .filter(calls::Column::Status.eq(CallStatus::Ringing))
+                .exec(&txn)
+                .await?;
+            self.disarm(&txn, JobKind::CallRingTimeout, id).await?;
+            txn.commit().await?;
+        }
+        let view = self.call_view(id).await?;
+        let members = self.participant_ids(call.conversation_id).await?;
+        let mut payload = serde_json::to_value(&view).map_err(AppError::internal)?;
+        payload["declined_by"] = serde_json::json!(actor.user_id);
+        self.hub
+            .publish(
+                RealtimeEvent::new(EventType::CallDeclined, payload)
+                    .entity("call", id)
+                    .conversation(call.conversation_id),
+                Audience::users(members),
+            )
+            .await;
+        Ok(view)
+    }
+
+    /// Either side hangs up (the caller may also while it rings): `call_ended` with
+    /// the duration to everyone.
+    pub async fn end_call(&self, actor: &Actor, id: Uuid) -> AppResult<CallView> {
+        let call = self.member_call(actor, id).await?;
+        if !matches!(call.status, CallStatus::Ringing | CallStatus::Active) {
+            return Err(AppError::Conflict("the call is over".into()));
+        }
+        if call.status == CallStatus::Ringing && call.initiator_id != actor.user_id {
+            return Err(AppError::Conflict(
+                "a ringing call is declined, not ended, by the one called".into(),
+            ));
+        }
+        let txn = self.db.begin().await?;
+        calls::Entity::update_many()
+            .col_expr(calls::Column::Status, Expr::value(CallStatus::Ended))
+            .col_expr(calls::Column::EndedAt, Expr::value(now()))
+            .col_expr(calls::Column::EndedBy, Expr::value(actor.user_id))
+            .filter(calls::Column::Id.eq(id))
+            .filter(calls::Column::Status.is_in([CallStatus::Ringing, CallStatus::Active]))
+            .exec(&txn)
+            .await?;
+        self.disarm(&txn, JobKind::CallRingTimeout, id).await?;
+        txn.commit().await?;
+        let view = self.call_view(id).await?;
+        let members = self.participant_ids(call.conversation_id).await?;
+        self.publish_call(EventType::CallEnded, &view, members)
+            .await;
+        Ok(view)
+    }
+
+    /// The scheduler's ring timeout: a call still ringing is missed; both sides hear
+    /// `call_missed` and the callees get a missed-call notification.
+    pub(crate) async fn ring_timed_out(&self, id: Uuid) -> AppResult<()> {
+        let missed = calls::Entity::update_many()
+            .col_expr(calls::Column::Status, Expr::value(CallStatus::Missed))
+            .col_expr(calls::Column::EndedAt, Expr::value(now()))
+            .filter(calls::Column::Id.eq(id))
+            .filter(calls::Column::Status.eq(CallStatus::Ringing))
+            .exec(&self.db)
+            .await?
+            .rows_affected
+            == 1;
+        if !missed {
+            return Ok(());
+        }
+        let call = calls::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .ok_or(AppError::NotFound("call"))?;
+        let view = CallView::from(call.clone());
+        let members = self.participant_ids(call.conversation_id).await?;
+        self.publish_call(EventType::CallMissed, &view, members.clone())
+            .await;
+        let caller = self.user(call.initiator_id).await?.display_name;
+        let notes = members
+            .into_iter()
+            .filter(|u| *u != call.initiator_id)
+            .map(|u| call_note(&call, u, format!("Missed call from {caller}"), false))
+            .collect();
+        self.notify(call.tenant_id, notes).await
+    }
+
+    async fn call_view(&self, id: Uuid) -> AppResult<CallView> {
+        Ok(calls::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .ok_or(AppError::NotFound("call"))?
+            .into())
+    }
+
+    pub async fn get_call(&self, actor: &Actor, id: Uuid) -> AppResult<CallView> {
+        Ok(self.member_call(actor, id).await?.into())
+    }
+
+    /// The calls of a conversation the caller is in, newest first.
+    pub async fn call_history(
+        &self,
+        actor: &Actor,
+        q: CallHistoryQuery,
+    ) -> AppResult<Vec<CallView>> {
+        self.access(actor, q.conversation_id).await?;
+        Ok(calls::Entity::find()
+            .filter(calls::Column::ConversationId.eq(q.conversation_id))
+            .order_by_desc(calls::Column::StartedAt)
+            .limit(HISTORY_MAX)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(CallView::from)
+            .collect())
+    }
+
+    /// Relays a WebRTC message to one other member's devices (from any transport),
+    /// while the call rings or runs; bounded in size; never stored.
+    pub async fn relay_signal(&self, actor: &Actor, input: SignalInput) -> AppResult<()> {
+        let call = self.member_call(actor, input.call_id).await?;
+        if !matches!(call.status, CallStatus::Ringing | CallStatus::Active) {
+            return Err(AppError::Conflict("the call is over".into()));
+        }
+        if input.to_user_id == actor.user_id {
+            return Err(AppError::validation("to_user_id", "is yourself"));
+        }
+        if !self
+            .participant_ids(call.conversation_id)
+            .await?
+            .contains(&input.to_user_id)
+        {
+            return Err(AppError::validation("to_user_id", "is not in this call"));
+        }
+        let size = input.signal.to_string().len();
+        if size > limits::MAX_SIGNAL_BYTES {
+            return Err(AppError::PayloadTooLarge(format!(
+                "a signal is at most {} bytes",
+                limits::MAX_SIGNAL_BYTES
+            )));
+        }
+        self.hub
+            .publish(
+                RealtimeEvent::new(
+                    EventType::CallSignal,
+                    serde_json::json!({
+                        "call_id": call.id,
+                        "from_user_id": actor.user_id,
+                        "to_user_id": input.to_user_id,
+                        "signal": input.signal,
+                    }),
+                )
+                .entity("call", call.id),
+                Audience::users([input.to_user_id]),
+            )
+            .await;
+        Ok(())
+    }
+}
+
+fn call_note(call: &calls::Model, user: Uuid, title: String, urgent: bool) -> NewNotification {
+    NewNotification {
+        user_id: user,
+        category: Category::Call,
+        title,
+        body: None,
+        data: serde_json::json!({"call_id": call.id, "conversation_id": call.conversation_id,
+                                 "media": call.kind}),
+        conversation_id: Some(call.conversation_id),
+        urgent,
+    }
+}
