@@ -97,6 +97,10 @@ impl TestServer {
             ("JWT_SECRET".into(), JWT_SECRET.into()),
             // No test reaches Expo's real service; tests that push name their own.
             ("EXPO_PUSH_URL".into(), "off".into()),
+            // A finished test's server is not shut down (its runtime is dropped with
+            // the test, and the pool lives on in the domain ↔ Socket.IO reference
+            // cycle): few connections each keep a whole run within PostgreSQL's limit.
+            ("DB_MAX_CONNECTIONS".into(), "5".into()),
         ]);
         for (k, v) in vars {
             map.insert(k.to_string(), v.to_string());

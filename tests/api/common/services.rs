@@ -80,7 +80,7 @@ bin="$(dirname "$(command -v initdb || ls /usr/lib/postgresql/*/bin/initdb 2>/de
 as_pg() {{ if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }}
 mkdir -p {dir}; [ "$(id -u)" -eq 0 ] && chown postgres {dir}
 as_pg "$bin/initdb" -D {dir}/data -A trust -U postgres >/dev/null
-as_pg "$bin/pg_ctl" -D {dir}/data -l {dir}/log -w -o "-p {port} -k {dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >/dev/null
+as_pg "$bin/pg_ctl" -D {dir}/data -l {dir}/log -w -o "-p {port} -k {dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=1000" start >/dev/null
 trap 'as_pg "$bin/pg_ctl" -D {dir}/data -m immediate stop >/dev/null 2>&1; rm -rf {dir}' EXIT
 echo ready
 while kill -0 {pid} 2>/dev/null; do sleep 1; done"#,
