@@ -16,6 +16,10 @@ pub struct Model {
     pub key_hash: String,
     pub created_at: DateTimeUtc,
     pub revoked_at: Option<DateTimeUtc>,
+    /// The scopes granted: users | chats | notifications | publish.
+    pub scopes: Option<Json>,
+    pub last_used_at: Option<DateTimeUtc>,
+    pub created_by: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

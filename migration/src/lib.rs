@@ -13,6 +13,7 @@ mod m20261122_000005_message_search;
 mod m20261124_000006_device_token_details;
 mod m20261124_000007_push_outbox_delivery;
 mod m20261124_000008_meetings_calls_scheduler;
+mod m20261124_000009_api_key_scopes;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000006_device_token_details::Migration),
             Box::new(m20261124_000007_push_outbox_delivery::Migration),
             Box::new(m20261124_000008_meetings_calls_scheduler::Migration),
+            Box::new(m20261124_000009_api_key_scopes::Migration),
         ]
     }
 }

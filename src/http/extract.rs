@@ -89,3 +89,21 @@ impl FromRequestParts<AppState> for AuthUser {
         state.domain.authenticate(token).await.map(Self)
     }
 }
+
+/// A host backend's API key (`x-api-key: <key>` or `Authorization: Bearer <key>`):
+/// its tenant and scopes.
+pub struct ServiceKey(pub crate::domain::integration::api_keys::ServiceActor);
+
+impl FromRequestParts<AppState> for ServiceKey {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let key = parts
+            .headers
+            .get("x-api-key")
+            .and_then(|v| v.to_str().ok())
+            .or_else(|| crate::auth::bearer_token(&parts.headers))
+            .ok_or_else(|| AppError::Unauthorized("missing API key (x-api-key)".into()))?;
+        state.domain.authenticate_key(key).await.map(Self)
+    }
+}

@@ -2,6 +2,7 @@
 //! render), the OpenAPI document, and the shared middleware stack.
 
 pub mod announcements;
+pub mod api_keys;
 pub mod auth;
 pub mod calls;
 pub mod chat;
@@ -12,6 +13,7 @@ pub mod meetings;
 pub mod messages;
 pub mod notifications;
 pub mod presence;
+pub mod service;
 pub mod users;
 
 use std::sync::Arc;
@@ -24,7 +26,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
@@ -35,7 +37,7 @@ pub(crate) use crate::app::AppState;
     info(title = "Switchboard", description = "Realtime chat and notification server: REST surface."),
     modifiers(&BearerAuth),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
-    tags((name = "auth"), (name = "users"), (name = "messages"), (name = "chat"), (name = "presence"), (name = "notifications"), (name = "health"))
+    tags((name = "auth"), (name = "users"), (name = "messages"), (name = "chat"), (name = "presence"), (name = "notifications"), (name = "meetings"), (name = "calls"), (name = "announcements"), (name = "api-keys"), (name = "service"), (name = "health"))
 )]
 struct ApiDoc;
 
@@ -52,6 +54,11 @@ impl Modify for BearerAuth {
                     .bearer_format("JWT")
                     .build(),
             ),
+        );
+        // A host backend's service API key (also accepted as a Bearer token).
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-key"))),
         );
     }
 }
@@ -72,6 +79,8 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .nest("/api/v1/meetings", meetings::router())
         .nest("/api/v1/announcements", announcements::router())
         .nest("/api/v1/calls", calls::router())
+        .nest("/api/v1/api-keys", api_keys::router())
+        .nest("/api/v1/service", service::router())
         .split_for_parts();
     error::document_errors(&mut api);
     let router = router

@@ -16,5 +16,6 @@ mod messaging;
 mod notifications;
 mod openapi;
 mod push_delivery;
+mod service;
 mod socket;
 mod ws;

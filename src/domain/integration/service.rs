@@ -1,0 +1,363 @@
+//! What a host platform's backend does with an API key (Worknation's Chat REST, and
+//! what a realtime engine's server API offers): onboard users by their external ids
+//! (idempotent), list them, open chats between them, read a user's chats and a chat's
+//! members, send notifications through the one notification path, and end a user's
+//! live sessions. Users are named by Switchboard id or `ext:<external id>`.
+
+use entity::enums::{ConversationKind, UserRole};
+use entity::users;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::api_keys::{Scope, ServiceActor};
+use crate::domain::accounts::sessions::new_user;
+use crate::domain::chat::conversation_admin::CreateConversation;
+use crate::domain::notify::{Category, NewNotification};
+use crate::domain::views::{ChatView, ParticipantView, UserView};
+use crate::domain::{Actor, Domain, limits, validate};
+use crate::error::{AppError, AppResult};
+
+/// Most users one list returns.
+const USERS_MAX: u64 = 1000;
+/// Longest external id.
+const EXTERNAL_ID_MAX: usize = 128;
+
+/// A host user to find or create: `external_id` is the host platform's id (a
+/// number or a string).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct HostUserInput {
+    #[serde(alias = "user_id", alias = "userId")]
+    #[schema(value_type = String)]
+    pub external_id: serde_json::Value,
+    pub email: Option<String>,
+    #[serde(alias = "name", alias = "displayName")]
+    pub display_name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HostUser {
+    pub user: UserView,
+    /// Whether this call created the user.
+    pub created: bool,
+}
+
+/// A chat opened by the host: members by Switchboard id or `ext:<external id>`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ServiceChatInput {
+    #[schema(value_type = Vec<String>)]
+    pub member_ids: Vec<serde_json::Value>,
+    /// direct (two members, the default for two) | group (the default for more)
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    #[serde(alias = "name")]
+    pub title: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ServiceNotificationInput {
+    #[schema(value_type = Vec<String>)]
+    pub user_ids: Vec<serde_json::Value>,
+    pub title: String,
+    pub body: Option<String>,
+    /// message | mention | meeting | announcement | call | system (default system)
+    pub category: Option<Category>,
+    #[schema(value_type = Object)]
+    pub data: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServiceNotified {
+    pub notified: usize,
+}
+
+/// An external id as text: a JSON number or a non-empty string.
+fn external_text(field: &str, v: &serde_json::Value) -> AppResult<String> {
+    let text = match v {
+        serde_json::Value::Number(n) => n.to_string(),
+        serde_json::Value::String(s) => s.trim().to_string(),
+        _ => return Err(AppError::validation(field, "must be a number or a string")),
+    };
+    if text.is_empty()
+        || text.chars().count() > EXTERNAL_ID_MAX
+        || text.chars().any(char::is_control)
+    {
+        return Err(AppError::validation(
+            field,
+            "must be 1–128 printable characters",
+        ));
+    }
+    Ok(text)
+}
+
+fn actor_of(u: &users::Model) -> Actor {
+    Actor {
+        user_id: u.id,
+        tenant_id: u.tenant_id,
+        role: u.role,
+    }
+}
+
+impl Domain {
+    /// A user of the key's tenant named by Switchboard id or `ext:<external id>`
+    /// (a bare number is an external id too); unknown → 404.
+    pub(crate) async fn tenant_user(
+        &self,
+        tenant: Uuid,
+        field: &str,
+        v: &serde_json::Value,
+    ) -> AppResult<users::Model> {
+        let find = users::Entity::find().filter(users::Column::TenantId.eq(tenant));
+        let found = match v {
+            serde_json::Value::String(s) if s.starts_with("ext:") => {
+                let ext = external_text(field, &serde_json::Value::String(s[4..].to_string()))?;
+                find.filter(users::Column::ExternalId.eq(ext))
+                    .one(&self.db)
+                    .await?
+            }
+            serde_json::Value::String(s) => match Uuid::parse_str(s.trim()) {
+                Ok(id) => find.filter(users::Column::Id.eq(id)).one(&self.db).await?,
+                // Not a Switchboard id: the host's own id.
+                Err(_) => {
+                    let ext = external_text(field, v)?;
+                    find.filter(users::Column::ExternalId.eq(ext))
+                        .one(&self.db)
+                        .await?
+                }
+            },
+            serde_json::Value::Number(_) => {
+                let ext = external_text(field, v)?;
+                find.filter(users::Column::ExternalId.eq(ext))
+                    .one(&self.db)
+                    .await?
+            }
+            _ => {
+                return Err(AppError::validation(
+                    field,
+                    "a user id or ext:<external id>",
+                ));
+            }
+        };
+        found.ok_or(AppError::NotFound("user"))
+    }
+
+    /// Worknation's find-or-create (also its onboarding and initialize-user): the
+    /// user with this external id, created (active, no password: they sign in
+    /// through the host) when new. The same call again changes nothing.
+    pub async fn find_or_create_host_user(
+        &self,
+        sa: &ServiceActor,
+        input: HostUserInput,
+    ) -> AppResult<HostUser> {
+        sa.require(Scope::Users)?;
+        let ext = external_text("external_id", &input.external_id)?;
+        let display_name =
+            validate::text("display_name", &input.display_name, limits::DISPLAY_NAME)?;
+        if let Some(u) = users::Entity::find()
+            .filter(users::Column::TenantId.eq(sa.tenant_id))
+            .filter(users::Column::ExternalId.eq(&ext))
+            .one(&self.db)
+            .await?
+        {
+            return Ok(HostUser {
+                user: u.into(),
+                created: false,
+            });
+        }
+        let email = match input.email.as_deref() {
+            Some(e) => validate::email(e)?,
+            // Emails are unique: a stand-in no mail is ever sent to.
+            None => format!(
+                "ext-{}@{}.host.invalid",
+                hex::encode(&ext),
+                sa.tenant_id.simple()
+            ),
+        };
+        let mut row = new_user(sa.tenant_id, email, display_name, UserRole::Member, None);
+        row.external_id = Set(Some(ext.clone()));
+        match row.insert(&self.db).await {
+            Ok(u) => Ok(HostUser {
+                user: u.into(),
+                created: true,
+            }),
+            Err(e) => {
+                // Two onboarding calls at once: the other one created it.
+                if let Some(u) = users::Entity::find()
+                    .filter(users::Column::TenantId.eq(sa.tenant_id))
+                    .filter(users::Column::ExternalId.eq(&ext))
+                    .one(&self.db)
+                    .await?
+                {
+                    return Ok(HostUser {
+                        user: u.into(),
+                        created: false,
+                    });
+                }
+                Err(crate::domain::accounts::sessions::unique_email(e))
+            }
+        }
+    }
+
+    /// Worknation's "initialized users": the tenant's users that have an external id.
+    pub async fn host_users(&self, sa: &ServiceActor) -> AppResult<Vec<UserView>> {
+        sa.require(Scope::Users)?;
+        Ok(users::Entity::find()
+            .filter(users::Column::TenantId.eq(sa.tenant_id))
+            .filter(users::Column::ExternalId.is_not_null())
+            .order_by_asc(users::Column::CreatedAt)
+            .limit(USERS_MAX)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(UserView::from)
+            .collect())
+    }
+
+    /// Opens a chat between members (the first one owns it); two members default to
+    /// a direct chat (the existing one if there is one), more to a group.
+    pub async fn service_create_chat(
+        &self,
+        sa: &ServiceActor,
+        input: ServiceChatInput,
+    ) -> AppResult<(ChatView, bool)> {
+        sa.require(Scope::Chats)?;
+        if input.member_ids.len() < 2 {
+            return Err(AppError::validation(
+                "member_ids",
+                "name at least two members",
+            ));
+        }
+        let mut members = Vec::new();
+        for v in &input.member_ids {
+            let u = self.tenant_user(sa.tenant_id, "member_ids", v).await?;
+            if !u.is_active {
+                return Err(AppError::validation(
+                    "member_ids",
+                    "every member must be active",
+                ));
+            }
+            if !members.iter().any(|m: &users::Model| m.id == u.id) {
+                members.push(u);
+            }
+        }
+        let kind = match input.kind.as_deref() {
+            None if members.len() == 2 => ConversationKind::Direct,
+            None | Some("group") => ConversationKind::Group,
+            Some("direct") => ConversationKind::Direct,
+            Some("channel") => ConversationKind::Channel,
+            Some(_) => {
+                return Err(AppError::validation(
+                    "type",
+                    "must be direct, group or channel",
+                ));
+            }
+        };
+        let owner = actor_of(&members[0]);
+        self.create_conversation(
+            &owner,
+            CreateConversation {
+                kind,
+                participant_ids: members[1..].iter().map(|m| m.id).collect(),
+                title: input.title,
+                description: None,
+            },
+        )
+        .await
+    }
+
+    /// A user's chats, as that user sees them.
+    pub async fn service_user_chats(
+        &self,
+        sa: &ServiceActor,
+        user: &str,
+    ) -> AppResult<Vec<ChatView>> {
+        sa.require(Scope::Chats)?;
+        let u = self
+            .tenant_user(sa.tenant_id, "id", &serde_json::Value::String(user.into()))
+            .await?;
+        self.recent_chats(&actor_of(&u)).await
+    }
+
+    /// One chat of the tenant, as its first member sees it.
+    pub async fn service_chat(&self, sa: &ServiceActor, id: Uuid) -> AppResult<ChatView> {
+        sa.require(Scope::Chats)?;
+        let member = self.chat_member_of_tenant(sa.tenant_id, id).await?;
+        self.chat_view(&member, id).await
+    }
+
+    /// A chat's members.
+    pub async fn service_chat_members(
+        &self,
+        sa: &ServiceActor,
+        id: Uuid,
+    ) -> AppResult<Vec<ParticipantView>> {
+        Ok(self.service_chat(sa, id).await?.participants)
+    }
+
+    /// Some current member of a chat of this tenant, to see it through (404 when
+    /// the chat is not the tenant's).
+    async fn chat_member_of_tenant(&self, tenant: Uuid, id: Uuid) -> AppResult<Actor> {
+        let ids = self.participant_ids(id).await?;
+        let Some(u) = users::Entity::find()
+            .filter(users::Column::Id.is_in(ids))
+            .filter(users::Column::TenantId.eq(tenant))
+            .one(&self.db)
+            .await?
+        else {
+            return Err(AppError::NotFound("conversation"));
+        };
+        Ok(actor_of(&u))
+    }
+
+    /// Notifications from the host, through the one notification path (preferences,
+    /// inbox, events, push).
+    pub async fn service_notify(
+        &self,
+        sa: &ServiceActor,
+        input: ServiceNotificationInput,
+    ) -> AppResult<ServiceNotified> {
+        sa.require(Scope::Notifications)?;
+        let title = validate::text("title", &input.title, limits::TITLE)?;
+        let body = match input.body.as_deref() {
+            Some(b) => Some(validate::text("body", b, limits::ANNOUNCEMENT_BODY)?),
+            None => None,
+        };
+        if input.user_ids.is_empty() || input.user_ids.len() > limits::MAX_AUDIENCE_USERS {
+            return Err(AppError::validation("user_ids", "name 1–1000 users"));
+        }
+        let data = match input.data {
+            None => serde_json::json!({}),
+            Some(d) if d.is_object() && d.to_string().len() <= 4096 => d,
+            Some(_) => return Err(AppError::validation("data", "an object of at most 4 KiB")),
+        };
+        let mut notes = Vec::new();
+        for v in &input.user_ids {
+            let u = self.tenant_user(sa.tenant_id, "user_ids", v).await?;
+            notes.push(NewNotification {
+                user_id: u.id,
+                category: input.category.unwrap_or(Category::System),
+                title: title.clone(),
+                body: body.clone(),
+                data: data.clone(),
+                conversation_id: None,
+                urgent: false,
+            });
+        }
+        let notified = notes.len();
+        self.notify(sa.tenant_id, notes).await?;
+        Ok(ServiceNotified { notified })
+    }
+
+    /// Ends every live session of a user (their sockets are closed).
+    pub async fn service_disconnect(&self, sa: &ServiceActor, user: &str) -> AppResult<UserView> {
+        sa.require(Scope::Users)?;
+        let u = self
+            .tenant_user(sa.tenant_id, "id", &serde_json::Value::String(user.into()))
+            .await?;
+        self.end_sessions(u.id).await;
+        Ok(u.into())
+    }
+}
