@@ -104,7 +104,8 @@ pub fn push_worker(bg: &Background, domain: Domain, poll: Duration) {
     );
 }
 
-/// Runs the scheduler's due jobs (meeting reminders, scheduled announcements): a round
+/// Runs the scheduler's due jobs (meeting reminders, ring timeouts, scheduled
+/// announcements): a round
 /// whenever a job is armed on this node, else every `poll`.
 pub fn scheduler(bg: &Background, domain: Domain, poll: Duration) {
     let waker = domain.clone();

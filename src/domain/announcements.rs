@@ -197,7 +197,8 @@ impl Domain {
         self.hub
             .publish(
                 RealtimeEvent::new(EventType::AnnouncementCreated, &view)
-                    .entity("announcement", id),
+                    .entity("announcement", id)
+                    .actor(a.author_id),
                 Audience::users(audience.iter().copied().chain([a.author_id])),
             )
             .await;

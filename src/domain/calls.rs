@@ -119,15 +119,21 @@ impl Domain {
         Ok(call)
     }
 
-    async fn publish_call(&self, kind: EventType, view: &CallView, to: Vec<Uuid>) {
-        self.hub
-            .publish(
-                RealtimeEvent::new(kind, view)
-                    .entity("call", view.id)
-                    .conversation(view.conversation_id),
-                Audience::users(to),
-            )
-            .await;
+    /// `by`: who made this happen (none for the ring timeout).
+    async fn publish_call(
+        &self,
+        kind: EventType,
+        view: &CallView,
+        to: Vec<Uuid>,
+        by: Option<Uuid>,
+    ) {
+        let mut event = RealtimeEvent::new(kind, view)
+            .entity("call", view.id)
+            .conversation(view.conversation_id);
+        if let Some(by) = by {
+            event = event.actor(by);
+        }
+        self.hub.publish(event, Audience::users(to)).await;
     }
 
     /// Rings every other member of the conversation; one call at a time per
@@ -150,6 +156,12 @@ impl Domain {
                 "conversation_id",
                 "nobody else to call",
             ));
+        }
+        if conv.kind == ConversationKind::Direct {
+            // A block stops calls as it stops messages.
+            for other in &callees {
+                self.ensure_not_blocked(actor.user_id, *other).await?;
+            }
         }
         let busy = calls::Entity::find()
             .filter(calls::Column::ConversationId.eq(conv.id))
@@ -184,7 +196,7 @@ impl Domain {
             .await?;
         txn.commit().await?;
         let view = CallView::from(call.clone());
-        self.publish_call(EventType::CallIncoming, &view, members)
+        self.publish_call(EventType::CallIncoming, &view, members, Some(actor.user_id))
             .await;
         // Who has no live connection is rung by an urgent push.
         let caller = self.user(actor.user_id).await?.display_name;
@@ -249,7 +261,7 @@ impl Domain {
         let mut view = self.call_view(id).await?;
         view.device_id = device;
         let members = self.participant_ids(call.conversation_id).await?;
-        self.publish_call(EventType::CallAccepted, &view, members)
+        self.publish_call(EventType::CallAccepted, &view, members, Some(actor.user_id))
             .await;
         Ok(view)
     }
@@ -288,6 +300,7 @@ impl Domain {
             .publish(
                 RealtimeEvent::new(EventType::CallDeclined, payload)
                     .entity("call", id)
+                    .actor(actor.user_id)
                     .conversation(call.conversation_id),
                 Audience::users(members),
             )
@@ -320,7 +333,7 @@ impl Domain {
         txn.commit().await?;
         let view = self.call_view(id).await?;
         let members = self.participant_ids(call.conversation_id).await?;
-        self.publish_call(EventType::CallEnded, &view, members)
+        self.publish_call(EventType::CallEnded, &view, members, Some(actor.user_id))
             .await;
         Ok(view)
     }
@@ -346,7 +359,7 @@ impl Domain {
             .ok_or(AppError::NotFound("call"))?;
         let view = CallView::from(call.clone());
         let members = self.participant_ids(call.conversation_id).await?;
-        self.publish_call(EventType::CallMissed, &view, members.clone())
+        self.publish_call(EventType::CallMissed, &view, members.clone(), None)
             .await;
         let caller = self.user(call.initiator_id).await?.display_name;
         let notes = members
@@ -422,7 +435,8 @@ impl Domain {
                         "signal": input.signal,
                     }),
                 )
-                .entity("call", call.id),
+                .entity("call", call.id)
+                .actor(actor.user_id),
                 Audience::users([input.to_user_id]),
             )
             .await;

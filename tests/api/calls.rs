@@ -304,6 +304,17 @@ async fn a_declined_direct_call_ends() {
         403,
         "PERMISSION_ERROR",
     );
+    let path = |verb: &str| format!("/api/v1/calls/{id}/{verb}");
+    assert_error(
+        &s.post(&path("accept"), Some(&ann.access), json!({})).await,
+        403,
+        "PERMISSION_ERROR",
+    );
+    assert_error(
+        &s.post(&path("end"), Some(&bob.access), json!({})).await,
+        409,
+        "CONFLICT",
+    );
     let (st, d) = s
         .post(
             &format!("/api/v1/calls/{id}/decline"),
@@ -315,8 +326,30 @@ async fn a_declined_direct_call_ends() {
     assert_eq!(d["status"], "declined");
     let ev = ann_io.expect("call_declined", WAIT).await.unwrap();
     assert_eq!(ev["payload"]["declined_by"], bob.user_id.as_str());
-    // Over: a new call may ring.
-    call(&s, &ann, &dm).await;
+    // Over: a new call may ring; the caller hangs up while it rings.
+    let again = call(&s, &ann, &dm).await;
+    let again_id = again["id"].as_str().unwrap();
+    let (st, ended) = s
+        .post(
+            &format!("/api/v1/calls/{again_id}/end"),
+            Some(&ann.access),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (st, ended["status"].clone()),
+        (StatusCode::OK, json!("ended"))
+    );
+    // A block stops calls as it stops messages.
+    let block = format!("/api/v1/chat/users/{}/block", ann.user_id);
+    let (st, b) = s.post(&block, Some(&bob.access), json!({})).await;
+    assert!(st.is_success(), "{b}");
+    let again = json!({"conversation_id": dm, "media": "audio"});
+    assert_error(
+        &s.post("/api/v1/calls", Some(&ann.access), again).await,
+        403,
+        "PERMISSION_ERROR",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -365,4 +398,40 @@ async fn an_unanswered_call_is_missed_once_across_two_nodes() {
     assert_eq!(missed_notes[0]["data"]["call_id"], id.as_str());
     let (_, got) = b.get(&format!("/api/v1/calls/{id}"), &bob.access).await;
     assert_eq!(got["status"], "missed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callee_who_is_not_connected_is_rung_by_an_urgent_push() {
+    use crate::push_delivery::{start, subscribe, vapid_public, web_vars};
+    let web = crate::common::push::WebPushService::start(vapid_public()).await;
+    let s = start(&web_vars(&web), &[]).await;
+    let ann = s.signup("ann@acme.test").await;
+    let bob = s.add_member(&ann, "bob@acme.test").await;
+    let phone = web.browser();
+    subscribe(&s, &bob, phone.subscription()).await;
+    let dm = conversation(&s, &ann, &[&bob]).await;
+    let c = call(&s, &ann, &dm).await;
+    let got = web.wait_delivered(&phone, 1, WAIT).await;
+    assert_eq!(got[0]["type"], "call");
+    assert_eq!(got[0]["title"], "Incoming call from ann");
+    assert_eq!(got[0]["data"]["call_id"], c["id"]);
+    assert_eq!(web.received()[0].urgency.as_deref(), Some("high"));
+    // Signalling over REST while it rings.
+    let id = c["id"].as_str().unwrap();
+    let (st, _) = s
+        .post(
+            &format!("/api/v1/calls/{id}/signal"),
+            Some(&ann.access),
+            signal(id, &bob, "offer"),
+        )
+        .await;
+    assert_eq!(st, StatusCode::ACCEPTED);
+    let res = s
+        .post(
+            &format!("/api/v1/calls/{id}/signal"),
+            Some(&ann.access),
+            signal(id, &ann, "offer"),
+        )
+        .await;
+    assert_error(&res, 400, "VALIDATION_ERROR");
 }

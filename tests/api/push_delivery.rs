@@ -15,12 +15,12 @@ use crate::notifications::{VAPID, send};
 
 const WAIT: Duration = Duration::from_secs(30);
 
-fn vapid_public() -> &'static str {
+pub(crate) fn vapid_public() -> &'static str {
     VAPID[0].1
 }
 
 /// The VAPID pair, pushes allowed to `web`, and a quick worker.
-fn web_vars(web: &WebPushService) -> Vec<(String, String)> {
+pub(crate) fn web_vars(web: &WebPushService) -> Vec<(String, String)> {
     let mut vars: Vec<(String, String)> = VAPID
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -34,13 +34,13 @@ fn web_vars(web: &WebPushService) -> Vec<(String, String)> {
     vars
 }
 
-async fn start(vars: &[(String, String)], extra: &[(&str, &str)]) -> TestServer {
+pub(crate) async fn start(vars: &[(String, String)], extra: &[(&str, &str)]) -> TestServer {
     let mut all: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     all.extend_from_slice(extra);
     TestServer::start_with(&all).await
 }
 
-async fn subscribe(s: &TestServer, who: &Session, sub: Value) {
+pub(crate) async fn subscribe(s: &TestServer, who: &Session, sub: Value) {
     let (st, body) = s
         .post(
             "/api/v1/notifications/push-subscriptions",

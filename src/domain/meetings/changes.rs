@@ -171,13 +171,16 @@ impl Domain {
 
     async fn publish_meeting(
         &self,
+        actor: &Actor,
         kind: EventType,
         view: &MeetingView,
         to: impl IntoIterator<Item = Uuid>,
     ) {
         self.hub
             .publish(
-                RealtimeEvent::new(kind, view).entity("meeting", view.id),
+                RealtimeEvent::new(kind, view)
+                    .entity("meeting", view.id)
+                    .actor(actor.user_id),
                 Audience::users(to),
             )
             .await;
@@ -236,7 +239,7 @@ impl Domain {
         txn.commit().await?;
         let view = self.meeting_view(m.clone()).await?;
         let everyone = invitees.iter().copied().chain([actor.user_id]);
-        self.publish_meeting(EventType::MeetingCreated, &view, everyone)
+        self.publish_meeting(actor, EventType::MeetingCreated, &view, everyone)
             .await;
         let who = self.user(actor.user_id).await?.display_name;
         let notes = invitees
@@ -265,6 +268,7 @@ impl Domain {
         if m.cancelled_at.is_some() {
             return Err(AppError::validation("meeting", "is cancelled"));
         }
+        let old_start = m.starts_at;
         let start = patch.start_at.unwrap_or(m.starts_at);
         let end = patch.end_at.unwrap_or(m.ends_at);
         times(start, end)?;
@@ -309,20 +313,34 @@ impl Domain {
         for u in &added {
             Self::invite(&txn, id, *u, RsvpStatus::Pending).await?;
         }
-        self.arm_reminder(&txn, &m).await?;
+        if start != old_start {
+            // A moved meeting is reminded again; an edit of its title is not.
+            self.arm_reminder(&txn, &m).await?;
+        }
         txn.commit().await?;
         let view = self.meeting_view(m.clone()).await?;
         let stayed: Vec<Uuid> = after.intersection(&before).copied().collect();
         self.publish_meeting(
+            actor,
             EventType::MeetingUpdated,
             &view,
             stayed.iter().copied().chain([actor.user_id]),
         )
         .await;
-        self.publish_meeting(EventType::MeetingCreated, &view, added.iter().copied())
-            .await;
-        self.publish_meeting(EventType::MeetingDeleted, &view, removed.iter().copied())
-            .await;
+        self.publish_meeting(
+            actor,
+            EventType::MeetingCreated,
+            &view,
+            added.iter().copied(),
+        )
+        .await;
+        self.publish_meeting(
+            actor,
+            EventType::MeetingDeleted,
+            &view,
+            removed.iter().copied(),
+        )
+        .await;
         let who = self.user(actor.user_id).await?.display_name;
         let notes =
             stayed
@@ -367,8 +385,13 @@ impl Domain {
                     .map(|p| p.user_id)
                     .collect();
                 let view = self.meeting_view(m.clone()).await?;
-                self.publish_meeting(EventType::MeetingDeleted, &view, people.iter().copied())
-                    .await;
+                self.publish_meeting(
+                    actor,
+                    EventType::MeetingDeleted,
+                    &view,
+                    people.iter().copied(),
+                )
+                .await;
                 let who = self.user(actor.user_id).await?.display_name;
                 let notes = people
                     .iter()
@@ -425,7 +448,9 @@ impl Domain {
         };
         self.hub
             .publish(
-                RealtimeEvent::new(EventType::MeetingRsvpUpdated, &done).entity("meeting", id),
+                RealtimeEvent::new(EventType::MeetingRsvpUpdated, &done)
+                    .entity("meeting", id)
+                    .actor(actor.user_id),
                 Audience::users([m.organizer_id, actor.user_id]),
             )
             .await;
