@@ -130,6 +130,9 @@ pub struct Config {
     /// `SCHEDULER_POLL_MS`, default 1000: how often due jobs are looked for (arming
     /// one on this node wakes the scheduler at once).
     pub scheduler_poll: Duration,
+    /// `JWKS_ALLOWED_URLS`: comma-separated URL prefixes a host platform's `jwks_url`
+    /// must start with (the server fetches it); unset: JWKS bindings are refused.
+    pub jwks_allowed_urls: Vec<String>,
     /// `LEGACY_WS_ENABLED`, default true: serve the legacy `/ws?token=` endpoint.
     pub legacy_ws_enabled: bool,
     /// `ONLINE_PRESENCE_TTL_SECONDS`, default 90: a device without a heartbeat for this
@@ -262,6 +265,14 @@ impl Config {
                 45,
             )?),
             scheduler_poll: Duration::from_millis(positive(&get, "SCHEDULER_POLL_MS", 1000)?),
+            jwks_allowed_urls: get("JWKS_ALLOWED_URLS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|p| p.trim().to_string())
+                        .filter(|p| !p.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
             login_max_failures: positive(&get, "LOGIN_MAX_FAILURES", 10)? as u32,
             login_max_failures_per_ip: positive(&get, "LOGIN_MAX_FAILURES_PER_IP", 50)? as u32,
             login_window: Duration::from_secs(positive(&get, "LOGIN_WINDOW_SECONDS", 900)?),

@@ -8,6 +8,7 @@ pub mod conversation_participants;
 pub mod conversations;
 pub mod device_tokens;
 pub mod enums;
+pub mod host_auth;
 pub mod media;
 pub mod meeting_participants;
 pub mod meetings;

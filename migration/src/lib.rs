@@ -14,6 +14,7 @@ mod m20261124_000006_device_token_details;
 mod m20261124_000007_push_outbox_delivery;
 mod m20261124_000008_meetings_calls_scheduler;
 mod m20261124_000009_api_key_scopes;
+mod m20261124_000010_host_auth;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000007_push_outbox_delivery::Migration),
             Box::new(m20261124_000008_meetings_calls_scheduler::Migration),
             Box::new(m20261124_000009_api_key_scopes::Migration),
+            Box::new(m20261124_000010_host_auth::Migration),
         ]
     }
 }

@@ -20,6 +20,7 @@ use crate::auth::jwt::JwtKeys;
 use crate::config::{Config, Transports};
 use crate::domain::accounts::login_guard::LoginLimits;
 use crate::domain::chat::message_writer::MessageWriter;
+use crate::domain::integration::host_auth::HostAuthSettings;
 use crate::domain::meetings::CalendarSettings;
 use crate::domain::notify::outbox::OutboxSettings;
 use crate::domain::notify::web_push::WebPushSettings;
@@ -98,6 +99,7 @@ pub async fn start(
         sessions.clone(),
     ]);
     let gateway = push_gateway(&config)?;
+    let jwks: Arc<crate::infra::jwks::HttpJwks> = Arc::default();
     let prefix = config.redis_prefix.as_str();
     let (fanout, stores): (Arc<dyn Fanout>, Stores) = match &config.redis_url {
         None => (
@@ -107,6 +109,7 @@ pub async fn start(
                 presence: Arc::new(memory::MemoryPresence::default()),
                 login_failures: Arc::new(memory::MemoryFailures::default()),
                 push: gateway.clone(),
+                jwks: jwks.clone(),
             },
         ),
         Some(url) => {
@@ -128,6 +131,7 @@ pub async fn start(
                     presence: Arc::new(redis_engine::RedisPresence::new(conn.clone(), prefix)),
                     login_failures: Arc::new(redis_engine::RedisFailures::new(conn, prefix)),
                     push: gateway.clone(),
+                    jwks: jwks.clone(),
                 },
             )
         }
@@ -165,6 +169,9 @@ pub async fn start(
             reminder_before: config.meeting_reminder,
             default_zone: config.default_timezone,
             ring_timeout: config.call_ring_timeout,
+        },
+        host_auth: HostAuthSettings {
+            jwks_allowed: config.jwks_allowed_urls.clone(),
         },
         login: LoginLimits {
             per_account: config.login_max_failures,

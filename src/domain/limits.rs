@@ -17,6 +17,8 @@ pub const DISPLAY_NAME: Len = len(1, 100);
 pub const TENANT_NAME: Len = len(1, 200);
 // Conversations and messages.
 pub const TITLE: Len = len(1, 200);
+/// A host platform's issuer or audience.
+pub const ISSUER: Len = len(1, 512);
 pub const DESCRIPTION: Len = len(0, 2000);
 pub const ANNOUNCEMENT_BODY: Len = len(1, 20_000);
 pub const CLIENT_MSG_ID: Len = len(1, 128);

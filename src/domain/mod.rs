@@ -29,6 +29,7 @@ use uuid::Uuid;
 use self::accounts::login_guard::{FailureCounter, LoginLimits};
 use self::accounts::ws_tickets::TicketStore;
 use self::chat::message_writer::MessageWriter;
+use self::integration::host_auth::{HostAuthSettings, JwksSource};
 use self::meetings::CalendarSettings;
 use self::notify::delivery::{PushDelivery, PushGateway};
 use self::notify::outbox::OutboxSettings;
@@ -58,6 +59,8 @@ pub struct Domain {
     push: Arc<PushDelivery>,
     calendar: CalendarSettings,
     scheduler: Arc<Scheduler>,
+    host_auth: HostAuthSettings,
+    jwks: Arc<dyn JwksSource>,
     /// Stores new messages in group commits (see [`chat::message_writer`]).
     writer: MessageWriter,
 }
@@ -73,6 +76,7 @@ pub struct Settings {
     pub web_push: WebPushSettings,
     pub outbox: OutboxSettings,
     pub calendar: CalendarSettings,
+    pub host_auth: HostAuthSettings,
 }
 
 /// The engines behind the domain's store traits (`crate::infra`).
@@ -81,6 +85,7 @@ pub struct Stores {
     pub presence: Arc<dyn PresenceStore>,
     pub login_failures: Arc<dyn FailureCounter>,
     pub push: Arc<dyn PushGateway>,
+    pub jwks: Arc<dyn JwksSource>,
 }
 
 impl Domain {
@@ -106,6 +111,8 @@ impl Domain {
             push: Arc::new(PushDelivery::new(settings.outbox, stores.push)),
             calendar: settings.calendar,
             scheduler: Arc::default(),
+            host_auth: settings.host_auth,
+            jwks: stores.jwks,
             writer,
         }
     }

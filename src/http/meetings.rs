@@ -9,7 +9,8 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
-use crate::domain::meetings::changes::{MeetingInput, MeetingPatch, RsvpDone, RsvpInput};
+use crate::domain::meetings::attendance::{RsvpDone, RsvpInput};
+use crate::domain::meetings::changes::{MeetingInput, MeetingPatch};
 use crate::domain::meetings::{MeetingScope, MeetingView};
 use crate::error::AppError;
 

@@ -9,6 +9,7 @@ pub mod chat;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod host_auth;
 pub mod meetings;
 pub mod messages;
 pub mod notifications;
@@ -37,7 +38,7 @@ pub(crate) use crate::app::AppState;
     info(title = "Switchboard", description = "Realtime chat and notification server: REST surface."),
     modifiers(&BearerAuth),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
-    tags((name = "auth"), (name = "users"), (name = "messages"), (name = "chat"), (name = "presence"), (name = "notifications"), (name = "meetings"), (name = "calls"), (name = "announcements"), (name = "api-keys"), (name = "service"), (name = "health"))
+    tags((name = "auth"), (name = "users"), (name = "messages"), (name = "chat"), (name = "presence"), (name = "notifications"), (name = "meetings"), (name = "calls"), (name = "announcements"), (name = "api-keys"), (name = "service"), (name = "host"), (name = "health"))
 )]
 struct ApiDoc;
 
@@ -48,6 +49,16 @@ impl Modify for BearerAuth {
         let components = api.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        // A host platform's own JWT, exchanged at `messaging/token`.
+        components.add_security_scheme(
+            "host_jwt",
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
@@ -81,11 +92,14 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .nest("/api/v1/calls", calls::router())
         .nest("/api/v1/api-keys", api_keys::router())
         .nest("/api/v1/service", service::router())
+        .nest("/api/v1/host-auth", host_auth::binding())
+        .nest("/api/v1/messaging", host_auth::messaging())
         .split_for_parts();
     error::document_errors(&mut api);
     let router = router
         .nest("/auth", Router::from(auth::router()))
-        .nest("/v1/chat", Router::from(chat::router()));
+        .nest("/v1/chat", Router::from(chat::router()))
+        .nest("/v1/messaging", Router::from(host_auth::messaging()));
     (router, api)
 }
 

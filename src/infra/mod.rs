@@ -3,6 +3,7 @@
 //! nodes), and the push services (`push`: Web Push, Expo, SMTP). The domain sees only
 //! the traits; `app` picks the engine from the config.
 
+pub mod jwks;
 pub mod memory;
 pub mod push;
 pub mod redis;

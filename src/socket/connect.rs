@@ -1,5 +1,6 @@
 //! Handshake authentication: the JWT from `auth.token`, `?token=` or
-//! `Authorization: Bearer`, and `?userId=` (when given) must be its subject.
+//! `Authorization: Bearer`, and `?userId=` (when given) must be its subject, by
+//! Switchboard id or by the user's external id (the host platform's).
 
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
@@ -48,7 +49,15 @@ pub async fn authenticate<A: Adapter>(
     if let Some(claimed) = query_param(query, "userId")
         && claimed != actor.user_id.to_string()
     {
-        return Err(ConnectRejection::UserMismatch);
+        // Worknation's client sends the host platform's id of the same user.
+        match domain.is_known_as(&actor, &claimed).await {
+            Ok(true) => {}
+            Ok(false) => return Err(ConnectRejection::UserMismatch),
+            Err(e) => {
+                tracing::error!(error = %e, "socket handshake failed");
+                return Err(ConnectRejection::Internal);
+            }
+        }
     }
     Ok(actor)
 }

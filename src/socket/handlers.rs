@@ -206,8 +206,9 @@ struct ChatRef {
 
 #[derive(Deserialize)]
 struct CreateChat {
+    /// A Switchboard id, or the host platform's id of the user (002 sends a number).
     #[serde(alias = "receiverId")]
-    receiver_id: Uuid,
+    receiver_id: Value,
 }
 
 #[derive(Deserialize)]
@@ -249,7 +250,10 @@ async fn dispatch<A: Adapter>(
     match event {
         "create_chat" => {
             let p: CreateChat = parse(data)?;
-            let (chat, _) = domain.open_direct(actor, p.receiver_id).await?;
+            let peer = domain
+                .user_by_ref(actor, "receiver_id", &p.receiver_id)
+                .await?;
+            let (chat, _) = domain.open_direct(actor, peer).await?;
             Ok(Reply::event("chat_created", to_value(&chat)?))
         }
         "create_message" => {

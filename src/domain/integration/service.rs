@@ -144,6 +144,26 @@ impl Domain {
         found.ok_or(AppError::NotFound("user"))
     }
 
+    /// A user of the caller's organisation named by Switchboard id or by the host
+    /// platform's id (a number, or `ext:<id>`), as Worknation's client names people.
+    pub async fn user_by_ref(
+        &self,
+        actor: &Actor,
+        field: &str,
+        v: &serde_json::Value,
+    ) -> AppResult<Uuid> {
+        Ok(self.tenant_user(actor.tenant_id, field, v).await?.id)
+    }
+
+    /// Whether `claimed` names this user: their Switchboard id or their external id.
+    pub async fn is_known_as(&self, actor: &Actor, claimed: &str) -> AppResult<bool> {
+        if claimed == actor.user_id.to_string() {
+            return Ok(true);
+        }
+        let u = self.user(actor.user_id).await?;
+        Ok(u.external_id.as_deref() == Some(claimed.trim()))
+    }
+
     /// Worknation's find-or-create (also its onboarding and initialize-user): the
     /// user with this external id, created (active, no password: they sign in
     /// through the host) when new. The same call again changes nothing.

@@ -1,8 +1,9 @@
 //! Meetings (000): calendar invitations with RSVP. Here: what a meeting looks like to
 //! its readers, who may see one, and the caller's lists (all, upcoming, today in their
-//! zone); creating, changing, cancelling, answering and reminding are in
-//! [`changes`].
+//! zone); creating, changing and cancelling are in [`changes`], answering and
+//! reminding in [`attendance`].
 
+pub mod attendance;
 pub mod changes;
 
 use std::collections::HashMap;

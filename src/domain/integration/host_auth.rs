@@ -1,0 +1,366 @@
+//! The messaging token: a tenant binds its host platform's issuer (an HS256 secret,
+//! an RS256/ES256 public key, or a JWKS URL the configuration allows), and a host
+//! client exchanges its host JWT for a Switchboard session. The token's `iss` picks
+//! the tenant; signature, `exp` and (when bound) `aud` are checked; `sub` is the
+//! user's external id, created on first use with the token's name and email.
+
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use entity::enums::UserRole;
+use entity::{host_auth, users};
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use sea_orm::{ActiveEnum, ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::domain::accounts::sessions::new_user;
+use crate::domain::{Actor, Domain, limits, now, validate};
+use crate::error::{AppError, AppResult};
+
+/// Where JWKS documents come from (`crate::infra::jwks`): fetched with a timeout and
+/// a size cap, cached.
+#[async_trait::async_trait]
+pub trait JwksSource: Send + Sync {
+    async fn jwks(&self, url: &str) -> Result<JwkSet, String>;
+}
+
+/// What the configuration allows for host platforms.
+#[derive(Debug, Clone, Default)]
+pub struct HostAuthSettings {
+    /// URL prefixes a `jwks_url` must start with (`JWKS_ALLOWED_URLS`); none: JWKS off.
+    pub jwks_allowed: Vec<String>,
+}
+
+/// `PUT /api/v1/host-auth`: one of `hs256_secret`, `public_key_pem`, `jwks_url`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HostAuthInput {
+    pub issuer: String,
+    pub audience: Option<String>,
+    pub hs256_secret: Option<String>,
+    pub public_key_pem: Option<String>,
+    pub jwks_url: Option<String>,
+}
+
+/// The binding as admins read it back: never the secret or the key.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HostAuthView {
+    pub issuer: String,
+    pub audience: Option<String>,
+    /// hs256 | public_key | jwks
+    pub method: &'static str,
+    pub jwks_url: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A Switchboard session for a host user: works on Socket.IO (`auth.token` or
+/// `?token=`), `/ws?token=` and `ws-ticket`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessagingToken {
+    pub token: String,
+    pub expires_in: u64,
+    pub user_id: Uuid,
+}
+
+impl From<host_auth::Model> for HostAuthView {
+    fn from(h: host_auth::Model) -> Self {
+        Self {
+            method: if h.hs256_secret.is_some() {
+                "hs256"
+            } else if h.public_key_pem.is_some() {
+                "public_key"
+            } else {
+                "jwks"
+            },
+            issuer: h.issuer,
+            audience: h.audience,
+            jwks_url: h.jwks_url,
+            updated_at: h.updated_at,
+        }
+    }
+}
+
+fn refused(why: &str) -> AppError {
+    AppError::Unauthorized(why.into())
+}
+
+/// The key a PEM holds, for the algorithm it suits.
+fn pem_key(pem: &str) -> Option<(DecodingKey, Algorithm)> {
+    if let Ok(k) = DecodingKey::from_rsa_pem(pem.as_bytes()) {
+        return Some((k, Algorithm::RS256));
+    }
+    DecodingKey::from_ec_pem(pem.as_bytes())
+        .ok()
+        .map(|k| (k, Algorithm::ES256))
+}
+
+/// The `iss` of a token, read before its signature can be checked (it says whose key
+/// checks it); nothing else is trusted from this read.
+fn unverified_issuer(token: &str) -> Option<String> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    claims["iss"].as_str().map(str::to_string)
+}
+
+impl Domain {
+    /// Binds (or rebinds) the caller's tenant to its host platform (admins only).
+    pub async fn put_host_auth(
+        &self,
+        actor: &Actor,
+        input: HostAuthInput,
+    ) -> AppResult<HostAuthView> {
+        if !actor.is_admin() {
+            return Err(AppError::Forbidden(
+                "only tenant admins bind a host platform".into(),
+            ));
+        }
+        let issuer = validate::text("issuer", &input.issuer, limits::ISSUER)?;
+        let audience = match input.audience.as_deref() {
+            Some(a) => Some(validate::text("audience", a, limits::ISSUER)?),
+            None => None,
+        };
+        let given = [
+            input.hs256_secret.is_some(),
+            input.public_key_pem.is_some(),
+            input.jwks_url.is_some(),
+        ];
+        if given.iter().filter(|g| **g).count() != 1 {
+            return Err(AppError::validation(
+                "hs256_secret",
+                "give exactly one of hs256_secret, public_key_pem, jwks_url",
+            ));
+        }
+        if let Some(s) = &input.hs256_secret
+            && s.len() < 32
+        {
+            return Err(AppError::validation(
+                "hs256_secret",
+                "at least 32 characters",
+            ));
+        }
+        if let Some(p) = &input.public_key_pem
+            && pem_key(p).is_none()
+        {
+            return Err(AppError::validation(
+                "public_key_pem",
+                "an RSA or P-256 public key in PEM",
+            ));
+        }
+        if let Some(u) = &input.jwks_url {
+            let u = validate::url("jwks_url", u)?;
+            if !self
+                .host_auth
+                .jwks_allowed
+                .iter()
+                .any(|p| u.starts_with(p.as_str()))
+            {
+                return Err(AppError::validation(
+                    "jwks_url",
+                    "is not under JWKS_ALLOWED_URLS: this server fetches only what its configuration allows",
+                ));
+            }
+        }
+        if host_auth::Entity::find()
+            .filter(host_auth::Column::Issuer.eq(&issuer))
+            .filter(host_auth::Column::TenantId.ne(actor.tenant_id))
+            .one(&self.db)
+            .await?
+            .is_some()
+        {
+            return Err(AppError::Conflict(
+                "another organisation uses this issuer".into(),
+            ));
+        }
+        let existing = host_auth::Entity::find()
+            .filter(host_auth::Column::TenantId.eq(actor.tenant_id))
+            .one(&self.db)
+            .await?;
+        let is_new = existing.is_none();
+        let mut am = match existing {
+            Some(row) => row.into(),
+            None => host_auth::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                tenant_id: Set(actor.tenant_id),
+                ..Default::default()
+            },
+        };
+        am.issuer = Set(issuer);
+        am.audience = Set(audience);
+        am.hs256_secret = Set(input.hs256_secret);
+        am.public_key_pem = Set(input.public_key_pem);
+        am.jwks_url = Set(input.jwks_url.map(|u| u.trim().to_string()));
+        am.updated_at = Set(now());
+        let row = if is_new {
+            am.insert(&self.db).await?
+        } else {
+            am.update(&self.db).await?
+        };
+        Ok(row.into())
+    }
+
+    pub async fn get_host_auth(&self, actor: &Actor) -> AppResult<HostAuthView> {
+        if !actor.is_admin() {
+            return Err(AppError::Forbidden(
+                "only tenant admins read the host binding".into(),
+            ));
+        }
+        Ok(host_auth::Entity::find()
+            .filter(host_auth::Column::TenantId.eq(actor.tenant_id))
+            .one(&self.db)
+            .await?
+            .ok_or(AppError::NotFound("host platform binding"))?
+            .into())
+    }
+
+    /// The key that checks a token of this host, and its algorithm.
+    async fn host_key(
+        &self,
+        h: &host_auth::Model,
+        kid: Option<&str>,
+    ) -> AppResult<(DecodingKey, Algorithm)> {
+        if let Some(secret) = &h.hs256_secret {
+            return Ok((
+                DecodingKey::from_secret(secret.as_bytes()),
+                Algorithm::HS256,
+            ));
+        }
+        if let Some(pem) = &h.public_key_pem {
+            return pem_key(pem).ok_or_else(|| refused("the host's public key is unusable"));
+        }
+        let url = h
+            .jwks_url
+            .as_deref()
+            .ok_or_else(|| refused("no key for this issuer"))?;
+        let set = self
+            .jwks
+            .jwks(url)
+            .await
+            .map_err(|e| AppError::Unavailable {
+                what: format!("the host's JWKS ({e})"),
+                source: None,
+            })?;
+        let jwk = match kid {
+            Some(kid) => set.find(kid),
+            None if set.keys.len() == 1 => set.keys.first(),
+            None => None,
+        }
+        .ok_or_else(|| refused("no key in the host's JWKS matches the token's kid"))?;
+        let alg = match &jwk.algorithm {
+            jsonwebtoken::jwk::AlgorithmParameters::RSA(_) => Algorithm::RS256,
+            jsonwebtoken::jwk::AlgorithmParameters::EllipticCurve(_) => Algorithm::ES256,
+            _ => return Err(refused("the host's key type is not supported")),
+        };
+        let key =
+            DecodingKey::from_jwk(jwk).map_err(|_| refused("the host's JWKS key is unusable"))?;
+        Ok((key, alg))
+    }
+
+    /// Exchanges a host platform's JWT for a Switchboard session; the user is found
+    /// by (tenant, external id = `sub`) and created on first use.
+    pub async fn exchange_host_token(&self, token: &str) -> AppResult<MessagingToken> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| refused("not a JWT"))?;
+        let issuer = unverified_issuer(token).ok_or_else(|| refused("the token has no iss"))?;
+        let h = host_auth::Entity::find()
+            .filter(host_auth::Column::Issuer.eq(&issuer))
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| refused("unknown issuer"))?;
+        let (key, alg) = self.host_key(&h, header.kid.as_deref()).await?;
+        if header.alg != alg {
+            return Err(refused(
+                "the token's algorithm does not match the host's key",
+            ));
+        }
+        let mut validation = Validation::new(alg);
+        validation.leeway = 30;
+        validation.set_issuer(&[issuer.as_str()]);
+        // `sub` is checked below: hosts send numbers too, which the library refuses.
+        validation.set_required_spec_claims(&["exp", "iss"]);
+        match &h.audience {
+            Some(aud) => validation.set_audience(&[aud.as_str()]),
+            None => validation.validate_aud = false,
+        }
+        let claims = jsonwebtoken::decode::<serde_json::Value>(token, &key, &validation)
+            .map_err(|e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => refused("host token expired"),
+                jsonwebtoken::errors::ErrorKind::InvalidAudience => {
+                    refused("host token has the wrong audience")
+                }
+                jsonwebtoken::errors::ErrorKind::InvalidSignature => {
+                    refused("host token signature is invalid")
+                }
+                _ => refused("host token is invalid"),
+            })?
+            .claims;
+        let sub = match &claims["sub"] {
+            serde_json::Value::String(s) if !s.trim().is_empty() => s.trim().to_string(),
+            serde_json::Value::Number(n) => n.to_string(),
+            _ => return Err(refused("host token has no sub")),
+        };
+        let user = self.host_user(h.tenant_id, &sub, &claims).await?;
+        if !user.is_active {
+            return Err(AppError::UserInactive);
+        }
+        let (token, expires_in) =
+            self.keys
+                .issue(user.id, user.tenant_id, user.role.to_value().as_str())?;
+        Ok(MessagingToken {
+            token,
+            expires_in,
+            user_id: user.id,
+        })
+    }
+
+    /// The tenant's user with this external id, created on first use.
+    async fn host_user(
+        &self,
+        tenant: Uuid,
+        sub: &str,
+        claims: &serde_json::Value,
+    ) -> AppResult<users::Model> {
+        let find = || {
+            users::Entity::find()
+                .filter(users::Column::TenantId.eq(tenant))
+                .filter(users::Column::ExternalId.eq(sub))
+        };
+        if let Some(u) = find().one(&self.db).await? {
+            return Ok(u);
+        }
+        let name = ["name", "preferred_username", "nickname"]
+            .iter()
+            .find_map(|k| claims[*k].as_str())
+            .and_then(|n| validate::text("name", n, limits::DISPLAY_NAME).ok())
+            .unwrap_or_else(|| sub.chars().take(limits::DISPLAY_NAME.max).collect());
+        let email = claims["email"]
+            .as_str()
+            .and_then(|e| validate::email(e).ok())
+            .unwrap_or_else(|| {
+                format!("ext-{}@{}.host.invalid", hex::encode(sub), tenant.simple())
+            });
+        let mut row = new_user(tenant, email.clone(), name.clone(), UserRole::Member, None);
+        row.external_id = Set(Some(sub.to_string()));
+        match row.insert(&self.db).await {
+            Ok(u) => Ok(u),
+            Err(_) => {
+                if let Some(u) = find().one(&self.db).await? {
+                    return Ok(u);
+                }
+                // The email belongs to someone else: a stand-in keeps them apart.
+                let mut row = new_user(
+                    tenant,
+                    format!("ext-{}@{}.host.invalid", hex::encode(sub), tenant.simple()),
+                    name,
+                    UserRole::Member,
+                    None,
+                );
+                row.external_id = Set(Some(sub.to_string()));
+                Ok(row.insert(&self.db).await?)
+            }
+        }
+    }
+}

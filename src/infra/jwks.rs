@@ -1,0 +1,71 @@
+//! JWKS documents of host platforms: fetched with a timeout and a size cap (never
+//! following redirects), cached for ten minutes per URL. Which URLs may be fetched
+//! is the domain's check against `JWKS_ALLOWED_URLS`.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::jwk::JwkSet;
+
+use crate::domain::integration::host_auth::JwksSource;
+
+const TTL: Duration = Duration::from_secs(600);
+const MAX_BYTES: usize = 64 * 1024;
+
+pub struct HttpJwks {
+    client: reqwest::Client,
+    cache: Mutex<HashMap<String, (Instant, JwkSet)>>,
+}
+
+impl HttpJwks {
+    pub fn new() -> Self {
+        Self {
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(5))
+                .build()
+                .expect("an HTTP client with rustls builds"),
+            cache: Mutex::default(),
+        }
+    }
+}
+
+impl Default for HttpJwks {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[async_trait::async_trait]
+impl JwksSource for HttpJwks {
+    async fn jwks(&self, url: &str) -> Result<JwkSet, String> {
+        if let Some((at, set)) = self.cache.lock().expect("jwks cache").get(url)
+            && at.elapsed() < TTL
+        {
+            return Ok(set.clone());
+        }
+        let mut res = self
+            .client
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if !res.status().is_success() {
+            return Err(format!("answered {}", res.status()));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = res.chunk().await.map_err(|e| e.to_string())? {
+            body.extend_from_slice(&chunk);
+            if body.len() > MAX_BYTES {
+                return Err(format!("larger than {MAX_BYTES} bytes"));
+            }
+        }
+        let set: JwkSet = serde_json::from_slice(&body).map_err(|e| format!("not a JWKS: {e}"))?;
+        self.cache
+            .lock()
+            .expect("jwks cache")
+            .insert(url.to_string(), (Instant::now(), set.clone()));
+        Ok(set)
+    }
+}
