@@ -38,6 +38,8 @@ pub const HTML_FACTOR: usize = 4;
 
 /// Most participants a conversation may have.
 pub const MAX_PARTICIPANTS: usize = 500;
+/// A host's published event data, serialised.
+pub const MAX_PUBLISH_BYTES: usize = 64 * 1024;
 /// One WebRTC signal (offer, answer, ICE candidate), serialised.
 pub const MAX_SIGNAL_BYTES: usize = 16 * 1024;
 /// People one meeting invites.

@@ -10,9 +10,10 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::extract::{ApiJson, ApiPath, ServiceKey};
-use crate::domain::integration::service::{
-    HostUser, HostUserInput, ServiceChatInput, ServiceNotificationInput, ServiceNotified,
+use crate::domain::integration::broadcasts::{
+    PublishInput, Published, ServiceNotificationInput, ServiceNotified,
 };
+use crate::domain::integration::service::{HostUser, HostUserInput, ServiceChatInput};
 use crate::domain::views::{ChatView, ParticipantView, UserView};
 use crate::error::AppError;
 
@@ -28,6 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(chat))
         .routes(routes!(chat_members))
         .routes(routes!(notify))
+        .routes(routes!(publish))
 }
 
 async fn upsert(
@@ -165,4 +167,21 @@ async fn notify(
     ApiJson(p): ApiJson<ServiceNotificationInput>,
 ) -> Result<Json<ServiceNotified>, AppError> {
     Ok(Json(s.domain.service_notify(&k.0, p).await?))
+}
+
+/// The host's own event to a channel (`conversation:<id>`, `user:<id>`) or users, on
+/// every dialect: Socket.IO clients get it under `event`; `/api/v1/ws` as a
+/// `publication` envelope (scope `publish`).
+#[utoipa::path(post, path = "/publish", tag = "service", request_body = PublishInput,
+    security(("api_key" = [])),
+    responses((status = 202, body = Published), (status = 400), (status = 403), (status = 404), (status = 413)))]
+async fn publish(
+    State(s): State<AppState>,
+    k: ServiceKey,
+    ApiJson(p): ApiJson<PublishInput>,
+) -> Result<(StatusCode, Json<Published>), AppError> {
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(s.domain.service_publish(&k.0, p).await?),
+    ))
 }

@@ -38,6 +38,9 @@ pub enum EventType {
     CallMissed,
     CallEnded,
     CallSignal,
+    /// A host backend's own event (`service/publish`): the payload names it
+    /// (`{event, channel, data}`); Socket.IO clients receive it under that name.
+    Publication,
 }
 
 impl EventType {
@@ -71,6 +74,7 @@ impl EventType {
             Self::CallMissed => "call_missed",
             Self::CallEnded => "call_ended",
             Self::CallSignal => "call_signal",
+            Self::Publication => "publication",
         }
     }
 }

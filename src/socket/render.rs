@@ -75,6 +75,11 @@ impl<A: Adapter> Renderer for SocketIoRenderer<A> {
             };
             let encoded = match event.kind {
                 EventType::NewMessage => first.encode_event("response_message", &event.payload),
+                // A host's own event goes out under the host's name for it.
+                EventType::Publication => first.encode_event(
+                    event.payload["event"].as_str().unwrap_or("publication"),
+                    event,
+                ),
                 kind => first.encode_event(kind.as_str(), event),
             };
             let encoded = match encoded {

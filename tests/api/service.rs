@@ -341,3 +341,91 @@ async fn a_host_backend_onboards_users_and_opens_chats() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_publishes_its_own_events_to_users_and_channels() {
+    let s = TestServer::start().await;
+    let ann = s.signup("ann@acme.test").await;
+    let bob = s.add_member(&ann, "bob@acme.test").await;
+    let rival = s.signup("rex@rival.test").await;
+    let key = new_key(&s, &ann, &["publish"]).await;
+    let (_, chat) = s
+        .post(
+            "/api/v1/chat/conversations",
+            Some(&ann.access),
+            json!({"type": "direct", "participant_ids": [bob.user_id]}),
+        )
+        .await;
+    let chat_id = chat["id"].as_str().unwrap();
+    let mut bob_io = SioClient::connect(&s.base, Some(json!({"token": bob.access})), "")
+        .await
+        .unwrap();
+    let mut bob_ws = crate::common::ws::stream(&s, &bob).await;
+
+    // To a user: Socket.IO gets the host's name; /api/v1/ws a `publication` envelope.
+    let (st, p) = service(
+        &s,
+        &key,
+        Method::POST,
+        "/publish",
+        Some(json!({"user_ids": [bob.user_id], "event": "order.shipped", "data": {"order": 42}})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{p}");
+    assert_eq!(p["recipients"], 1);
+    let ev = bob_io.expect("order.shipped", WAIT).await.unwrap();
+    assert_eq!(ev["payload"]["data"]["order"], 42);
+    let env = crate::common::ws::next_of(&mut bob_ws, "publication").await;
+    assert_eq!(env["payload"]["event"], "order.shipped");
+    // To a conversation's channel: its members.
+    let (st, _) = service(
+        &s,
+        &key,
+        Method::POST,
+        "/publish",
+        Some(json!({"channel": format!("conversation:{chat_id}"), "event": "board_moved", "data": {}})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::ACCEPTED);
+    let ev = bob_io.expect("board_moved", WAIT).await.unwrap();
+    assert_eq!(ev["payload"]["channel"], format!("conversation:{chat_id}"));
+
+    // Refusals: Switchboard's own names, bad names, nobody, another tenant, scope.
+    for (body, status, code) in [
+        (
+            json!({"user_ids": [bob.user_id], "event": "new_message", "data": {}}),
+            400,
+            "VALIDATION_ERROR",
+        ),
+        (
+            json!({"user_ids": [bob.user_id], "event": "Bad Name", "data": {}}),
+            400,
+            "VALIDATION_ERROR",
+        ),
+        (json!({"event": "x", "data": {}}), 400, "VALIDATION_ERROR"),
+        (
+            json!({"user_ids": [rival.user_id], "event": "x", "data": {}}),
+            404,
+            "NOT_FOUND",
+        ),
+        (
+            json!({"user_ids": [bob.user_id], "event": "x", "data": {"blob": "x".repeat(70_000)}}),
+            413,
+            "PAYLOAD_TOO_LARGE",
+        ),
+    ] {
+        let res = service(&s, &key, Method::POST, "/publish", Some(body)).await;
+        assert_error(&res, status, code);
+    }
+    let other = new_key(&s, &ann, &["users"]).await;
+    let res = service(
+        &s,
+        &other,
+        Method::POST,
+        "/publish",
+        Some(json!({"user_ids": [bob.user_id], "event": "x", "data": {}})),
+    )
+    .await;
+    assert_error(&res, 403, "PERMISSION_ERROR");
+    assert!(bob_io.before_barrier("x", WAIT).await.unwrap().is_empty());
+}

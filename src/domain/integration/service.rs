@@ -1,8 +1,8 @@
 //! What a host platform's backend does with an API key (Worknation's Chat REST, and
 //! what a realtime engine's server API offers): onboard users by their external ids
 //! (idempotent), list them, open chats between them, read a user's chats and a chat's
-//! members, send notifications through the one notification path, and end a user's
-//! live sessions. Users are named by Switchboard id or `ext:<external id>`.
+//! members. Users are named by Switchboard id or `ext:<external id>`. Telling users
+//! things (notifications, events, ending sessions) is in `broadcasts.rs`.
 
 use entity::enums::{ConversationKind, UserRole};
 use entity::users;
@@ -16,7 +16,6 @@ use uuid::Uuid;
 use super::api_keys::{Scope, ServiceActor};
 use crate::domain::accounts::sessions::new_user;
 use crate::domain::chat::conversation_admin::CreateConversation;
-use crate::domain::notify::{Category, NewNotification};
 use crate::domain::views::{ChatView, ParticipantView, UserView};
 use crate::domain::{Actor, Domain, limits, validate};
 use crate::error::{AppError, AppResult};
@@ -57,25 +56,8 @@ pub struct ServiceChatInput {
     pub title: Option<String>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct ServiceNotificationInput {
-    #[schema(value_type = Vec<String>)]
-    pub user_ids: Vec<serde_json::Value>,
-    pub title: String,
-    pub body: Option<String>,
-    /// message | mention | meeting | announcement | call | system (default system)
-    pub category: Option<Category>,
-    #[schema(value_type = Object)]
-    pub data: Option<serde_json::Value>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ServiceNotified {
-    pub notified: usize,
-}
-
 /// An external id as text: a JSON number or a non-empty string.
-fn external_text(field: &str, v: &serde_json::Value) -> AppResult<String> {
+pub(super) fn external_text(field: &str, v: &serde_json::Value) -> AppResult<String> {
     let text = match v {
         serde_json::Value::Number(n) => n.to_string(),
         serde_json::Value::String(s) => s.trim().to_string(),
@@ -319,7 +301,7 @@ impl Domain {
 
     /// Some current member of a chat of this tenant, to see it through (404 when
     /// the chat is not the tenant's).
-    async fn chat_member_of_tenant(&self, tenant: Uuid, id: Uuid) -> AppResult<Actor> {
+    pub(super) async fn chat_member_of_tenant(&self, tenant: Uuid, id: Uuid) -> AppResult<Actor> {
         let ids = self.participant_ids(id).await?;
         let Some(u) = users::Entity::find()
             .filter(users::Column::Id.is_in(ids))
@@ -330,54 +312,5 @@ impl Domain {
             return Err(AppError::NotFound("conversation"));
         };
         Ok(actor_of(&u))
-    }
-
-    /// Notifications from the host, through the one notification path (preferences,
-    /// inbox, events, push).
-    pub async fn service_notify(
-        &self,
-        sa: &ServiceActor,
-        input: ServiceNotificationInput,
-    ) -> AppResult<ServiceNotified> {
-        sa.require(Scope::Notifications)?;
-        let title = validate::text("title", &input.title, limits::TITLE)?;
-        let body = match input.body.as_deref() {
-            Some(b) => Some(validate::text("body", b, limits::ANNOUNCEMENT_BODY)?),
-            None => None,
-        };
-        if input.user_ids.is_empty() || input.user_ids.len() > limits::MAX_AUDIENCE_USERS {
-            return Err(AppError::validation("user_ids", "name 1–1000 users"));
-        }
-        let data = match input.data {
-            None => serde_json::json!({}),
-            Some(d) if d.is_object() && d.to_string().len() <= 4096 => d,
-            Some(_) => return Err(AppError::validation("data", "an object of at most 4 KiB")),
-        };
-        let mut notes = Vec::new();
-        for v in &input.user_ids {
-            let u = self.tenant_user(sa.tenant_id, "user_ids", v).await?;
-            notes.push(NewNotification {
-                user_id: u.id,
-                category: input.category.unwrap_or(Category::System),
-                title: title.clone(),
-                body: body.clone(),
-                data: data.clone(),
-                conversation_id: None,
-                urgent: false,
-            });
-        }
-        let notified = notes.len();
-        self.notify(sa.tenant_id, notes).await?;
-        Ok(ServiceNotified { notified })
-    }
-
-    /// Ends every live session of a user (their sockets are closed).
-    pub async fn service_disconnect(&self, sa: &ServiceActor, user: &str) -> AppResult<UserView> {
-        sa.require(Scope::Users)?;
-        let u = self
-            .tenant_user(sa.tenant_id, "id", &serde_json::Value::String(user.into()))
-            .await?;
-        self.end_sessions(u.id).await;
-        Ok(u.into())
     }
 }
