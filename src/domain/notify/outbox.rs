@@ -192,10 +192,12 @@ impl Domain {
             urgent: note.urgent,
         })
         .expect("a push payload serialises");
-        // Calls are never merged: each one rings. A zero window turns merging off.
-        let collapse_key = (!note.urgent && !settings.collapse_window.is_zero())
-            .then(|| note.conversation_id.map(|c| c.to_string()))
-            .flatten();
+        // Only message-like pushes merge: a call (ringing or missed) stands alone.
+        let collapse_key = (!note.urgent
+            && note.category != Category::Call
+            && !settings.collapse_window.is_zero())
+        .then(|| note.conversation_id.map(|c| c.to_string()))
+        .flatten();
         for (channel, target) in &targets {
             self.put_in_outbox(
                 txn,
