@@ -19,6 +19,8 @@ pub const TENANT_NAME: Len = len(1, 200);
 pub const TITLE: Len = len(1, 200);
 /// A host platform's issuer or audience.
 pub const ISSUER: Len = len(1, 512);
+/// A user's id on the host platform.
+pub const EXTERNAL_ID: Len = len(1, 128);
 pub const DESCRIPTION: Len = len(0, 2000);
 pub const ANNOUNCEMENT_BODY: Len = len(1, 20_000);
 pub const CLIENT_MSG_ID: Len = len(1, 128);

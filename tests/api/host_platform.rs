@@ -152,6 +152,24 @@ async fn hs256_host_tokens_become_sessions_and_bad_ones_are_refused() {
             ),
             "issuer",
         ),
+        (
+            host_jwt(
+                &key,
+                Algorithm::HS256,
+                None,
+                json!({"iss": ISSUER, "sub": "1001", "exp": chrono::Utc::now().timestamp() + 300}),
+            ),
+            "invalid",
+        ),
+        (
+            host_jwt(
+                &key,
+                Algorithm::HS256,
+                None,
+                claims(json!("x".repeat(200)), json!({})),
+            ),
+            "128",
+        ),
         ("not.a.jwt".to_string(), "JWT"),
     ];
     for (jwt, why) in cases {
@@ -194,6 +212,13 @@ async fn rs256_es256_and_jwks_keys() {
     // RS256 with a PEM public key.
     let rsa_private = include_str!("fixtures/host-rs256.key.pem");
     let rsa_public = include_str!("fixtures/host-rs256.pub.pem");
+    // A private key, or a URL outside the allow-list, is refused at bind time.
+    for bad in [
+        json!({"issuer": ISSUER, "public_key_pem": rsa_private}),
+        json!({"issuer": ISSUER, "jwks_url": format!("{jwks_base}/elsewhere/jwks.json")}),
+    ] {
+        assert_error(&bind(&s, &ann, bad).await, 400, "VALIDATION_ERROR");
+    }
     let (st, v) = bind(
         &s,
         &ann,

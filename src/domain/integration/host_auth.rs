@@ -88,9 +88,18 @@ fn refused(why: &str) -> AppError {
 
 /// The key a PEM holds, for the algorithm it suits.
 fn pem_key(pem: &str) -> Option<(DecodingKey, Algorithm)> {
+    // Public keys only: a private key has no business here.
+    if !pem.contains("-----BEGIN PUBLIC KEY-----")
+        && !pem.contains("-----BEGIN RSA PUBLIC KEY-----")
+    {
+        return None;
+    }
     if let Ok(k) = DecodingKey::from_rsa_pem(pem.as_bytes()) {
         return Some((k, Algorithm::RS256));
     }
+    // ES256 is P-256 only: another curve would bind and never verify.
+    use p256::pkcs8::DecodePublicKey;
+    p256::PublicKey::from_public_key_pem(pem.trim()).ok()?;
     DecodingKey::from_ec_pem(pem.as_bytes())
         .ok()
         .map(|k| (k, Algorithm::ES256))
@@ -282,7 +291,11 @@ impl Domain {
         // `sub` is checked below: hosts send numbers too, which the library refuses.
         validation.set_required_spec_claims(&["exp", "iss"]);
         match &h.audience {
-            Some(aud) => validation.set_audience(&[aud.as_str()]),
+            Some(aud) => {
+                // A bound audience must be in the token, not merely not contradicted.
+                validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+                validation.set_audience(&[aud.as_str()]);
+            }
             None => validation.validate_aud = false,
         }
         let claims = jsonwebtoken::decode::<serde_json::Value>(token, &key, &validation)
@@ -302,6 +315,9 @@ impl Domain {
             serde_json::Value::Number(n) => n.to_string(),
             _ => return Err(refused("host token has no sub")),
         };
+        if sub.chars().count() > limits::EXTERNAL_ID.max {
+            return Err(refused("host token's sub is longer than 128 characters"));
+        }
         let user = self.host_user(h.tenant_id, &sub, &claims).await?;
         if !user.is_active {
             return Err(AppError::UserInactive);

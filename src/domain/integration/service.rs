@@ -22,8 +22,6 @@ use crate::error::{AppError, AppResult};
 
 /// Most users one list returns.
 const USERS_MAX: u64 = 1000;
-/// Longest external id.
-const EXTERNAL_ID_MAX: usize = 128;
 
 /// A host user to find or create: `external_id` is the host platform's id (a
 /// number or a string).
@@ -64,7 +62,7 @@ pub(super) fn external_text(field: &str, v: &serde_json::Value) -> AppResult<Str
         _ => return Err(AppError::validation(field, "must be a number or a string")),
     };
     if text.is_empty()
-        || text.chars().count() > EXTERNAL_ID_MAX
+        || text.chars().count() > limits::EXTERNAL_ID.max
         || text.chars().any(char::is_control)
     {
         return Err(AppError::validation(
