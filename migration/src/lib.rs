@@ -15,6 +15,7 @@ mod m20261124_000007_push_outbox_delivery;
 mod m20261124_000008_meetings_calls_scheduler;
 mod m20261124_000009_api_key_scopes;
 mod m20261124_000010_host_auth;
+mod m20261124_000011_one_live_call;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000008_meetings_calls_scheduler::Migration),
             Box::new(m20261124_000009_api_key_scopes::Migration),
             Box::new(m20261124_000010_host_auth::Migration),
+            Box::new(m20261124_000011_one_live_call::Migration),
         ]
     }
 }

@@ -23,6 +23,8 @@ use crate::realtime::{Audience, EventType, RealtimeEvent};
 
 /// Most announcements one list returns.
 const LIST_MAX: u64 = 100;
+/// Rows read per page while matching audiences.
+const PAGE_ROWS: u64 = 400;
 
 /// Who an announcement is for.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
@@ -226,23 +228,36 @@ impl Domain {
         q: MeetingScope,
     ) -> AppResult<Vec<AnnouncementView>> {
         let all = Self::all_scope(actor, &q)?;
-        let mut find = ann::Entity::find().filter(ann::Column::TenantId.eq(actor.tenant_id));
-        if !all {
-            find = find.filter(ann::Column::PublishedAt.is_not_null());
-        }
-        let rows = find
-            .order_by_desc(ann::Column::CreatedAt)
-            .limit(LIST_MAX * 4)
-            .all(&self.db)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(AnnouncementView::from)
-            .filter(|v| {
+        // Readers: published ones, newest publication first; `all`: everything, newest
+        // first. The audience is JSON, so it is matched here, page by page, until the
+        // list is full or the rows run out.
+        let mut out = Vec::new();
+        let mut page = 0;
+        loop {
+            let mut find = ann::Entity::find().filter(ann::Column::TenantId.eq(actor.tenant_id));
+            find = if all {
+                find.order_by_desc(ann::Column::CreatedAt)
+            } else {
+                find.filter(ann::Column::PublishedAt.is_not_null())
+                    .order_by_desc(ann::Column::PublishedAt)
+            };
+            let rows = find
+                .order_by_desc(ann::Column::Id)
+                .offset(page * PAGE_ROWS)
+                .limit(PAGE_ROWS)
+                .all(&self.db)
+                .await?;
+            let last = (rows.len() as u64) < PAGE_ROWS;
+            out.extend(rows.into_iter().map(AnnouncementView::from).filter(|v| {
                 all || v.author_id == actor.user_id
                     || v.audience.includes(actor.user_id, actor.role)
-            })
-            .take(LIST_MAX as usize)
-            .collect())
+            }));
+            if last || out.len() >= LIST_MAX as usize {
+                break;
+            }
+            page += 1;
+        }
+        out.truncate(LIST_MAX as usize);
+        Ok(out)
     }
 }

@@ -435,3 +435,32 @@ async fn a_callee_who_is_not_connected_is_rung_by_an_urgent_push() {
         .await;
     assert_error(&res, 400, "VALIDATION_ERROR");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_one_call_rings_per_conversation_even_when_started_at_once() {
+    let s = TestServer::start().await;
+    let ann = s.signup("ann@acme.test").await;
+    let bob = s.add_member(&ann, "bob@acme.test").await;
+    let dm = conversation(&s, &ann, &[&bob]).await;
+    let body = json!({"conversation_id": dm, "media": "audio"});
+    let (a, b, c, d) = tokio::join!(
+        s.post("/api/v1/calls", Some(&ann.access), body.clone()),
+        s.post("/api/v1/calls", Some(&bob.access), body.clone()),
+        s.post("/api/v1/calls", Some(&ann.access), body.clone()),
+        s.post("/api/v1/calls", Some(&bob.access), body.clone()),
+    );
+    let statuses: Vec<u16> = [a, b, c, d].iter().map(|(st, _)| st.as_u16()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 409),
+        "{statuses:?}"
+    );
+    let (_, history) = s
+        .get(&format!("/api/v1/calls?conversation_id={dm}"), &ann.access)
+        .await;
+    assert_eq!(history.as_array().unwrap().len(), 1);
+}

@@ -5,7 +5,12 @@
 //! direct chat ends it (`call_declined`); no answer within the ring timeout is
 //! `call_missed` and a missed-call notification (the scheduler fires it); either side
 //! ends it (`call_ended` with the duration). Signalling (`call_signal`: offer, answer,
-//! ICE candidates) is relayed to the addressed member's devices only, never stored.
+//! ICE candidates) is relayed to the addressed member's devices only, never stored
+//! ([`signals`]).
+
+mod signals;
+
+pub use signals::SignalInput;
 
 use chrono::{DateTime, Utc};
 use entity::calls;
@@ -41,15 +46,6 @@ pub struct CallInput {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct AnswerInput {
     pub device_id: Option<String>,
-}
-
-/// A WebRTC message for one member: an offer, an answer or an ICE candidate.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct SignalInput {
-    pub call_id: Uuid,
-    pub to_user_id: Uuid,
-    #[schema(value_type = Object)]
-    pub signal: serde_json::Value,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -191,7 +187,17 @@ impl Domain {
             ring_until: Set(Some(at + ring)),
         }
         .insert(&txn)
-        .await?;
+        .await
+        .map_err(|e| {
+            if crate::domain::unique::is_unique_violation(&e) {
+                // Another call started in the same moment (the index holds one).
+                AppError::Conflict(
+                    "a call is already ringing or running in this conversation".into(),
+                )
+            } else {
+                e.into()
+            }
+        })?;
         self.arm(&txn, JobKind::CallRingTimeout, call.id, at + ring)
             .await?;
         txn.commit().await?;
@@ -398,49 +404,6 @@ impl Domain {
             .into_iter()
             .map(CallView::from)
             .collect())
-    }
-
-    /// Relays a WebRTC message to one other member's devices (from any transport),
-    /// while the call rings or runs; bounded in size; never stored.
-    pub async fn relay_signal(&self, actor: &Actor, input: SignalInput) -> AppResult<()> {
-        let call = self.member_call(actor, input.call_id).await?;
-        if !matches!(call.status, CallStatus::Ringing | CallStatus::Active) {
-            return Err(AppError::Conflict("the call is over".into()));
-        }
-        if input.to_user_id == actor.user_id {
-            return Err(AppError::validation("to_user_id", "is yourself"));
-        }
-        if !self
-            .participant_ids(call.conversation_id)
-            .await?
-            .contains(&input.to_user_id)
-        {
-            return Err(AppError::validation("to_user_id", "is not in this call"));
-        }
-        let size = input.signal.to_string().len();
-        if size > limits::MAX_SIGNAL_BYTES {
-            return Err(AppError::PayloadTooLarge(format!(
-                "a signal is at most {} bytes",
-                limits::MAX_SIGNAL_BYTES
-            )));
-        }
-        self.hub
-            .publish(
-                RealtimeEvent::new(
-                    EventType::CallSignal,
-                    serde_json::json!({
-                        "call_id": call.id,
-                        "from_user_id": actor.user_id,
-                        "to_user_id": input.to_user_id,
-                        "signal": input.signal,
-                    }),
-                )
-                .entity("call", call.id)
-                .actor(actor.user_id),
-                Audience::users([input.to_user_id]),
-            )
-            .await;
-        Ok(())
     }
 }
 
