@@ -1,5 +1,6 @@
 //! JWKS documents of host platforms: fetched with a timeout and a size cap (never
-//! following redirects), cached for ten minutes per URL. Which URLs may be fetched
+//! following redirects), cached for ten minutes per URL; a token naming a key the
+//! cache lacks refetches, at most every two seconds. Which URLs may be fetched
 //! is the domain's check against `JWKS_ALLOWED_URLS`.
 
 use std::collections::HashMap;
@@ -11,6 +12,9 @@ use jsonwebtoken::jwk::JwkSet;
 use crate::domain::integration::host_auth::JwksSource;
 
 const TTL: Duration = Duration::from_secs(600);
+/// An unknown `kid` refetches at most this often per URL (tokens with made-up kids
+/// must not turn into a fetch each).
+const MIN_REFRESH: Duration = Duration::from_secs(2);
 const MAX_BYTES: usize = 64 * 1024;
 
 pub struct HttpJwks {
@@ -39,11 +43,12 @@ impl Default for HttpJwks {
 
 #[async_trait::async_trait]
 impl JwksSource for HttpJwks {
-    async fn jwks(&self, url: &str) -> Result<JwkSet, String> {
-        if let Some((at, set)) = self.cache.lock().expect("jwks cache").get(url)
-            && at.elapsed() < TTL
-        {
-            return Ok(set.clone());
+    async fn jwks(&self, url: &str, refresh: bool) -> Result<JwkSet, String> {
+        if let Some((at, set)) = self.cache.lock().expect("jwks cache").get(url) {
+            let keep = if refresh { MIN_REFRESH } else { TTL };
+            if at.elapsed() < keep {
+                return Ok(set.clone());
+            }
         }
         let mut res = self
             .client

@@ -193,12 +193,13 @@ async fn rs256_es256_and_jwks_keys() {
         "x": URL_SAFE_NO_PAD.encode(point.x().unwrap()), "y": URL_SAFE_NO_PAD.encode(point.y().unwrap())}]});
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let jwks_base = format!("http://{}", listener.local_addr().unwrap());
-    let served = jwks.clone();
+    let served = std::sync::Arc::new(std::sync::Mutex::new(jwks.clone()));
+    let serving = served.clone();
     tokio::spawn(async move {
         let app = Router::new().route(
             "/.well-known/jwks.json",
             get(move || {
-                let v = served.clone();
+                let v = serving.lock().unwrap().clone();
                 async move { axum::Json(v) }
             }),
         );
@@ -298,6 +299,25 @@ async fn rs256_es256_and_jwks_keys() {
     )
     .await;
     assert_error(&res, 401, "AUTH_ERROR");
+
+    // The host rotates in a second key: a token naming it makes the server look again
+    // (once its cached copy is a couple of seconds old).
+    let rotated = p256::SecretKey::random(&mut rand::rngs::OsRng);
+    let p2 = rotated.public_key().to_encoded_point(false);
+    served.lock().unwrap()["keys"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"kty": "EC", "crv": "P-256", "kid": "k2", "use": "sig", "alg": "ES256",
+            "x": URL_SAFE_NO_PAD.encode(p2.x().unwrap()), "y": URL_SAFE_NO_PAD.encode(p2.y().unwrap())}));
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let k2 = EncodingKey::from_ec_der(rotated.to_pkcs8_der().unwrap().as_bytes());
+    let (st, t) = exchange(
+        &s,
+        "/v1/messaging/token",
+        &host_jwt(&k2, Algorithm::ES256, Some("k2"), no_aud("es-user")),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{t}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

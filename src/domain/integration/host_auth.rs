@@ -20,10 +20,11 @@ use crate::domain::{Actor, Domain, limits, now, validate};
 use crate::error::{AppError, AppResult};
 
 /// Where JWKS documents come from (`crate::infra::jwks`): fetched with a timeout and
-/// a size cap, cached.
+/// a size cap, cached. `refresh`: the cached copy lacks a key a token names (the host
+/// rotated its keys), so fetch again unless that was just done.
 #[async_trait::async_trait]
 pub trait JwksSource: Send + Sync {
-    async fn jwks(&self, url: &str) -> Result<JwkSet, String>;
+    async fn jwks(&self, url: &str, refresh: bool) -> Result<JwkSet, String>;
 }
 
 /// What the configuration allows for host platforms.
@@ -245,14 +246,17 @@ impl Domain {
             .jwks_url
             .as_deref()
             .ok_or_else(|| refused("no key for this issuer"))?;
-        let set = self
-            .jwks
-            .jwks(url)
-            .await
-            .map_err(|e| AppError::Unavailable {
-                what: format!("the host's JWKS ({e})"),
-                source: None,
-            })?;
+        let unavailable = |e: String| AppError::Unavailable {
+            what: format!("the host's JWKS ({e})"),
+            source: None,
+        };
+        let mut set = self.jwks.jwks(url, false).await.map_err(unavailable)?;
+        if let Some(kid) = kid
+            && set.find(kid).is_none()
+        {
+            // A key we have not seen: the host may have rotated; look once more.
+            set = self.jwks.jwks(url, true).await.map_err(unavailable)?;
+        }
         let jwk = match kid {
             Some(kid) => set.find(kid),
             None if set.keys.len() == 1 => set.keys.first(),
