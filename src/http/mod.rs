@@ -47,25 +47,17 @@ struct BearerAuth;
 impl Modify for BearerAuth {
     fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
         let components = api.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
+        let jwt = || {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .build(),
-            ),
-        );
+            )
+        };
+        components.add_security_scheme("bearer", jwt());
         // A host platform's own JWT, exchanged at `messaging/token`.
-        components.add_security_scheme(
-            "host_jwt",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
-        );
+        components.add_security_scheme("host_jwt", jwt());
         // A host backend's service API key (also accepted as a Bearer token).
         components.add_security_scheme(
             "api_key",

@@ -113,6 +113,19 @@ async fn hs256_host_tokens_become_sessions_and_bad_ones_are_refused() {
     assert_eq!(me["user"]["external_id"], "1001");
     assert_eq!(me["user"]["display_name"], "Ali Khan");
     assert_eq!(me["user"]["tenant_id"], ann.tenant_id.as_str());
+    // A token whose email is someone else's here still signs its user in.
+    let taken = host_jwt(
+        &key,
+        Algorithm::HS256,
+        None,
+        claims(json!("2002"), json!({"email": "ann@acme.test"})),
+    );
+    let (st, t3) = exchange(&s, "/v1/messaging/token", &taken).await;
+    assert_eq!(st, StatusCode::OK, "{t3}");
+    let (_, me3) = s
+        .get("/api/v1/auth/me", t3["token"].as_str().unwrap())
+        .await;
+    assert_ne!(me3["user"]["email"], "ann@acme.test");
     // Again (and under /api/v1): the same user.
     let (_, t2) = exchange(&s, "/api/v1/messaging/token", &jwt).await;
     assert_eq!(t2["user_id"], t["user_id"]);

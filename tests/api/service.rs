@@ -216,6 +216,16 @@ async fn a_host_backend_onboards_users_and_opens_chats() {
         (again["created"].clone(), again["user"]["id"].clone()),
         (json!(false), ali["user"]["id"].clone())
     );
+    // Onboarding with an email someone here already has is a clear 409.
+    let res = service(
+        &s,
+        &key,
+        Method::POST,
+        "/users/find-or-create",
+        Some(json!({"external_id": 1003, "display_name": "Imposter", "email": "ann@acme.test"})),
+    )
+    .await;
+    assert_error(&res, 409, "CONFLICT");
     let res = service(
         &s,
         &key,

@@ -6,7 +6,6 @@
 
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use entity::enums::UserRole;
 use entity::{host_auth, users};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -15,7 +14,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::domain::accounts::sessions::new_user;
 use crate::domain::{Actor, Domain, limits, now, validate};
 use crate::error::{AppError, AppResult};
 
@@ -336,21 +334,14 @@ impl Domain {
         })
     }
 
-    /// The tenant's user with this external id, created on first use.
+    /// The tenant's user with this external id, created on first use with the
+    /// token's name and email.
     async fn host_user(
         &self,
         tenant: Uuid,
         sub: &str,
         claims: &serde_json::Value,
     ) -> AppResult<users::Model> {
-        let find = || {
-            users::Entity::find()
-                .filter(users::Column::TenantId.eq(tenant))
-                .filter(users::Column::ExternalId.eq(sub))
-        };
-        if let Some(u) = find().one(&self.db).await? {
-            return Ok(u);
-        }
         let name = ["name", "preferred_username", "nickname"]
             .iter()
             .find_map(|k| claims[*k].as_str())
@@ -358,29 +349,11 @@ impl Domain {
             .unwrap_or_else(|| sub.chars().take(limits::DISPLAY_NAME.max).collect());
         let email = claims["email"]
             .as_str()
-            .and_then(|e| validate::email(e).ok())
-            .unwrap_or_else(|| {
-                format!("ext-{}@{}.host.invalid", hex::encode(sub), tenant.simple())
-            });
-        let mut row = new_user(tenant, email.clone(), name.clone(), UserRole::Member, None);
-        row.external_id = Set(Some(sub.to_string()));
-        match row.insert(&self.db).await {
-            Ok(u) => Ok(u),
-            Err(_) => {
-                if let Some(u) = find().one(&self.db).await? {
-                    return Ok(u);
-                }
-                // The email belongs to someone else: a stand-in keeps them apart.
-                let mut row = new_user(
-                    tenant,
-                    format!("ext-{}@{}.host.invalid", hex::encode(sub), tenant.simple()),
-                    name,
-                    UserRole::Member,
-                    None,
-                );
-                row.external_id = Set(Some(sub.to_string()));
-                Ok(row.insert(&self.db).await?)
-            }
-        }
+            .and_then(|e| validate::email(e).ok());
+        // A token's email may belong to someone else here: the user still signs in.
+        Ok(self
+            .host_user_by_external_id(tenant, sub, &name, (email, true))
+            .await?
+            .0)
     }
 }

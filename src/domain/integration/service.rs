@@ -144,6 +144,52 @@ impl Domain {
         Ok(u.external_id.as_deref() == Some(claimed.trim()))
     }
 
+    /// The tenant's user with this external id, created (active member, no password:
+    /// they sign in through the host) when there is none; `created` says which. The
+    /// email is a stand-in no mail goes to when none is given, or when it is taken
+    /// and `email_may_fall_back` (else a taken email is 409); two calls at once end
+    /// with one user.
+    pub(crate) async fn host_user_by_external_id(
+        &self,
+        tenant: Uuid,
+        ext: &str,
+        name: &str,
+        (email, email_may_fall_back): (Option<String>, bool),
+    ) -> AppResult<(users::Model, bool)> {
+        let find = || {
+            users::Entity::find()
+                .filter(users::Column::TenantId.eq(tenant))
+                .filter(users::Column::ExternalId.eq(ext))
+        };
+        if let Some(u) = find().one(&self.db).await? {
+            return Ok((u, false));
+        }
+        let stand_in = format!("ext-{}@{}.host.invalid", hex::encode(ext), tenant.simple());
+        let addresses: Vec<String> = match email {
+            Some(e) if !email_may_fall_back => vec![e],
+            Some(e) => vec![e, stand_in],
+            None => vec![stand_in],
+        };
+        let mut last = None;
+        for address in addresses {
+            let mut row = new_user(tenant, address, name.to_string(), UserRole::Member, None);
+            row.external_id = Set(Some(ext.to_string()));
+            match row.insert(&self.db).await {
+                Ok(u) => return Ok((u, true)),
+                Err(e) => {
+                    // Another call created them meanwhile, or the email is taken.
+                    if let Some(u) = find().one(&self.db).await? {
+                        return Ok((u, false));
+                    }
+                    last = Some(e);
+                }
+            }
+        }
+        Err(crate::domain::accounts::sessions::unique_email(
+            last.expect("at least one attempt"),
+        ))
+    }
+
     /// Worknation's find-or-create (also its onboarding and initialize-user): the
     /// user with this external id, created (active, no password: they sign in
     /// through the host) when new. The same call again changes nothing.
@@ -156,49 +202,14 @@ impl Domain {
         let ext = external_text("external_id", &input.external_id)?;
         let display_name =
             validate::text("display_name", &input.display_name, limits::DISPLAY_NAME)?;
-        if let Some(u) = users::Entity::find()
-            .filter(users::Column::TenantId.eq(sa.tenant_id))
-            .filter(users::Column::ExternalId.eq(&ext))
-            .one(&self.db)
-            .await?
-        {
-            return Ok(HostUser {
-                user: u.into(),
-                created: false,
-            });
-        }
-        let email = match input.email.as_deref() {
-            Some(e) => validate::email(e)?,
-            // Emails are unique: a stand-in no mail is ever sent to.
-            None => format!(
-                "ext-{}@{}.host.invalid",
-                hex::encode(&ext),
-                sa.tenant_id.simple()
-            ),
-        };
-        let mut row = new_user(sa.tenant_id, email, display_name, UserRole::Member, None);
-        row.external_id = Set(Some(ext.clone()));
-        match row.insert(&self.db).await {
-            Ok(u) => Ok(HostUser {
-                user: u.into(),
-                created: true,
-            }),
-            Err(e) => {
-                // Two onboarding calls at once: the other one created it.
-                if let Some(u) = users::Entity::find()
-                    .filter(users::Column::TenantId.eq(sa.tenant_id))
-                    .filter(users::Column::ExternalId.eq(&ext))
-                    .one(&self.db)
-                    .await?
-                {
-                    return Ok(HostUser {
-                        user: u.into(),
-                        created: false,
-                    });
-                }
-                Err(crate::domain::accounts::sessions::unique_email(e))
-            }
-        }
+        let email = input.email.as_deref().map(validate::email).transpose()?;
+        let (u, created) = self
+            .host_user_by_external_id(sa.tenant_id, &ext, &display_name, (email, false))
+            .await?;
+        Ok(HostUser {
+            user: u.into(),
+            created,
+        })
     }
 
     /// Worknation's "initialized users": the tenant's users that have an external id.
