@@ -133,6 +133,9 @@ pub struct Config {
     /// `JWKS_ALLOWED_URLS`: comma-separated URL prefixes a host platform's `jwks_url`
     /// must start with (the server fetches it); unset: JWKS bindings are refused.
     pub jwks_allowed_urls: Vec<String>,
+    /// `RETENTION_DAYS`, default 7: settled push outbox rows and finished scheduler
+    /// jobs older than this are deleted (swept at start and hourly).
+    pub retention: Duration,
     /// `LEGACY_WS_ENABLED`, default true: serve the legacy `/ws?token=` endpoint.
     pub legacy_ws_enabled: bool,
     /// `ONLINE_PRESENCE_TTL_SECONDS`, default 90: a device without a heartbeat for this
@@ -273,6 +276,7 @@ impl Config {
                         .collect()
                 })
                 .unwrap_or_default(),
+            retention: Duration::from_secs(86_400 * positive(&get, "RETENTION_DAYS", 7)?),
             login_max_failures: positive(&get, "LOGIN_MAX_FAILURES", 10)? as u32,
             login_max_failures_per_ip: positive(&get, "LOGIN_MAX_FAILURES_PER_IP", 50)? as u32,
             login_window: Duration::from_secs(positive(&get, "LOGIN_WINDOW_SECONDS", 900)?),

@@ -105,7 +105,7 @@ pub fn push_worker(bg: &Background, domain: Domain, poll: Duration) {
 }
 
 /// Runs the scheduler's due jobs (meeting reminders, ring timeouts, scheduled
-/// announcements): a round
+/// announcements) and, hourly, the retention sweep: a round
 /// whenever a job is armed on this node, else every `poll`.
 pub fn scheduler(bg: &Background, domain: Domain, poll: Duration) {
     let waker = domain.clone();
@@ -115,6 +115,9 @@ pub fn scheduler(bg: &Background, domain: Domain, poll: Duration) {
         move || {
             let domain = domain.clone();
             async move {
+                if let Err(e) = domain.sweep_if_due().await {
+                    e.log_hidden("retention sweep");
+                }
                 match domain.run_due_jobs().await {
                     Ok(n) => n as u64 == crate::domain::scheduler::BATCH,
                     Err(e) => {

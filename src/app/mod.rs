@@ -173,6 +173,7 @@ pub async fn start(
         host_auth: HostAuthSettings {
             jwks_allowed: config.jwks_allowed_urls.clone(),
         },
+        retention: config.retention,
         login: LoginLimits {
             per_account: config.login_max_failures,
             per_address: config.login_max_failures_per_ip,

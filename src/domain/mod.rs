@@ -14,6 +14,7 @@ pub mod limits;
 pub mod meetings;
 pub mod notify;
 pub mod presence;
+mod retention;
 pub mod scheduler;
 mod unique;
 pub mod validate;
@@ -61,6 +62,8 @@ pub struct Domain {
     scheduler: Arc<Scheduler>,
     host_auth: HostAuthSettings,
     jwks: Arc<dyn JwksSource>,
+    /// Settled outbox rows and finished jobs older than this are deleted.
+    retention: Duration,
     /// Stores new messages in group commits (see [`chat::message_writer`]).
     writer: MessageWriter,
 }
@@ -77,6 +80,7 @@ pub struct Settings {
     pub outbox: OutboxSettings,
     pub calendar: CalendarSettings,
     pub host_auth: HostAuthSettings,
+    pub retention: Duration,
 }
 
 /// The engines behind the domain's store traits (`crate::infra`).
@@ -113,6 +117,7 @@ impl Domain {
             scheduler: Arc::default(),
             host_auth: settings.host_auth,
             jwks: stores.jwks,
+            retention: settings.retention,
             writer,
         }
     }

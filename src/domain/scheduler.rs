@@ -64,6 +64,8 @@ const LEASE: Duration = Duration::from_secs(60);
 #[derive(Default)]
 pub struct Scheduler {
     wake: Notify,
+    /// When this node last swept old rows (`crate::domain::retention`).
+    pub(crate) last_sweep: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl Domain {

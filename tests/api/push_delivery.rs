@@ -538,3 +538,111 @@ async fn two_nodes_on_one_database_send_each_push_once() {
     ids.sort();
     assert_eq!(pushed, ids, "every message pushed exactly once");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_settled_rows_are_swept_and_live_ones_kept() {
+    use entity::{push_outbox as outbox, scheduled_jobs as jobs};
+    use sea_orm::{ActiveModelTrait, Database, EntityTrait, Set};
+
+    let s = TestServer::start().await;
+    let ann = s.signup("ann@acme.test").await;
+    let user = uuid::Uuid::parse_str(&ann.user_id).unwrap();
+    let db = Database::connect(s.database_url.as_str()).await.unwrap();
+    let long_ago = chrono::Utc::now() - chrono::Duration::days(10);
+    let recent = chrono::Utc::now();
+    let mut keep = Vec::new();
+    let mut gone = Vec::new();
+    for (status, at) in [
+        ("sent", long_ago),
+        ("gone", long_ago),
+        ("pending", long_ago),
+        ("sent", recent),
+    ] {
+        let id = uuid::Uuid::now_v7();
+        outbox::ActiveModel {
+            id: Set(id),
+            user_id: Set(user),
+            channel: Set("web_push".into()),
+            target_id: Set(uuid::Uuid::now_v7()),
+            payload: Set(json!({})),
+            attempts: Set(1),
+            status: Set(status.into()),
+            next_attempt_at: Set(at + chrono::Duration::days(1000)),
+            last_error: Set(None),
+            created_at: Set(at),
+            sent_at: Set(None),
+            lease_until: Set(None),
+            collapse_key: Set(None),
+            notification_id: Set(None),
+            ticket_id: Set(None),
+            collapsed: Set(0),
+        }
+        .insert(&db)
+        .await
+        .unwrap();
+        if status == "pending" || at == recent {
+            keep.push(id)
+        } else {
+            gone.push(id)
+        }
+    }
+    for (status, at) in [
+        ("done", long_ago),
+        ("pending", long_ago + chrono::Duration::days(1000)),
+        ("done", recent),
+    ] {
+        let id = uuid::Uuid::now_v7();
+        jobs::ActiveModel {
+            id: Set(id),
+            kind: Set("meeting_reminder".into()),
+            subject_id: Set(uuid::Uuid::now_v7()),
+            due_at: Set(at),
+            status: Set(status.into()),
+            lease_until: Set(None),
+            attempts: Set(0),
+            last_error: Set(None),
+            created_at: Set(at),
+        }
+        .insert(&db)
+        .await
+        .unwrap();
+        if status == "done" && at == long_ago {
+            gone.push(id)
+        } else {
+            keep.push(id)
+        }
+    }
+
+    // A node starting on this database sweeps at once (RETENTION_DAYS, default 7).
+    let _second = TestServer::start_on(&s.database_url, &[], None).await;
+    let mut left = Vec::new();
+    for _ in 0..100 {
+        left = outbox::Entity::find()
+            .all(&db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        left.extend(
+            jobs::Entity::find()
+                .all(&db)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|r| r.id),
+        );
+        if gone.iter().all(|g| !left.contains(g)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        gone.iter().all(|g| !left.contains(g)),
+        "old settled rows stay"
+    );
+    assert!(
+        keep.iter().all(|k| left.contains(k)),
+        "live or recent rows were deleted"
+    );
+}
