@@ -286,17 +286,13 @@ impl Domain {
         }
         let (conv, _) = self.access(actor, call.conversation_id).await?;
         if conv.kind == ConversationKind::Direct {
-            let txn = self.db.begin().await?;
-            calls::Entity::update_many()
-                .col_expr(calls::Column::Status, Expr::value(CallStatus::Declined))
-                .col_expr(calls::Column::EndedAt, Expr::value(now()))
-                .col_expr(calls::Column::EndedBy, Expr::value(actor.user_id))
-                .filter(calls::Column::Id.eq(id))
-                .filter(calls::Column::Status.eq(CallStatus::Ringing))
-                .exec(&txn)
-                .await?;
-            self.disarm(&txn, JobKind::CallRingTimeout, id).await?;
-            txn.commit().await?;
+            self.close_call(
+                id,
+                CallStatus::Declined,
+                Some(actor.user_id),
+                &[CallStatus::Ringing],
+            )
+            .await?;
         }
         let view = self.call_view(id).await?;
         let members = self.participant_ids(call.conversation_id).await?;
@@ -326,17 +322,13 @@ impl Domain {
                 "a ringing call is declined, not ended, by the one called".into(),
             ));
         }
-        let txn = self.db.begin().await?;
-        calls::Entity::update_many()
-            .col_expr(calls::Column::Status, Expr::value(CallStatus::Ended))
-            .col_expr(calls::Column::EndedAt, Expr::value(now()))
-            .col_expr(calls::Column::EndedBy, Expr::value(actor.user_id))
-            .filter(calls::Column::Id.eq(id))
-            .filter(calls::Column::Status.is_in([CallStatus::Ringing, CallStatus::Active]))
-            .exec(&txn)
-            .await?;
-        self.disarm(&txn, JobKind::CallRingTimeout, id).await?;
-        txn.commit().await?;
+        self.close_call(
+            id,
+            CallStatus::Ended,
+            Some(actor.user_id),
+            &[CallStatus::Ringing, CallStatus::Active],
+        )
+        .await?;
         let view = self.call_view(id).await?;
         let members = self.participant_ids(call.conversation_id).await?;
         self.publish_call(EventType::CallEnded, &view, members, Some(actor.user_id))
@@ -347,16 +339,10 @@ impl Domain {
     /// The scheduler's ring timeout: a call still ringing is missed; both sides hear
     /// `call_missed` and the callees get a missed-call notification.
     pub(crate) async fn ring_timed_out(&self, id: Uuid) -> AppResult<()> {
-        let missed = calls::Entity::update_many()
-            .col_expr(calls::Column::Status, Expr::value(CallStatus::Missed))
-            .col_expr(calls::Column::EndedAt, Expr::value(now()))
-            .filter(calls::Column::Id.eq(id))
-            .filter(calls::Column::Status.eq(CallStatus::Ringing))
-            .exec(&self.db)
+        if !self
+            .close_call(id, CallStatus::Missed, None, &[CallStatus::Ringing])
             .await?
-            .rows_affected
-            == 1;
-        if !missed {
+        {
             return Ok(());
         }
         let call = calls::Entity::find_by_id(id)
@@ -374,6 +360,33 @@ impl Domain {
             .map(|u| call_note(&call, u, format!("Missed call from {caller}"), false))
             .collect();
         self.notify(call.tenant_id, notes).await
+    }
+
+    /// Ends a call that is in one of the `from` states as `to` (by `by`, when a person
+    /// ended it), and drops its ring timeout; false when it was no longer in them.
+    async fn close_call(
+        &self,
+        id: Uuid,
+        to: CallStatus,
+        by: Option<Uuid>,
+        from: &[CallStatus],
+    ) -> AppResult<bool> {
+        let txn = self.db.begin().await?;
+        let closed = calls::Entity::update_many()
+            .col_expr(calls::Column::Status, Expr::value(to))
+            .col_expr(calls::Column::EndedAt, Expr::value(now()))
+            .col_expr(calls::Column::EndedBy, Expr::value(by))
+            .filter(calls::Column::Id.eq(id))
+            .filter(calls::Column::Status.is_in(from.iter().copied()))
+            .exec(&txn)
+            .await?
+            .rows_affected
+            == 1;
+        if closed {
+            self.disarm(&txn, JobKind::CallRingTimeout, id).await?;
+        }
+        txn.commit().await?;
+        Ok(closed)
     }
 
     async fn call_view(&self, id: Uuid) -> AppResult<CallView> {
