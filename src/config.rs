@@ -208,12 +208,8 @@ impl Config {
                 45_000,
             )?),
             socketio_transports: transports,
-            cors_allowed_origins: get("CORS_ALLOWED_ORIGINS")
-                .unwrap_or_else(|| "*".into())
-                .split(',')
-                .map(|o| o.trim().to_string())
-                .filter(|o| !o.is_empty())
-                .collect(),
+            cors_allowed_origins: list(&get, "CORS_ALLOWED_ORIGINS")
+                .unwrap_or_else(|| vec!["*".into()]),
             ws_ticket_ttl: Duration::from_secs(positive(&get, "WS_TICKET_TTL_SECONDS", 60)?),
             ws_ping_interval: Duration::from_secs(positive(&get, "WS_PING_INTERVAL_SECONDS", 30)?),
             ws_pong_timeout: Duration::from_secs(positive(&get, "WS_PONG_TIMEOUT_SECONDS", 75)?),
@@ -222,19 +218,14 @@ impl Config {
             legacy_ws_enabled: parse(&get, "LEGACY_WS_ENABLED", true)?,
             vapid_public_key: vapid_key(&get, "VAPID_PUBLIC_KEY", 65)?,
             vapid_private_key: vapid_key(&get, "VAPID_PRIVATE_KEY", 32)?,
-            web_push_allowed_endpoints: get("WEB_PUSH_ALLOWED_ENDPOINTS")
-                .map(|v| {
-                    v.split(',')
-                        .map(|p| p.trim().to_string())
-                        .filter(|p| !p.is_empty())
-                        .collect()
-                })
-                .unwrap_or_else(|| {
+            web_push_allowed_endpoints: list(&get, "WEB_PUSH_ALLOWED_ENDPOINTS").unwrap_or_else(
+                || {
                     DEFAULT_PUSH_SERVICES
                         .iter()
                         .map(|s| s.to_string())
                         .collect()
-                }),
+                },
+            ),
             vapid_subject: get("VAPID_SUBJECT")
                 .map(|v| v.trim().to_string())
                 .unwrap_or_else(|| "mailto:webpush@localhost".into()),
@@ -268,14 +259,7 @@ impl Config {
                 45,
             )?),
             scheduler_poll: Duration::from_millis(positive(&get, "SCHEDULER_POLL_MS", 1000)?),
-            jwks_allowed_urls: get("JWKS_ALLOWED_URLS")
-                .map(|v| {
-                    v.split(',')
-                        .map(|p| p.trim().to_string())
-                        .filter(|p| !p.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default(),
+            jwks_allowed_urls: list(&get, "JWKS_ALLOWED_URLS").unwrap_or_default(),
             retention: Duration::from_secs(86_400 * positive(&get, "RETENTION_DAYS", 7)?),
             login_max_failures: positive(&get, "LOGIN_MAX_FAILURES", 10)? as u32,
             login_max_failures_per_ip: positive(&get, "LOGIN_MAX_FAILURES_PER_IP", 50)? as u32,
@@ -384,6 +368,16 @@ fn vapid_key(
             reason: format!("must be a base64url key of {bytes} bytes"),
         })
     }
+}
+
+/// A comma-separated list (items trimmed, empty ones dropped), or unset.
+fn list(get: &impl Fn(&str) -> Option<String>, var: &str) -> Option<Vec<String>> {
+    get(var).map(|v| {
+        v.split(',')
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect()
+    })
 }
 
 fn positive(

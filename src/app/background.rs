@@ -73,6 +73,18 @@ fn rounds<R, W>(
     });
 }
 
+/// Whether a round claimed a whole batch (more may be waiting); a failed round is
+/// logged and waits for the next.
+fn was_full(claimed: crate::error::AppResult<usize>, batch: u64, what: &str) -> bool {
+    match claimed {
+        Ok(n) => n as u64 == batch,
+        Err(e) => {
+            e.log_hidden(what);
+            false
+        }
+    }
+}
+
 /// Sends what the push outbox holds: a round whenever a row is written on this node,
 /// else every `poll` (rows other nodes wrote, retries that fell due). Rows claimed
 /// but not settled at shutdown go back to the outbox when their lease runs out.
@@ -84,13 +96,11 @@ pub fn push_worker(bg: &Background, domain: Domain, poll: Duration) {
         move || {
             let domain = domain.clone();
             async move {
-                let full = match domain.deliver_due_pushes().await {
-                    Ok(n) => n as u64 == crate::domain::notify::delivery::BATCH,
-                    Err(e) => {
-                        e.log_hidden("push outbox round");
-                        false
-                    }
-                };
+                let full = was_full(
+                    domain.deliver_due_pushes().await,
+                    crate::domain::notify::delivery::BATCH,
+                    "push outbox round",
+                );
                 if let Err(e) = domain.check_push_receipts().await {
                     e.log_hidden("expo receipts round");
                 }
@@ -118,13 +128,11 @@ pub fn scheduler(bg: &Background, domain: Domain, poll: Duration) {
                 if let Err(e) = domain.sweep_if_due().await {
                     e.log_hidden("retention sweep");
                 }
-                match domain.run_due_jobs().await {
-                    Ok(n) => n as u64 == crate::domain::scheduler::BATCH,
-                    Err(e) => {
-                        e.log_hidden("scheduler round");
-                        false
-                    }
-                }
+                was_full(
+                    domain.run_due_jobs().await,
+                    crate::domain::scheduler::BATCH,
+                    "scheduler round",
+                )
             }
         },
         move || {

@@ -8,7 +8,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::AppState;
-use super::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
+use super::extract::{ApiJson, ApiPath, ApiQuery, AuthUser, OptionalJson};
 use crate::domain::calls::{AnswerInput, CallHistoryQuery, CallInput, CallView, SignalInput};
 use crate::error::AppError;
 
@@ -65,14 +65,8 @@ async fn accept(
     State(s): State<AppState>,
     AuthUser(a): AuthUser,
     ApiPath(id): ApiPath<Uuid>,
-    body: axum::body::Bytes,
+    OptionalJson(input): OptionalJson<AnswerInput>,
 ) -> Result<Json<CallView>, AppError> {
-    // The body is optional.
-    let input = if body.iter().all(u8::is_ascii_whitespace) {
-        AnswerInput::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| AppError::validation("body", e.to_string()))?
-    };
     Ok(Json(s.domain.accept_call(&a, id, input).await?))
 }
 

@@ -36,6 +36,31 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// A JSON body that may be left out: none (or only whitespace) is `T::default()`;
+/// anything else must parse (400 naming why), an oversize one is 413.
+pub struct OptionalJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        let body = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| match e.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => {
+                    AppError::PayloadTooLarge("request body too large".into())
+                }
+                _ => AppError::validation("body", e.body_text()),
+            })?;
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(T::default()));
+        }
+        serde_json::from_slice(&body)
+            .map(Self)
+            .map_err(|e| AppError::validation("body", e.to_string()))
+    }
+}
+
 /// Path parameters; a malformed id is a 400 naming the parameter.
 pub struct ApiPath<T>(pub T);
 

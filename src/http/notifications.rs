@@ -8,7 +8,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::AppState;
-use super::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
+use super::extract::{ApiJson, ApiPath, ApiQuery, AuthUser, OptionalJson};
 use crate::domain::notify::delivery::PushTestResult;
 use crate::domain::notify::device_tokens::{
     CurrentTokenInput, DeviceTokenInput, DeviceTokenRegistered, DeviceTokenRevoked,
@@ -58,14 +58,9 @@ async fn register_device_token(
 async fn revoke_current_device_tokens(
     State(s): State<AppState>,
     AuthUser(a): AuthUser,
-    body: axum::body::Bytes,
+    // None (or an empty body) means every token of the caller.
+    OptionalJson(input): OptionalJson<CurrentTokenInput>,
 ) -> Result<Json<DeviceTokenRevoked>, AppError> {
-    // The body is optional: none (or an empty one) means every token of the caller.
-    let input = if body.iter().all(u8::is_ascii_whitespace) {
-        CurrentTokenInput::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| AppError::validation("body", e.to_string()))?
-    };
     Ok(Json(
         s.domain.revoke_current_device_tokens(&a, input).await?,
     ))

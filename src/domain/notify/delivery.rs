@@ -97,6 +97,22 @@ pub struct PushTestResult {
     pub failed: u64,
 }
 
+impl From<&subs::Model> for WebPushTarget {
+    fn from(s: &subs::Model) -> Self {
+        Self {
+            endpoint: s.endpoint.clone(),
+            p256dh: s.p256dh.clone(),
+            auth: s.auth.clone(),
+        }
+    }
+}
+
+/// What a row says, or the outcome for a row whose payload cannot be read.
+fn payload_of(row: &outbox::Model) -> Result<PushPayload, Outcome> {
+    serde_json::from_value(row.payload.clone())
+        .map_err(|_| Outcome::Failed("unreadable payload".into()))
+}
+
 /// What the service worker receives (decrypted) in a Web Push.
 fn web_push_body(row: &outbox::Model, p: &PushPayload) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
@@ -244,19 +260,16 @@ impl Domain {
     }
 
     async fn send_web_push(&self, row: &outbox::Model) -> Outcome {
-        let Ok(payload) = serde_json::from_value::<PushPayload>(row.payload.clone()) else {
-            return Outcome::Failed("unreadable payload".into());
+        let payload = match payload_of(row) {
+            Ok(p) => p,
+            Err(outcome) => return outcome,
         };
         let sub = match subs::Entity::find_by_id(row.target_id).one(&self.db).await {
             Ok(Some(s)) if s.revoked_at.is_none() => s,
             Ok(_) => return Outcome::Gone("subscription removed".into()),
             Err(e) => return retry(e),
         };
-        let target = WebPushTarget {
-            endpoint: sub.endpoint,
-            p256dh: sub.p256dh,
-            auth: sub.auth,
-        };
+        let target = WebPushTarget::from(&sub);
         self.push
             .gateway
             .web_push(&target, &web_push_body(row, &payload), payload.urgent)
@@ -264,27 +277,39 @@ impl Domain {
     }
 
     async fn send_expo(&self, rows: &[outbox::Model]) {
+        // The tokens of the whole request in one read.
+        let tokens = match device_tokens::Entity::find()
+            .filter(device_tokens::Column::Id.is_in(rows.iter().map(|r| r.target_id)))
+            .all(&self.db)
+            .await
+        {
+            Ok(found) => found,
+            Err(e) => {
+                for row in rows {
+                    self.record(row, retry(&e)).await;
+                }
+                return;
+            }
+        };
         let mut sendable = Vec::new();
         let mut messages = Vec::new();
         for row in rows {
-            let payload = serde_json::from_value::<PushPayload>(row.payload.clone());
-            let token = device_tokens::Entity::find_by_id(row.target_id)
-                .one(&self.db)
-                .await;
-            match (payload, token) {
-                (Ok(p), Ok(Some(t))) if t.revoked_at.is_none() => {
-                    messages.push(expo_message(t.token, row, &p));
+            let payload = match payload_of(row) {
+                Ok(p) => p,
+                Err(outcome) => {
+                    self.record(row, outcome).await;
+                    continue;
+                }
+            };
+            match tokens.iter().find(|t| t.id == row.target_id) {
+                Some(t) if t.revoked_at.is_none() => {
+                    messages.push(expo_message(t.token.clone(), row, &payload));
                     sendable.push(row);
                 }
-                (Err(_), _) => {
-                    self.record(row, Outcome::Failed("unreadable payload".into()))
-                        .await
-                }
-                (_, Ok(_)) => {
+                _ => {
                     self.record(row, Outcome::Gone("device token removed".into()))
                         .await
                 }
-                (_, Err(e)) => self.record(row, retry(e)).await,
             }
         }
         if messages.is_empty() {
@@ -297,8 +322,9 @@ impl Domain {
     }
 
     async fn send_email(&self, row: &outbox::Model) -> Outcome {
-        let Ok(payload) = serde_json::from_value::<PushPayload>(row.payload.clone()) else {
-            return Outcome::Failed("unreadable payload".into());
+        let payload = match payload_of(row) {
+            Ok(p) => p,
+            Err(outcome) => return outcome,
         };
         let user = match users::Entity::find_by_id(row.target_id).one(&self.db).await {
             Ok(Some(u)) if u.is_active => u,
@@ -342,12 +368,12 @@ impl Domain {
         .expect("a push body serialises");
         let (mut delivered, mut failed) = (0, 0);
         for sub in &rows {
-            let target = WebPushTarget {
-                endpoint: sub.endpoint.clone(),
-                p256dh: sub.p256dh.clone(),
-                auth: sub.auth.clone(),
-            };
-            match self.push.gateway.web_push(&target, &body, false).await {
+            match self
+                .push
+                .gateway
+                .web_push(&WebPushTarget::from(sub), &body, false)
+                .await
+            {
                 Outcome::Delivered | Outcome::Ticketed(_) => delivered += 1,
                 Outcome::Gone(_) => {
                     failed += 1;
