@@ -12,6 +12,7 @@ pub mod host_auth;
 pub mod media;
 pub mod meeting_participants;
 pub mod meetings;
+pub mod message_attachments;
 pub mod message_reactions;
 pub mod messages;
 pub mod notification_preferences;
@@ -35,6 +36,7 @@ pub mod prelude {
     pub use crate::media::Entity as Media;
     pub use crate::meeting_participants::Entity as MeetingParticipants;
     pub use crate::meetings::Entity as Meetings;
+    pub use crate::message_attachments::Entity as MessageAttachments;
     pub use crate::message_reactions::Entity as MessageReactions;
     pub use crate::messages::Entity as Messages;
     pub use crate::notification_preferences::Entity as NotificationPreferences;

@@ -19,6 +19,14 @@ pub struct Model {
     pub storage_key: String,
     pub status: MediaStatus,
     pub created_at: DateTimeUtc,
+    /// Hex SHA-256 of the stored bytes, recorded on confirm.
+    pub checksum_sha256: Option<String>,
+    pub thumbnail_key: Option<String>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    /// Until when the upload URL works.
+    pub upload_expires_at: Option<DateTimeUtc>,
+    pub confirmed_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,6 +16,7 @@ mod m20261124_000008_meetings_calls_scheduler;
 mod m20261124_000009_api_key_scopes;
 mod m20261124_000010_host_auth;
 mod m20261124_000011_one_live_call;
+mod m20261124_000012_media_files;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000009_api_key_scopes::Migration),
             Box::new(m20261124_000010_host_auth::Migration),
             Box::new(m20261124_000011_one_live_call::Migration),
+            Box::new(m20261124_000012_media_files::Migration),
         ]
     }
 }

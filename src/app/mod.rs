@@ -21,6 +21,7 @@ use crate::config::{Config, Transports};
 use crate::domain::accounts::login_guard::LoginLimits;
 use crate::domain::chat::message_writer::MessageWriter;
 use crate::domain::integration::host_auth::HostAuthSettings;
+use crate::domain::media::MediaPolicy;
 use crate::domain::meetings::CalendarSettings;
 use crate::domain::notify::outbox::OutboxSettings;
 use crate::domain::notify::web_push::WebPushSettings;
@@ -41,6 +42,8 @@ pub enum StartError {
     Redis(#[from] redis::RedisError),
     #[error("push: {0}")]
     Push(String),
+    #[error("media: {0}")]
+    Media(String),
 }
 
 /// A server running in the background.
@@ -100,6 +103,10 @@ pub async fn start(
     ]);
     let gateway = push_gateway(&config)?;
     let jwks: Arc<crate::infra::jwks::HttpJwks> = Arc::default();
+    let crate::infra::media::Opened {
+        store: media,
+        local: local_media,
+    } = crate::infra::media::open(&config).map_err(StartError::Media)?;
     let prefix = config.redis_prefix.as_str();
     let (fanout, stores): (Arc<dyn Fanout>, Stores) = match &config.redis_url {
         None => (
@@ -110,6 +117,7 @@ pub async fn start(
                 login_failures: Arc::new(memory::MemoryFailures::default()),
                 push: gateway.clone(),
                 jwks: jwks.clone(),
+                media: media.clone(),
             },
         ),
         Some(url) => {
@@ -132,6 +140,7 @@ pub async fn start(
                     login_failures: Arc::new(redis_engine::RedisFailures::new(conn, prefix)),
                     push: gateway.clone(),
                     jwks: jwks.clone(),
+                    media: media.clone(),
                 },
             )
         }
@@ -174,6 +183,13 @@ pub async fn start(
             jwks_allowed: config.jwks_allowed_urls.clone(),
         },
         retention: config.retention,
+        media: MediaPolicy {
+            max_bytes: config.media.max_bytes,
+            allowed_types: config.media.allowed_types.clone(),
+            upload_ttl: config.media.upload_ttl,
+            download_ttl: config.media.download_ttl,
+            thumbnail_px: config.media.thumbnail_px,
+        },
         login: LoginLimits {
             per_account: config.login_max_failures,
             per_address: config.login_max_failures_per_ip,
@@ -196,6 +212,7 @@ pub async fn start(
         domain,
         config: config.clone(),
         sessions,
+        local_media,
     };
     let ws_routes = crate::ws::routes::router(config.legacy_ws_enabled);
     let router = crate::http::app(state, ws_routes).layer(layer);

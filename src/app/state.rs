@@ -11,4 +11,6 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// This node's plain-WebSocket sessions.
     pub sessions: Arc<crate::ws::Sessions>,
+    /// The embedded media store, whose signed file URLs this server serves.
+    pub local_media: Option<Arc<crate::infra::media::local::LocalMediaStore>>,
 }

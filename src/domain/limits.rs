@@ -24,6 +24,8 @@ pub const EXTERNAL_ID: Len = len(1, 128);
 pub const DESCRIPTION: Len = len(0, 2000);
 pub const ANNOUNCEMENT_BODY: Len = len(1, 20_000);
 pub const CLIENT_MSG_ID: Len = len(1, 128);
+/// An uploaded file's name.
+pub const FILE_NAME: Len = len(1, 255);
 pub const EMOJI: Len = len(1, 16);
 // Presence (000: device_id 8–128 characters, app_state at most 32).
 pub const DEVICE_ID: Len = len(8, 128);

@@ -11,6 +11,7 @@ pub mod chat;
 pub mod integration;
 mod leases;
 pub mod limits;
+pub mod media;
 pub mod meetings;
 pub mod notify;
 pub mod presence;
@@ -66,6 +67,8 @@ pub struct Domain {
     retention: Duration,
     /// Stores new messages in group commits (see [`chat::message_writer`]).
     writer: MessageWriter,
+    /// Where uploaded files live and what may be uploaded.
+    media: media::MediaFiles,
 }
 
 /// How the domain is configured.
@@ -81,6 +84,7 @@ pub struct Settings {
     pub calendar: CalendarSettings,
     pub host_auth: HostAuthSettings,
     pub retention: Duration,
+    pub media: media::MediaPolicy,
 }
 
 /// The engines behind the domain's store traits (`crate::infra`).
@@ -90,6 +94,7 @@ pub struct Stores {
     pub login_failures: Arc<dyn FailureCounter>,
     pub push: Arc<dyn PushGateway>,
     pub jwks: Arc<dyn JwksSource>,
+    pub media: Arc<dyn media::store::MediaStore>,
 }
 
 impl Domain {
@@ -119,6 +124,10 @@ impl Domain {
             jwks: stores.jwks,
             retention: settings.retention,
             writer,
+            media: media::MediaFiles {
+                store: stores.media,
+                policy: settings.media,
+            },
         }
     }
 

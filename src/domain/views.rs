@@ -137,6 +137,8 @@ pub struct MessageView {
     pub created_at: DateTime<Utc>,
     pub edited_at: Option<DateTime<Utc>>,
     pub deleted: bool,
+    /// The files it carries, in order (none once deleted).
+    pub attachments: Vec<crate::domain::media::MediaView>,
 }
 
 impl MessageView {
@@ -160,6 +162,7 @@ impl MessageView {
             created_at: m.created_at,
             edited_at: m.edited_at,
             deleted,
+            attachments: Vec::new(),
         }
     }
 }

@@ -36,7 +36,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// A JSON body that may be left out: none (or only whitespace) is `T::default()`;
+/// A JSON body that may be left out: none (only whitespace, or `null`) is `T::default()`;
 /// anything else must parse (400 naming why), an oversize one is 413.
 pub struct OptionalJson<T>(pub T);
 
@@ -52,7 +52,8 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
                 }
                 _ => AppError::validation("body", e.body_text()),
             })?;
-        if body.iter().all(u8::is_ascii_whitespace) {
+        let trimmed = body.trim_ascii();
+        if trimmed.is_empty() || trimmed == b"null" {
             return Ok(Self(T::default()));
         }
         serde_json::from_slice(&body)

@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod host_auth;
+pub mod media_files;
 pub mod meetings;
 pub mod messages;
 pub mod notifications;
@@ -104,6 +105,7 @@ pub fn app(state: AppState, upgrades: Router<AppState>) -> Router {
     let state_origins = state.config.cors_allowed_origins.clone();
     router
         .merge(upgrades)
+        .merge(media_files::router())
         .route(
             "/api/v1/openapi.json",
             get(move || {

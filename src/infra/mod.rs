@@ -4,6 +4,7 @@
 //! the traits; `app` picks the engine from the config.
 
 pub mod jwks;
+pub mod media;
 pub mod memory;
 pub mod push;
 pub mod redis;

@@ -14,6 +14,8 @@ struct Victim {
     bob: Session,
     conversation: String,
     message: String,
+    /// A confirmed upload in the conversation.
+    media: String,
     /// Strings that must never appear in an answer to another tenant.
     secrets: Vec<String>,
 }
@@ -28,6 +30,7 @@ fn ghost(v: &Victim) -> Victim {
         bob,
         conversation: random(),
         message: random(),
+        media: random(),
         secrets: Vec::new(),
     }
 }
@@ -53,7 +56,40 @@ async fn victim(s: &TestServer) -> Victim {
         .await;
     assert_eq!(st, StatusCode::CREATED, "{m}");
     let message = m["id"].as_str().unwrap().to_string();
+    let (st, ticket) = s
+        .post(
+            "/api/v1/chat/media/upload-url",
+            Some(&ann.access),
+            json!({"file_name": "acme-secret-file.txt", "content_type": "text/plain", "size": 5,
+                   "conversation_id": conversation}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{ticket}");
+    let media = ticket["id"].as_str().unwrap().to_string();
+    let put = s
+        .http
+        .put(format!(
+            "{}{}",
+            s.base,
+            ticket["upload_url"].as_str().unwrap()
+        ))
+        .header("content-type", "text/plain")
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success());
+    let (st, file) = s
+        .post(
+            &format!("/api/v1/chat/media/{media}/confirm"),
+            Some(&ann.access),
+            json!({"message_id": message}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{file}");
     let secrets = vec![
+        media.clone(),
+        "acme-secret-file".into(),
         ann.user_id.clone(),
         bob.user_id.clone(),
         ann.tenant_id.clone(),
@@ -68,6 +104,7 @@ async fn victim(s: &TestServer) -> Victim {
         bob,
         conversation,
         message,
+        media,
         secrets,
     }
 }
@@ -83,6 +120,7 @@ impl Victim {
             "message_id" => self.message.clone(),
             "conversation_id" | "chat_id" => self.conversation.clone(),
             _ if resource.ends_with("/messages/") => self.message.clone(),
+            _ if resource.ends_with("/media/") => self.media.clone(),
             _ if resource.ends_with("/users/") => self.bob.user_id.clone(),
             _ => self.conversation.clone(),
         }

@@ -12,6 +12,7 @@ mod compat_003_chat;
 mod host_platform;
 mod hostile;
 mod isolation;
+mod media;
 mod meetings;
 mod messaging;
 mod notifications;

@@ -266,7 +266,7 @@ impl Domain {
                     last_delivered_seq: m.last_delivered_seq,
                 });
         }
-        Ok(convs
+        let mut chats: Vec<ChatView> = convs
             .into_iter()
             .map(|(c, me)| {
                 let participants = by_conv.remove(&c.id).unwrap_or_default();
@@ -307,7 +307,10 @@ impl Domain {
                     updated_at: c.updated_at,
                 }
             })
-            .collect())
+            .collect();
+        self.fill_attachments(chats.iter_mut().filter_map(|c| c.last_message.as_mut()))
+            .await?;
+        Ok(chats)
     }
 
     /// Moves the caller's read marker forward to `seq` (default: the latest message).

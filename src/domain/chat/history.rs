@@ -67,13 +67,15 @@ impl Domain {
         rows: Vec<messages::Model>,
     ) -> AppResult<Vec<MessageView>> {
         let participants = self.participant_ids(conv.id).await?;
-        Ok(rows
+        let mut views: Vec<MessageView> = rows
             .into_iter()
             .map(|m| {
                 let receiver = direct_receiver(conv, &participants, m.sender_id);
                 MessageView::from_model(m, receiver)
             })
-            .collect())
+            .collect();
+        self.fill_attachments(&mut views).await?;
+        Ok(views)
     }
 
     /// History by time (HR app): the newest `limit` messages before `before`, oldest

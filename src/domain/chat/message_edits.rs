@@ -32,7 +32,7 @@ pub struct ReactionChange {
 
 impl Domain {
     /// A message the caller can see, with its conversation.
-    async fn visible_message(
+    pub(crate) async fn visible_message(
         &self,
         actor: &Actor,
         id: Uuid,
@@ -224,7 +224,7 @@ impl Domain {
         Ok(out)
     }
 
-    async fn publish_message(
+    pub(crate) async fn publish_message(
         &self,
         actor: &Actor,
         kind: EventType,

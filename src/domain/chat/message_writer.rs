@@ -1,6 +1,6 @@
 //! Group commit for new messages. One writer task per process takes the queued rows
 //! of every sender and stores them in one transaction per batch (per row: the
-//! conversation's seq bump, the insert, the sender's read marker), then answers each
+//! conversation's seq bump, the insert, its files, the sender's read marker), then answers each
 //! sender. Concurrent senders share a commit instead of queueing for one each, and
 //! on SQLite our own message transactions never contend for the one write lock
 //! (SQLite's busy handler waits by sleeping in 1–100 ms steps).
@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
+use crate::domain::media::attachments::link_files;
 use crate::error::{AppError, AppResult};
 
 /// Rows per transaction at most; a batch is whatever is queued when the writer is free.
@@ -26,6 +27,8 @@ pub(crate) struct Row {
     pub message: messages::Model,
     /// The sender's participant row, whose read marker moves to the new seq.
     pub sender_part_id: Uuid,
+    /// Uploaded files the message carries, in order.
+    pub files: Vec<Uuid>,
 }
 
 pub(crate) enum Stored {
@@ -152,6 +155,7 @@ async fn write(db: &DatabaseConnection, rows: &[&Row]) -> Result<Vec<Stored>, Db
             out.push(Stored::Duplicate);
             continue;
         }
+        link_files(&tx, message.id, message.conversation_id, &row.files, 0).await?;
         // The sender has read their own message.
         cp::Entity::update_many()
             .col_expr(cp::Column::LastReadSeq, Expr::value(seq))

@@ -24,6 +24,8 @@ pub struct NewMessage {
     pub reply_to_id: Option<Uuid>,
     pub mention_user_ids: Vec<Uuid>,
     pub attachment_ids: Vec<Uuid>,
+    /// Set only by `forward_message`, which has checked that the caller can read that
+    /// message: the new one carries its files.
     pub forwarded_from_id: Option<Uuid>,
 }
 
@@ -70,18 +72,13 @@ impl Domain {
     /// transaction as the insert) and tells every participant's devices after commit.
     pub async fn send_message(&self, actor: &Actor, input: NewMessage) -> AppResult<Sent> {
         let content = input.content.unwrap_or_default();
-        let content = if content.trim().is_empty() && !input.attachment_ids.is_empty() {
+        let may_be_blank = !input.attachment_ids.is_empty() || input.forwarded_from_id.is_some();
+        let content = if content.trim().is_empty() && may_be_blank {
             String::new()
         } else {
             self.message_text(&content)?
         };
         let html = self.message_html(input.html)?;
-        if input.attachment_ids.len() > limits::MAX_ATTACHMENTS {
-            return Err(AppError::validation(
-                "attachment_ids",
-                format!("at most {} attachments", limits::MAX_ATTACHMENTS),
-            ));
-        }
         let client_msg_id = match input.client_msg_id.as_deref() {
             Some(id) => Some(validate::text("client_msg_id", id, limits::CLIENT_MSG_ID)?),
             None => None,
@@ -97,7 +94,17 @@ impl Domain {
         {
             return Ok(sent);
         }
-        self.check_attachments(actor, &input.attachment_ids).await?;
+        let files = self
+            .files_for_new_message(
+                actor,
+                conv.id,
+                &input.attachment_ids,
+                input.forwarded_from_id,
+            )
+            .await?;
+        if content.is_empty() && files.is_empty() {
+            return Err(AppError::validation("content", "must not be empty"));
+        }
         let participants = self.participant_ids(conv.id).await?;
         if conv.kind == ConversationKind::Direct
             && let Some(other) = participants.iter().find(|u| **u != actor.user_id)
@@ -151,6 +158,7 @@ impl Domain {
                 deleted_at: None,
             },
             sender_part_id: part.id,
+            files: files.iter().map(|f| f.id).collect(),
         };
         let message = match self.writer.store(row).await? {
             Stored::Inserted(m) => *m,
@@ -166,7 +174,8 @@ impl Domain {
         };
 
         let receiver = direct_receiver(&conv, &participants, actor.user_id);
-        let view = MessageView::from_model(message, receiver);
+        let mut view = MessageView::from_model(message, receiver);
+        view.attachments = self.media_views(files).await?;
         self.hub
             .publish(
                 RealtimeEvent::new(EventType::NewMessage, &view)
@@ -181,27 +190,6 @@ impl Domain {
             message: view,
             duplicate: false,
         })
-    }
-
-    /// Attachments must be confirmed uploads of the sender, in the sender's tenant.
-    async fn check_attachments(&self, actor: &Actor, ids: &[Uuid]) -> AppResult<()> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let found = entity::media::Entity::find()
-            .filter(entity::media::Column::Id.is_in(ids.to_vec()))
-            .filter(entity::media::Column::UploaderId.eq(actor.user_id))
-            .filter(entity::media::Column::TenantId.eq(actor.tenant_id))
-            .filter(entity::media::Column::Status.eq(entity::enums::MediaStatus::Confirmed))
-            .all(&self.db)
-            .await?;
-        match ids.iter().find(|id| !found.iter().any(|m| m.id == **id)) {
-            Some(id) => Err(AppError::validation(
-                "attachment_ids",
-                format!("{id} is not a confirmed upload of yours"),
-            )),
-            None => Ok(()),
-        }
     }
 
     /// If the caller already stored a message under `cid`, that message back as a
@@ -227,8 +215,11 @@ impl Domain {
         }
         let participants = self.participant_ids(conv.id).await?;
         let receiver = direct_receiver(conv, &participants, actor.user_id);
+        let mut views = [MessageView::from_model(existing, receiver)];
+        self.fill_attachments(&mut views).await?;
+        let [message] = views;
         Ok(Some(Sent {
-            message: MessageView::from_model(existing, receiver),
+            message,
             duplicate: true,
         }))
     }

@@ -69,10 +69,12 @@ impl Domain {
             .limit(limit)
             .all(&self.db)
             .await?;
-        Ok(rows
+        let mut views: Vec<MessageView> = rows
             .into_iter()
             .map(|m| MessageView::from_model(m, None))
-            .collect())
+            .collect();
+        self.fill_attachments(&mut views).await?;
+        Ok(views)
     }
 }
 

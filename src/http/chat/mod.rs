@@ -1,7 +1,8 @@
 //! `/api/v1/chat/*` (and `003_…`'s `/v1/chat/*`): the richer chat client's surface,
-//! one router per resource.
+//! one router per resource (conversations, messages, people, media).
 
 mod conversations;
+mod media;
 mod messages;
 mod people;
 
@@ -18,4 +19,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(conversations::router())
         .merge(messages::router())
         .merge(people::router())
+        .merge(media::router())
 }

@@ -101,6 +101,14 @@ impl TestServer {
             // the test, and the pool lives on in the domain ↔ Socket.IO reference
             // cycle): few connections each keep a whole run within PostgreSQL's limit.
             ("DB_MAX_CONNECTIONS".into(), "5".into()),
+            // Each server keeps its uploaded files in a directory of its own.
+            (
+                "MEDIA_DIR".into(),
+                std::env::temp_dir()
+                    .join(format!("switchboard-test-media-{}", uuid::Uuid::now_v7()))
+                    .display()
+                    .to_string(),
+            ),
         ]);
         for (k, v) in vars {
             map.insert(k.to_string(), v.to_string());

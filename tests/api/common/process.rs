@@ -23,6 +23,10 @@ impl Child {
             .env("HOST", "127.0.0.1")
             .env("PORT", port.to_string())
             .env("EXPO_PUSH_URL", "off")
+            .env(
+                "MEDIA_DIR",
+                std::env::temp_dir().join(format!("switchboard-test-media-{port}")),
+            )
             .env_remove("REDIS_URL")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())

@@ -1,7 +1,8 @@
-//! The services a test needs, given or started here: `TEST_REDIS_URL` and
-//! `TEST_POSTGRES_URL` when set, otherwise a throwaway `redis-server` or PostgreSQL
-//! cluster on a free port, shared by the tests of this binary and stopped when the
-//! test process ends. A missing binary is a clear failure, never a skip.
+//! The services a test needs, given or started here: `TEST_REDIS_URL`,
+//! `TEST_POSTGRES_URL` and `TEST_S3_URL` when set, otherwise a throwaway
+//! `redis-server`, PostgreSQL cluster or moto S3 server on a free port, shared by
+//! the tests of this binary and stopped when the test process ends. A missing binary
+//! is a clear failure, never a skip.
 
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
@@ -24,14 +25,6 @@ struct Started {
 }
 
 fn start_redis() -> Started {
-    let port = free_port();
-    // The shell keeps Redis only as long as this test process lives.
-    let script = format!(
-        "redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no >/dev/null 2>&1 & \
-         r=$!; trap 'kill $r 2>/dev/null' EXIT; \
-         while kill -0 {pid} 2>/dev/null && kill -0 $r 2>/dev/null; do sleep 1; done",
-        pid = std::process::id()
-    );
     assert!(
         Command::new("sh")
             .args(["-c", "command -v redis-server"])
@@ -41,23 +34,41 @@ fn start_redis() -> Started {
         "redis-server is not installed: `apt-get install redis-server`, or set TEST_REDIS_URL \
          to a Redis >= 7 (scripts/test does both)"
     );
-    let watcher = Command::new("sh")
-        .args(["-c", &script])
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("start redis-server");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "redis-server did not listen on port {port} within 10 s"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let port = free_port();
+    let watcher = watched(
+        &format!("redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no"),
+        port,
+        Duration::from_secs(10),
+    );
     Started {
         url: format!("redis://127.0.0.1:{port}/"),
         _watcher: std::sync::Mutex::new(watcher),
     }
+}
+
+/// Runs `command` under a shell that keeps it only as long as this test process
+/// lives, and waits until it listens on `port`.
+fn watched(command: &str, port: u16, wait: Duration) -> std::process::Child {
+    let script = format!(
+        "{command} >/dev/null 2>&1 & \
+         r=$!; trap 'kill $r 2>/dev/null' EXIT; \
+         while kill -0 {pid} 2>/dev/null && kill -0 $r 2>/dev/null; do sleep 1; done",
+        pid = std::process::id()
+    );
+    let watcher = Command::new("sh")
+        .args(["-c", &script])
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("start a test service");
+    let deadline = Instant::now() + wait;
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "`{command}` did not listen on port {port} within {wait:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    watcher
 }
 
 /// A PostgreSQL admin URL (a database to create test databases from).
@@ -103,6 +114,38 @@ while kill -0 {pid} 2>/dev/null; do sleep 1; done"#,
     );
     Started {
         url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+        _watcher: std::sync::Mutex::new(watcher),
+    }
+}
+
+/// An S3-compatible server for tests: `TEST_S3_URL` when set, otherwise moto in
+/// server mode (`pip install 'moto[server]'`), started once for this test process.
+pub fn s3_url() -> String {
+    if let Ok(url) = std::env::var("TEST_S3_URL") {
+        return url;
+    }
+    static STARTED: OnceLock<Started> = OnceLock::new();
+    STARTED.get_or_init(start_moto).url.clone()
+}
+
+fn start_moto() -> Started {
+    assert!(
+        Command::new("python3")
+            .args(["-c", "import moto.server, flask"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success()),
+        "moto is not installed: `python3 -m pip install 'moto[server]'`, or set TEST_S3_URL \
+         to an S3-compatible server (scripts/test installs moto)"
+    );
+    let port = free_port();
+    let watcher = watched(
+        &format!("python3 -m moto.server -H 127.0.0.1 -p {port}"),
+        port,
+        Duration::from_secs(30),
+    );
+    Started {
+        url: format!("http://127.0.0.1:{port}"),
         _watcher: std::sync::Mutex::new(watcher),
     }
 }

@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+mod media;
+pub use media::{MediaBackend, MediaConfig, S3Settings};
+
 /// A configuration value that could not be used; names the variable.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {var}: {reason}")]
@@ -147,6 +150,8 @@ pub struct Config {
     pub presence_sweep: Duration,
     /// `DB_MAX_CONNECTIONS`, default 20 (PostgreSQL) — SQLite uses its own small pool.
     pub db_max_connections: u32,
+    /// `MEDIA_*`: file uploads.
+    pub media: MediaConfig,
 }
 
 impl Config {
@@ -277,6 +282,7 @@ impl Config {
             )?),
             presence_sweep: Duration::from_millis(positive(&get, "PRESENCE_SWEEP_MS", 5000)?),
             db_max_connections: positive(&get, "DB_MAX_CONNECTIONS", 20)? as u32,
+            media: MediaConfig::from_lookup(&get)?,
         };
         if config.vapid_public_key.is_some() != config.vapid_private_key.is_some() {
             return Err(ConfigError {

@@ -1,0 +1,158 @@
+//! Confirming an upload: the stored object must be there with the declared size and
+//! type; its SHA-256 is recorded, an image is checked to really be the declared
+//! format and gets a thumbnail. A lying upload is deleted and the row stays pending,
+//! so the client can upload again while its URL works.
+
+use entity::enums::MediaStatus;
+use entity::media;
+use futures::StreamExt;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::MediaView;
+use super::thumbnails::{self, ImageProblem};
+use crate::domain::{Actor, Domain, now};
+use crate::error::{AppError, AppResult};
+
+impl Domain {
+    /// The uploader confirms an upload (again: nothing more happens) and may attach
+    /// it to one of their messages in the same conversation.
+    pub async fn media_confirm(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        message_id: Option<Uuid>,
+    ) -> AppResult<MediaView> {
+        let row = self.media_row(actor, id).await?;
+        if row.uploader_id != actor.user_id {
+            return Err(AppError::NotFound("media"));
+        }
+        let conversation = row.conversation_id.ok_or(AppError::NotFound("media"))?;
+        self.access(actor, conversation).await?;
+        let mut row = match row.status {
+            MediaStatus::Confirmed => row,
+            MediaStatus::Pending => self.check_upload(row).await?,
+        };
+        if let Some(message_id) = message_id {
+            self.attach_to_message(actor, &row, message_id).await?;
+            row = self.media_row(actor, id).await?;
+        }
+        self.media_view(row).await
+    }
+
+    async fn check_upload(&self, row: media::Model) -> AppResult<media::Model> {
+        let store = &self.media.store;
+        let key = row.storage_key.as_str();
+        let Some(object) = store.head(key).await? else {
+            return Err(AppError::Conflict(
+                "nothing has been uploaded to this file's upload_url yet".into(),
+            ));
+        };
+        let declared = row.size_bytes as u64;
+        if object.size != declared {
+            return self
+                .refuse_upload(
+                    key,
+                    "size",
+                    format!(
+                        "the upload is {} bytes, not the declared {declared}",
+                        object.size
+                    ),
+                )
+                .await;
+        }
+        if let Some(stored) = &object.content_type {
+            let essence = stored.split(';').next().unwrap_or_default().trim();
+            if !essence.eq_ignore_ascii_case(&row.content_type) {
+                return self
+                    .refuse_upload(
+                        key,
+                        "content_type",
+                        format!(
+                            "the upload is {essence}, not the declared {}",
+                            row.content_type
+                        ),
+                    )
+                    .await;
+            }
+        }
+        let image = thumbnails::is_thumbnailable(&row.content_type);
+        let mut bytes = store.read(key).await?;
+        let mut hasher = Sha256::new();
+        let mut kept = Vec::new();
+        let mut read = 0u64;
+        while let Some(chunk) = bytes.next().await {
+            let chunk = chunk?;
+            read += chunk.len() as u64;
+            if read > declared {
+                break;
+            }
+            hasher.update(&chunk);
+            if image {
+                kept.extend_from_slice(&chunk);
+            }
+        }
+        if read != declared {
+            return self
+                .refuse_upload(
+                    key,
+                    "size",
+                    format!("the upload is not the declared {declared} bytes"),
+                )
+                .await;
+        }
+        let checksum = hex::encode(hasher.finalize());
+        let mut thumbnail = None;
+        if image {
+            let content_type = row.content_type.clone();
+            let px = self.media.policy.thumbnail_px;
+            let made =
+                tokio::task::spawn_blocking(move || thumbnails::make(&kept, &content_type, px))
+                    .await
+                    .map_err(AppError::internal)?;
+            match made {
+                Ok(t) => thumbnail = Some(t),
+                Err(p @ ImageProblem::WrongFormat { .. }) => {
+                    return self.refuse_upload(key, "content_type", p.to_string()).await;
+                }
+                Err(p @ ImageProblem::Unreadable(_)) => {
+                    return self.refuse_upload(key, "file", p.to_string()).await;
+                }
+            }
+        }
+        let mut update = media::Entity::update_many()
+            .col_expr(media::Column::Status, Expr::value(MediaStatus::Confirmed))
+            .col_expr(media::Column::ChecksumSha256, Expr::value(checksum))
+            .col_expr(media::Column::ConfirmedAt, Expr::value(now()));
+        if let Some(t) = thumbnail {
+            let thumb_key = format!("{key}.thumb.{}", t.extension);
+            store
+                .put(&thumb_key, t.bytes.into(), t.content_type)
+                .await?;
+            update = update
+                .col_expr(media::Column::ThumbnailKey, Expr::value(thumb_key))
+                .col_expr(media::Column::Width, Expr::value(t.width as i32))
+                .col_expr(media::Column::Height, Expr::value(t.height as i32));
+        }
+        update
+            .filter(media::Column::Id.eq(row.id))
+            .filter(media::Column::Status.eq(MediaStatus::Pending))
+            .exec(&self.db)
+            .await?;
+        // Confirmed now, by this call or by a concurrent one.
+        media::Entity::find_by_id(row.id)
+            .one(&self.db)
+            .await?
+            .ok_or(AppError::NotFound("media"))
+    }
+
+    /// Deletes what was uploaded and refuses it; the row stays pending.
+    async fn refuse_upload<T>(&self, key: &str, field: &str, why: String) -> AppResult<T> {
+        if let Err(e) = self.media.store.delete(key).await {
+            tracing::warn!(key, error = %e, "could not delete a refused upload");
+        }
+        Err(AppError::validation(field, why))
+    }
+}
