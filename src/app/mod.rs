@@ -110,7 +110,12 @@ pub async fn start(
     let prefix = config.redis_prefix.as_str();
     let (fanout, stores): (Arc<dyn Fanout>, Stores) = match &config.redis_url {
         None => (
-            Arc::new(memory::MemoryFanout::new(local)),
+            Arc::new(memory::MemoryFanout::start(
+                local,
+                config.history,
+                &bg.tracker,
+                bg.cancel.clone(),
+            )),
             Stores {
                 tickets: Arc::new(memory::MemoryTickets::default()),
                 presence: Arc::new(memory::MemoryPresence::default()),
@@ -127,6 +132,7 @@ pub async fn start(
                 conn.clone(),
                 prefix,
                 local,
+                config.history,
                 &bg.tracker,
                 bg.cancel.clone(),
             )

@@ -152,6 +152,9 @@ pub struct Config {
     pub db_max_connections: u32,
     /// `MEDIA_*`: file uploads.
     pub media: MediaConfig,
+    /// `HISTORY_SIZE` (default 10 000 events) and `HISTORY_TTL_SECONDS` (default 300):
+    /// how much of the event log is kept for clients that reconnect.
+    pub history: crate::realtime::HistoryLimits,
 }
 
 impl Config {
@@ -283,6 +286,10 @@ impl Config {
             presence_sweep: Duration::from_millis(positive(&get, "PRESENCE_SWEEP_MS", 5000)?),
             db_max_connections: positive(&get, "DB_MAX_CONNECTIONS", 20)? as u32,
             media: MediaConfig::from_lookup(&get)?,
+            history: crate::realtime::HistoryLimits {
+                size: positive(&get, "HISTORY_SIZE", 10_000)? as usize,
+                ttl: Duration::from_secs(positive(&get, "HISTORY_TTL_SECONDS", 300)?),
+            },
         };
         if config.vapid_public_key.is_some() != config.vapid_private_key.is_some() {
             return Err(ConfigError {

@@ -131,6 +131,11 @@ impl Domain {
         }
     }
 
+    /// The publish point and its event log (transports read replays from it).
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
     /// Whether the database answers and events reach every node (`/readyz`).
     pub async fn ready(&self) -> AppResult<()> {
         self.db

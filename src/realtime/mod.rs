@@ -1,22 +1,28 @@
 //! The one publish point: domain calls hand committed facts to the [`Hub`], which
-//! gives them to the [`Fanout`]: every node (this one first) hands each event to its
-//! local [`Renderer`]s, one per transport, which render it in their dialect.
+//! gives them to the [`Fanout`]. The fan-out logs each event under an [`Offset`]
+//! (`log.rs`) and every node (this one included) hands it, in log order, to its local
+//! [`Renderer`]s, one per transport, which render it in their dialect. A connection
+//! that comes back with its last offset gets what it missed from the same log, handed
+//! over to live delivery through its [`gate::Gate`].
 
 pub mod event;
+pub mod gate;
+pub mod log;
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
 pub use event::{Audience, EventType, RealtimeEvent};
+pub use log::{Delivery, HistoryLimits, Offset, Position, Unrecoverable};
+use uuid::Uuid;
 
 /// A transport that turns internal events into its own dialect and sends them to
 /// the devices connected to this node.
 pub trait Renderer: Send + Sync + 'static {
     fn deliver<'a>(
         &'a self,
-        event: &'a RealtimeEvent,
-        audience: &'a Audience,
+        delivery: &'a Delivery,
     ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 }
 
@@ -33,22 +39,49 @@ impl LocalDelivery {
         }
     }
 
-    /// Renders `event` for every device of `audience` connected to this node.
-    pub async fn deliver(&self, event: &RealtimeEvent, audience: &Audience) {
+    /// Renders the event for every device of its audience connected to this node.
+    pub async fn deliver(&self, delivery: &Delivery) {
         for r in self.renderers.iter() {
-            r.deliver(event, audience).await;
+            r.deliver(delivery).await;
         }
     }
 }
 
-/// Carries each published event to every node's [`LocalDelivery`] (engines in
-/// `crate::infra`: in-process for one node, Redis pub/sub for many). One path for
-/// every transport: Socket.IO and plain WebSocket sessions hear the same stream.
+/// Logs each published event and carries it to every node's [`LocalDelivery`] in log
+/// order (engines in `crate::infra`: an in-process ring for one node, a Redis stream
+/// for many). One path for every transport: Socket.IO and plain WebSocket sessions
+/// hear the same stream.
 #[async_trait::async_trait]
 pub trait Fanout: Send + Sync + 'static {
-    async fn publish(&self, event: &RealtimeEvent, audience: &Audience);
+    async fn publish(&self, event: RealtimeEvent, audience: Audience);
     /// Whether events reach the other nodes now (`Err` says why not).
     async fn healthy(&self) -> Result<(), String>;
+    /// How far this node has delivered: a connection that joins its rooms now hears
+    /// every later event live. `None` before anything could be read from the log.
+    fn head(&self) -> Option<Offset>;
+    /// The events owed to `user` after `after`, in log order; `Unrecoverable` when the
+    /// log no longer reaches back there (another epoch, trimmed).
+    async fn replay(&self, user: Uuid, after: &Offset)
+    -> Result<Vec<Arc<Delivery>>, Unrecoverable>;
+}
+
+/// A connection's catch-up: the events it is owed, in log order, and whether they
+/// continue from the offset the client gave (`recovered`).
+pub struct CatchUp {
+    pub deliveries: Vec<Arc<Delivery>>,
+    pub recovered: bool,
+    /// Where the replay starts.
+    pub from: Option<Offset>,
+}
+
+impl CatchUp {
+    /// Where the client stands once the catch-up is sent.
+    pub fn offset(&self) -> Option<Offset> {
+        self.deliveries
+            .last()
+            .and_then(|d| d.offset.clone())
+            .or_else(|| self.from.clone())
+    }
 }
 
 /// The publish point the domain holds.
@@ -70,6 +103,50 @@ impl Hub {
     /// Delivers `event` to `audience` on every node and transport. Call only after commit.
     pub async fn publish(&self, event: RealtimeEvent, audience: Audience) {
         tracing::debug!(event = event.kind.as_str(), event_id = %event.event_id, "publish");
-        self.fanout.publish(&event, &audience).await;
+        self.fanout.publish(event, audience).await;
+    }
+
+    /// See [`Fanout::head`].
+    pub fn head(&self) -> Option<Offset> {
+        self.fanout.head()
+    }
+
+    /// What a connection is owed as it joins: after `asked` (the client's offset)
+    /// when the log reaches back there (`recovered`), otherwise after `head` (what this
+    /// node had delivered before the connection joined its rooms), so that nothing
+    /// published while it joined is missed.
+    pub async fn catch_up(
+        &self,
+        user: Uuid,
+        asked: Option<&Offset>,
+        head: Option<Offset>,
+    ) -> CatchUp {
+        if let Some(asked) = asked
+            && let Ok(deliveries) = self.replay(user, asked).await
+        {
+            return CatchUp {
+                deliveries,
+                recovered: true,
+                from: Some(asked.clone()),
+            };
+        }
+        let deliveries = match &head {
+            Some(h) => self.replay(user, h).await.unwrap_or_default(),
+            None => Vec::new(),
+        };
+        CatchUp {
+            deliveries,
+            recovered: false,
+            from: head,
+        }
+    }
+
+    /// See [`Fanout::replay`].
+    pub async fn replay(
+        &self,
+        user: Uuid,
+        after: &Offset,
+    ) -> Result<Vec<Arc<Delivery>>, Unrecoverable> {
+        self.fanout.replay(user, after).await
     }
 }

@@ -25,12 +25,11 @@ pub enum ConnectRejection {
 /// Resolves the handshake's credentials to the connecting user.
 pub async fn authenticate<A: Adapter>(
     s: &SocketRef<A>,
-    auth: Option<serde_json::Value>,
+    auth: Option<&serde_json::Value>,
     domain: &Domain,
 ) -> Result<Actor, ConnectRejection> {
     let query = s.req_parts().uri.query().unwrap_or("");
     let token = auth
-        .as_ref()
         .and_then(|a| a.get("token"))
         .and_then(|t| t.as_str())
         .map(|t| t.strip_prefix("Bearer ").unwrap_or(t).to_string())

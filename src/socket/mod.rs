@@ -8,6 +8,7 @@ mod error;
 mod handlers;
 mod overflow;
 mod render;
+mod resume;
 
 use crate::app::Background;
 use socketioxide::SocketIo;
@@ -40,6 +41,7 @@ pub fn register<A: Adapter + DefinedAdapter>(
     overflow: Overflow,
 ) -> A::InitRes {
     let background = background.clone();
+    let connect_overflow = overflow.clone();
     // Everything a socket needs (rooms, event queue, handlers) is set up in the
     // middleware, i.e. before the client is told it is connected: socketioxide sends
     // the connect packet and only then runs the connect handler, so an event sent
@@ -50,12 +52,26 @@ pub fn register<A: Adapter + DefinedAdapter>(
     >| {
         let (domain, background, overflow) = (domain.clone(), background.clone(), overflow.clone());
         async move {
-            let actor = connect::authenticate(&s, auth.ok(), &domain).await?;
-            handlers::setup(s, actor, domain, limits, &background, overflow);
+            let auth = auth.ok();
+            let actor = connect::authenticate(&s, auth.as_ref(), &domain).await?;
+            let start = resume::begin(&s, auth.as_ref(), domain.hub());
+            let user = actor.user_id;
+            handlers::setup(
+                s.clone(),
+                actor,
+                domain.clone(),
+                limits,
+                &background,
+                overflow,
+            );
+            resume::prepare(&s, user, start, domain.hub()).await;
             Ok::<(), connect::ConnectRejection>(())
         }
     };
-    let on_connect = |_: socketioxide::extract::SocketRef<A>| std::future::ready(());
+    let on_connect = move |s: socketioxide::extract::SocketRef<A>| {
+        resume::open(&s, &connect_overflow);
+        std::future::ready(())
+    };
     io.ns("/", on_connect.with(auth))
 }
 

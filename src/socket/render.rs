@@ -1,17 +1,21 @@
 //! Renders Hub events in the Socket.IO dialect: a new message is `response_message`
 //! with the message as data; every other fact uses its RealtimeEvent type as the
-//! event name and the envelope as data.
+//! event name and the envelope as data; each logged event ends with its offset.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
+use socketioxide::extract::SocketRef;
+use socketioxide_core::Value;
 
 use super::overflow::Overflow;
+use super::resume::SocketGate;
 use super::{conversation_room, user_room};
 use crate::error::AppError;
-use crate::realtime::{Audience, EventType, RealtimeEvent, Renderer};
+use crate::realtime::{Audience, Delivery, EventType, Renderer};
 
 pub struct SocketIoRenderer<A: Adapter> {
     io: SocketIo<A>,
@@ -40,12 +44,9 @@ impl<A: Adapter> SocketIoRenderer<A> {
 }
 
 impl<A: Adapter> Renderer for SocketIoRenderer<A> {
-    fn deliver<'a>(
-        &'a self,
-        event: &'a RealtimeEvent,
-        audience: &'a Audience,
-    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+    fn deliver<'a>(&'a self, d: &'a Delivery) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
         Box::pin(async move {
+            let (event, audience) = (&d.event, &d.audience);
             if event.kind == EventType::SessionRevoked {
                 return self.end_sessions(audience).await;
             }
@@ -70,32 +71,49 @@ impl<A: Adapter> Renderer for SocketIoRenderer<A> {
             // rather than left with a gap (a broadcast only says that some socket
             // failed). `encode_event`/`send_encoded` come from our socketioxide patch.
             let sockets = self.io.to(rooms).except(except).sockets();
-            let Some(first) = sockets.first() else {
+            let Some(encoded) = sockets.first().and_then(|first| encode(first, d)) else {
                 return;
             };
-            let encoded = match event.kind {
-                EventType::NewMessage => first.encode_event("response_message", &event.payload),
-                // A host's own event goes out under the host's name for it.
-                EventType::Publication => first.encode_event(
-                    event.payload["event"].as_str().unwrap_or("publication"),
-                    event,
-                ),
-                kind => first.encode_event(kind.as_str(), event),
-            };
-            let encoded = match encoded {
-                Ok(e) => e,
-                Err(e) => {
-                    tracing::error!(event = event.kind.as_str(), error = %e, "event not encodable");
-                    return;
-                }
-            };
+            let pos = d.offset.as_ref().map(|o| o.pos);
             for socket in &sockets {
                 if self.overflow.is_full(socket.id) {
                     continue;
                 }
-                let sent = socket.send_encoded(encoded.clone()).map_err(Into::into);
-                self.overflow.sent(socket, sent);
+                let send = |v| {
+                    let sent = socket.send_encoded(v).map_err(Into::into);
+                    self.overflow.sent(socket, sent);
+                };
+                // A socket being caught up holds live events until its replay is out.
+                match socket.extensions.get::<Arc<SocketGate>>() {
+                    Some(gate) => gate.live(pos, encoded.clone(), send),
+                    None => send(encoded.clone()),
+                }
             }
         })
     }
+}
+
+/// The event as this dialect sends it: a new message is `response_message` with the
+/// message as data, a host's own event goes under the host's name, anything else
+/// under its type with the envelope; a logged event's offset follows as a last
+/// string argument (Socket.IO's connection state recovery reads it there).
+pub fn encode<A: Adapter>(socket: &SocketRef<A>, d: &Delivery) -> Option<Value> {
+    let event = &d.event;
+    let name = match event.kind {
+        EventType::NewMessage => "response_message",
+        EventType::Publication => event.payload["event"].as_str().unwrap_or("publication"),
+        kind => kind.as_str(),
+    };
+    let offset = d.offset.as_ref().map(ToString::to_string);
+    let encoded = match (event.kind == EventType::NewMessage, offset) {
+        (true, Some(o)) => socket.encode_event(name, &(&event.payload, o)),
+        (true, None) => socket.encode_event(name, &event.payload),
+        (false, Some(o)) => socket.encode_event(name, &(event, o)),
+        (false, None) => socket.encode_event(name, event),
+    };
+    encoded
+        .map_err(
+            |e| tracing::error!(event = event.kind.as_str(), error = %e, "event not encodable"),
+        )
+        .ok()
 }

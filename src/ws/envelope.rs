@@ -5,13 +5,24 @@
 
 use std::sync::Arc;
 
+use serde::Serialize;
 use serde_json::json;
 
-use crate::realtime::{EventType, RealtimeEvent};
+use crate::realtime::{EventType, Offset, RealtimeEvent};
 
-/// The frames one event becomes on this stream, in order.
-pub fn render(event: &RealtimeEvent) -> Vec<Arc<str>> {
-    let mut frames: Vec<Arc<str>> = encode(event).into_iter().collect();
+/// The envelope plus, for a logged event, its `offset` (what `?since=` takes back).
+#[derive(Serialize)]
+struct Framed<'a> {
+    #[serde(flatten)]
+    event: &'a RealtimeEvent,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    offset: Option<String>,
+}
+
+/// The frames one event becomes on this stream, in order (each with its offset).
+pub fn render(event: &RealtimeEvent, offset: Option<&Offset>) -> Vec<Arc<str>> {
+    let offset = offset.map(ToString::to_string);
+    let mut frames: Vec<Arc<str>> = framed(event, offset.clone()).into_iter().collect();
     if event.kind == EventType::NewMessage
         && let Some(conversation) = event.conversation_id
     {
@@ -31,14 +42,18 @@ pub fn render(event: &RealtimeEvent) -> Vec<Arc<str>> {
         .entity("conversation", conversation);
         updated.actor_user_id = event.actor_user_id;
         updated.timestamp = event.timestamp;
-        frames.extend(encode(&updated));
+        frames.extend(framed(&updated, offset));
     }
     frames
 }
 
 /// The envelope as a text frame; a failure is logged, never sent as "".
 pub fn encode(event: &RealtimeEvent) -> Option<Arc<str>> {
-    serde_json::to_string(event)
+    framed(event, None)
+}
+
+fn framed(event: &RealtimeEvent, offset: Option<String>) -> Option<Arc<str>> {
+    serde_json::to_string(&Framed { event, offset })
         .inspect_err(
             |e| tracing::error!(error = %e, event = event.kind.as_str(), "event not serialisable"),
         )

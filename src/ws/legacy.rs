@@ -33,6 +33,17 @@ fn status(entity_type: &str, entity_id: &Value, status: &str, extra: Value) -> V
     data
 }
 
+/// The frame a session starts with after the greeting: `UPDATE_STATUS` for the
+/// user's session, so a client that reconnected refreshes what it shows (this dialect
+/// has no offsets to resume from).
+pub fn connected(user: uuid::Uuid) -> Value {
+    json!({
+        "type": "status_update",
+        "data": status("session", &json!(user), "connected", json!({})),
+        "message_type": "UPDATE_STATUS",
+    })
+}
+
 /// Renders an event as its frame, or `None` when neither document has one for it.
 pub fn render(event: &RealtimeEvent) -> Option<Value> {
     let p = &event.payload;

@@ -17,7 +17,8 @@ use std::sync::{Arc, RwLock};
 use tokio::sync::{Notify, mpsc};
 use uuid::Uuid;
 
-use crate::realtime::{Audience, EventType, RealtimeEvent, Renderer};
+use crate::realtime::gate::Gate;
+use crate::realtime::{Delivery, EventType, Renderer};
 
 /// How a session wants its events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,11 +32,40 @@ pub enum Dialect {
 /// Frames waiting per session before it is treated as too slow and closed.
 const SESSION_BUFFER: usize = 256;
 
+/// The frames one event becomes in one dialect (shared by every session).
+type Frames = Arc<[Arc<str>]>;
+
 struct Handle {
     user: Uuid,
     dialect: Dialect,
     tx: mpsc::Sender<Arc<str>>,
     kill: Arc<Kill>,
+    /// Closed until the session's catch-up is sent (see `realtime::gate`).
+    gate: Arc<Gate<Frames>>,
+}
+
+impl Handle {
+    /// Queues an event's frames; a session whose buffer is full is closed.
+    fn push(&self, id: u64, frames: &Frames) {
+        for frame in frames.iter() {
+            if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(frame.clone()) {
+                tracing::warn!(session = id, user_id = %self.user, "websocket session too slow; closing");
+                self.kill.fire(KillReason::TooSlow);
+                break;
+            }
+        }
+    }
+}
+
+/// An event in a dialect: nothing when that dialect has no frame for it.
+fn frames_of(dialect: Dialect, d: &Delivery) -> Frames {
+    match dialect {
+        Dialect::Envelope => envelope::render(&d.event, d.offset.as_ref()).into(),
+        Dialect::Legacy => legacy::render(&d.event)
+            .map(|f| Arc::<str>::from(f.to_string()))
+            .into_iter()
+            .collect(),
+    }
 }
 
 /// Why the server ends a session.
@@ -107,6 +137,7 @@ impl Sessions {
                 dialect,
                 tx,
                 kill: kill.clone(),
+                gate: Arc::default(),
             },
         );
         inner.by_user.entry(user).or_default().insert(id);
@@ -129,6 +160,19 @@ impl Sessions {
         }
     }
 
+    /// Sends a session's catch-up (`backlog`, in log order), then what arrived while it
+    /// was read, and from then on events as they come.
+    pub fn open(&self, id: u64, backlog: &[Arc<Delivery>]) {
+        let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        let Some(h) = inner.sessions.get(&id) else {
+            return;
+        };
+        let replay = backlog
+            .iter()
+            .filter_map(|d| Some((d.offset.as_ref()?.pos, frames_of(h.dialect, d))));
+        h.gate.open(replay, || {}, |frames| h.push(id, &frames));
+    }
+
     pub fn subscribe(&self, id: u64, conversation: Uuid) {
         let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
         inner
@@ -148,7 +192,8 @@ impl Sessions {
     /// Sends the event to every local session in the audience, once each, rendered
     /// once per dialect. A session whose buffer is full is closed. A revocation ends
     /// the user's sessions instead.
-    pub fn deliver(&self, event: &RealtimeEvent, audience: &Audience) {
+    pub fn deliver(&self, d: &Delivery) {
+        let (event, audience) = (&d.event, &d.audience);
         let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
         if event.kind == EventType::SessionRevoked {
             for u in &audience.users {
@@ -175,9 +220,10 @@ impl Sessions {
         if targets.is_empty() {
             return;
         }
-        // Rendered at most once per dialect (no frames: this dialect has none for it).
-        let mut envelope: Option<Vec<Arc<str>>> = None;
-        let mut legacy: Option<Vec<Arc<str>>> = None;
+        // Rendered at most once per dialect.
+        let mut envelope: Option<Frames> = None;
+        let mut legacy: Option<Frames> = None;
+        let pos = d.offset.as_ref().map(|o| o.pos);
         for id in targets {
             let Some(h) = inner.sessions.get(&id) else {
                 continue;
@@ -186,32 +232,23 @@ impl Sessions {
                 continue;
             }
             let frames = match h.dialect {
-                Dialect::Envelope => envelope.get_or_insert_with(|| envelope::render(event)),
-                Dialect::Legacy => legacy.get_or_insert_with(|| {
-                    legacy::render(event)
-                        .map(|f| f.to_string().into())
-                        .into_iter()
-                        .collect()
-                }),
-            };
-            for frame in frames.iter() {
-                if let Err(mpsc::error::TrySendError::Full(_)) = h.tx.try_send(frame.clone()) {
-                    tracing::warn!(session = id, user_id = %h.user, "websocket session too slow; closing");
-                    h.kill.fire(KillReason::TooSlow);
-                    break;
+                Dialect::Envelope => {
+                    envelope.get_or_insert_with(|| frames_of(Dialect::Envelope, d))
                 }
+                Dialect::Legacy => legacy.get_or_insert_with(|| frames_of(Dialect::Legacy, d)),
+            };
+            if frames.is_empty() {
+                continue;
             }
+            h.gate
+                .live(pos, frames.clone(), |frames| h.push(id, &frames));
         }
     }
 }
 
 impl Renderer for Sessions {
-    fn deliver<'a>(
-        &'a self,
-        event: &'a RealtimeEvent,
-        audience: &'a Audience,
-    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
-        Sessions::deliver(self, event, audience);
+    fn deliver<'a>(&'a self, d: &'a Delivery) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+        Sessions::deliver(self, d);
         Box::pin(std::future::ready(()))
     }
 }

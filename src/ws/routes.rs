@@ -12,12 +12,13 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use super::session::{self, INTERNAL_ERROR, POLICY_VIOLATION, Timing};
+use super::session::{self, INTERNAL_ERROR, Opening, POLICY_VIOLATION, Timing};
 use super::{Dialect, Sessions};
 use crate::app::AppState;
 use crate::domain::presence::Platform;
 use crate::domain::{Actor, Domain};
 use crate::error::AppError;
+use crate::realtime::Offset;
 
 pub fn router(legacy_enabled: bool) -> Router<AppState> {
     let r = Router::new().route("/api/v1/ws", get(realtime));
@@ -41,7 +42,8 @@ fn refusal(e: AppError) -> Refusal {
     }
 }
 
-/// `GET /api/v1/ws?ticket=…&platform=web|mobile`: the RealtimeEvent stream.
+/// `GET /api/v1/ws?ticket=…&platform=web|mobile&since=<offset>`: the RealtimeEvent
+/// stream, resumed after `since` when the log still reaches back there.
 async fn realtime(
     State(s): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
@@ -62,7 +64,9 @@ async fn realtime(
         }
     };
     let platform = Platform::from_hint(q.get("platform").map(String::as_str));
-    upgrade(ws, s, outcome, Dialect::Envelope, platform)
+    // `since`: the offset of the last event the client received (resume).
+    let since = q.get("since").and_then(|o| Offset::parse(o));
+    upgrade(ws, s, outcome, Dialect::Envelope, platform, since)
 }
 
 /// `GET /ws?token=<jwt>`: the service of 001 and 004 (frames, commands, errors).
@@ -78,7 +82,7 @@ async fn legacy(
         None => Err((POLICY_VIOLATION, "missing token".into())),
         Some(t) => s.domain.authenticate(t).await.map_err(refusal),
     };
-    upgrade(ws, s, outcome, Dialect::Legacy, Platform::Web)
+    upgrade(ws, s, outcome, Dialect::Legacy, Platform::Web, None)
 }
 
 fn upgrade(
@@ -87,6 +91,7 @@ fn upgrade(
     outcome: Result<Actor, Refusal>,
     dialect: Dialect,
     platform: Platform,
+    since: Option<Offset>,
 ) -> Response {
     let timing = Timing {
         ping_interval: s.config.ws_ping_interval,
@@ -100,7 +105,12 @@ fn upgrade(
         .on_upgrade(move |socket| async move {
             match outcome {
                 Ok(actor) => {
-                    session::run(socket, domain, sessions, actor, dialect, platform, timing).await
+                    let opening = Opening {
+                        dialect,
+                        platform,
+                        since,
+                    };
+                    session::run(socket, domain, sessions, actor, opening, timing).await
                 }
                 Err((code, reason)) => session::refuse(socket, dialect, code, &reason).await,
             }

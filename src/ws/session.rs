@@ -17,7 +17,7 @@ use crate::domain::calls::SignalInput;
 use crate::domain::presence::Platform;
 use crate::domain::{Actor, Domain};
 use crate::error::AppError;
-use crate::realtime::{EventType, RealtimeEvent};
+use crate::realtime::{EventType, Offset, RealtimeEvent};
 
 /// Close codes used on the plain WebSocket.
 pub const POLICY_VIOLATION: u16 = 1008;
@@ -40,6 +40,14 @@ const ESTABLISHED: &str = "\"Websocket Connection Established\"";
 pub struct Timing {
     pub ping_interval: Duration,
     pub pong_timeout: Duration,
+}
+
+/// What a session was opened as: its dialect, the client's platform, and (resume)
+/// the offset of the last event the client received.
+pub struct Opening {
+    pub dialect: Dialect,
+    pub platform: Platform,
+    pub since: Option<Offset>,
 }
 
 /// Sends a close frame and ends the connection.
@@ -107,20 +115,36 @@ pub async fn run(
     domain: Domain,
     sessions: Arc<Sessions>,
     actor: Actor,
-    dialect: Dialect,
-    platform: Platform,
+    opening: Opening,
     timing: Timing,
 ) {
+    let Opening {
+        dialect,
+        platform,
+        since,
+    } = opening;
+    // Where this node stands before the session joins; what it is owed is read after.
+    let head = domain.hub().head();
     let reg = sessions.add(actor.user_id, dialect);
+    let catch_up = domain
+        .hub()
+        .catch_up(actor.user_id, since.as_ref(), head)
+        .await;
     let conn_id = format!("ws:{}", Uuid::now_v7());
     domain
         .connection_opened(actor.user_id, &conn_id, platform)
         .await;
     let mut frames = reg.frames;
     if dialect == Dialect::Envelope {
+        // `recovered`: the events since `?since=` follow, complete; otherwise the
+        // client fetches its state again. `offset` is where it stands after them.
+        let offset = catch_up.offset();
         let hello = RealtimeEvent::new(
             EventType::Connected,
-            json!({"user_id": actor.user_id, "platform": platform, "session_id": conn_id}),
+            json!({"user_id": actor.user_id, "platform": platform, "session_id": conn_id,
+                   "recovered": catch_up.recovered,
+                   "offset": offset.as_ref().map(ToString::to_string),
+                   "epoch": offset.as_ref().map(|o| o.epoch.to_string())}),
         )
         .actor(actor.user_id);
         if let Some(hello) = text(&hello) {
@@ -128,9 +152,13 @@ pub async fn run(
         }
     } else {
         // 004: "Output (200): "Websocket Connection Established"": sent as a JSON
-        // string, so clients that parse every frame still can.
+        // string, so clients that parse every frame still can. Then UPDATE_STATUS:
+        // this dialect cannot resume, so a client that comes back refreshes.
         let _ = socket.send(Message::Text(ESTABLISHED.into())).await;
+        let refresh = super::legacy::connected(actor.user_id).to_string();
+        let _ = socket.send(Message::Text(refresh.into())).await;
     }
+    sessions.open(reg.id, &catch_up.deliveries);
     let mut ticker =
         tokio::time::interval_at(Instant::now() + timing.ping_interval, timing.ping_interval);
     let mut last_heard = Instant::now();

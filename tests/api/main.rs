@@ -18,6 +18,7 @@ mod messaging;
 mod notifications;
 mod openapi;
 mod push_delivery;
+mod resume;
 mod service;
 mod socket;
 mod ws;

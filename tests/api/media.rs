@@ -57,18 +57,6 @@ fn absolute(s: &TestServer, url: &str) -> String {
     }
 }
 
-async fn direct_chat(s: &TestServer, a: &Session, b: &Session) -> String {
-    let (st, c) = s
-        .post(
-            "/api/v1/chat/conversations",
-            Some(&a.access),
-            json!({"type": "direct", "participant_ids": [b.user_id]}),
-        )
-        .await;
-    assert!(st.is_success(), "{c}");
-    c["id"].as_str().unwrap().to_string()
-}
-
 async fn upload_url(
     s: &TestServer,
     who: &Session,
@@ -129,7 +117,7 @@ async fn download(s: &TestServer, url: &str) -> (StatusCode, reqwest::header::He
 async fn a_photo_goes_up_and_comes_down(s: &TestServer) {
     let ann = s.signup("ann@media.test").await;
     let bob = s.add_member(&ann, "bob@media.test").await;
-    let conv = direct_chat(s, &ann, &bob).await;
+    let conv = s.direct_chat(&ann, &bob).await;
     let photo = png(640, 480);
 
     let (st, ticket) = upload_url(
@@ -253,7 +241,7 @@ async fn s3_store_a_photo_goes_up_and_comes_down() {
 async fn bad_uploads_are_refused(s: &TestServer) {
     let ann = s.signup("ann@refuse.test").await;
     let bob = s.add_member(&ann, "bob@refuse.test").await;
-    let conv = direct_chat(s, &ann, &bob).await;
+    let conv = s.direct_chat(&ann, &bob).await;
 
     // Types and sizes the server does not take, before any URL is handed out.
     let res = upload_url(s, &ann, &conv, "setup.exe", "application/x-msdownload", 10).await;
@@ -367,7 +355,7 @@ async fn local_store_upload_urls_expire() {
     let s = TestServer::start_with(&[("MEDIA_UPLOAD_URL_TTL_SECONDS", "1")]).await;
     let ann = s.signup("ann@expiry.test").await;
     let bob = s.add_member(&ann, "bob@expiry.test").await;
-    let conv = direct_chat(&s, &ann, &bob).await;
+    let conv = s.direct_chat(&ann, &bob).await;
     let (_, ticket) = upload_url(&s, &ann, &conv, "late.txt", "text/plain", 5).await;
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let res = put_bytes(&s, &ticket, b"hello".to_vec(), None).await;
@@ -395,7 +383,7 @@ async fn s3_store_refuses_bad_uploads() {
     // type here, as it would a misbehaving store).
     let ann = s.login("ann@refuse.test", "correct horse battery").await;
     let bob = s.add_member(&ann, "bob2@refuse.test").await;
-    let conv = direct_chat(&s, &ann, &bob).await;
+    let conv = s.direct_chat(&ann, &bob).await;
     let (_, ticket) = upload_url(&s, &ann, &conv, "pic.png", "image/png", 10).await;
     let url = reqwest::Url::parse(ticket["upload_url"].as_str().unwrap()).unwrap();
     let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
@@ -420,7 +408,7 @@ async fn only_participants_read_a_file_and_forwards_take_it_along() {
     let bob = s.add_member(&ann, "bob@share.test").await;
     let carol = s.add_member(&ann, "carol@share.test").await;
     let mallory = s.signup("mallory@elsewhere.test").await;
-    let conv = direct_chat(&s, &ann, &bob).await;
+    let conv = s.direct_chat(&ann, &bob).await;
 
     let bytes = b"%PDF-1.4 minutes of the meeting".to_vec();
     let (_, ticket) = upload_url(
@@ -501,7 +489,7 @@ async fn only_participants_read_a_file_and_forwards_take_it_along() {
     assert_eq!(st, StatusCode::FORBIDDEN);
 
     // Bob forwards the message to a chat with Carol: she can read the file now.
-    let to_carol = direct_chat(&s, &bob, &carol).await;
+    let to_carol = s.direct_chat(&bob, &carol).await;
     let (st, fwd) = s
         .post(
             "/v1/chat/messages/forward",

@@ -51,22 +51,6 @@ pub(crate) async fn subscribe(s: &TestServer, who: &Session, sub: Value) {
     assert_eq!(st, StatusCode::OK, "{body}");
 }
 
-async fn direct(s: &TestServer, from: &Session, to: &Session) -> String {
-    let (st, c) = s
-        .post(
-            "/api/v1/chat/conversations",
-            Some(&from.access),
-            json!({"type": "direct", "participant_ids": [to.user_id]}),
-        )
-        .await;
-    assert!(st.is_success(), "{c}");
-    c["id"].as_str().unwrap().to_string()
-}
-
-async fn say(s: &TestServer, who: &Session, chat: &str, text: &str) -> Value {
-    send(s, who, chat, json!({ "content": text })).await
-}
-
 /// A push service, a server sending to it, ann, and bob (not connected) with one
 /// subscribed browser and a direct chat from ann.
 struct Scene {
@@ -85,7 +69,7 @@ async fn scene(extra: &[(&str, &str)]) -> Scene {
     let bob = s.add_member(&ann, "bob@acme.test").await;
     let browser = web.browser();
     subscribe(&s, &bob, browser.subscription()).await;
-    let dm = direct(&s, &ann, &bob).await;
+    let dm = s.direct_chat(&ann, &bob).await;
     Scene {
         web,
         s,
@@ -107,7 +91,7 @@ async fn an_offline_user_gets_one_decryptable_web_push_and_a_muted_chat_sends_no
         dm,
     } = scene(&[]).await;
 
-    let m = say(&s, &ann, &dm, "lunch at noon?").await;
+    let m = s.say(&ann, &dm, "lunch at noon?").await;
     let got = web.wait_delivered(&laptop, 1, WAIT).await;
     let push = &got[0];
     assert_eq!(push["title"], "New message from ann");
@@ -130,10 +114,10 @@ async fn an_offline_user_gets_one_decryptable_web_push_and_a_muted_chat_sends_no
     let mute = format!("/api/v1/chat/conversations/{dm}/mute");
     let (st, body) = s.post(&mute, Some(&bob.access), json!({})).await;
     assert!(st.is_success(), "{body}");
-    say(&s, &ann, &dm, "muted one").await;
+    s.say(&ann, &dm, "muted one").await;
     let (st, body) = s.call(Method::DELETE, &mute, Some(&bob.access), None).await;
     assert!(st.is_success(), "{body}");
-    say(&s, &ann, &dm, "after unmute").await;
+    s.say(&ann, &dm, "after unmute").await;
     let got = web.wait_delivered(&laptop, 2, WAIT).await;
     assert_eq!(got[1]["body"], "after unmute");
     let (_, inbox) = s.get("/api/v1/notifications", &bob.access).await;
@@ -158,11 +142,11 @@ async fn an_offline_user_gets_one_decryptable_web_push_and_a_muted_chat_sends_no
     ] {
         let (st, p) = s.patch(prefs, &bob.access, patch).await;
         assert_eq!(st, StatusCode::OK, "{p}");
-        say(&s, &ann, &dm, "not pushed").await;
+        s.say(&ann, &dm, "not pushed").await;
     }
     let on = json!({"categories": {"message": {"web_push": true}}});
     assert_eq!(s.patch(prefs, &bob.access, on).await.0, StatusCode::OK);
-    say(&s, &ann, &dm, "pushed again").await;
+    s.say(&ann, &dm, "pushed again").await;
     let got = web.wait_delivered(&laptop, 3, WAIT).await;
     assert_eq!(
         got[2]["body"], "pushed again",
@@ -205,7 +189,7 @@ async fn a_burst_in_one_conversation_is_one_push_per_window() {
 
     let began = Instant::now();
     for i in 1..=10 {
-        say(&s, &ann, &dm, &format!("m{i}")).await;
+        s.say(&ann, &dm, &format!("m{i}")).await;
     }
     let windows = began.elapsed().as_secs() / 3 + 1;
     let got = eventually(WAIT, || {
@@ -245,7 +229,7 @@ async fn throttling_failing_and_forgotten_browsers() {
     for b in [&forgotten, &broken] {
         subscribe(&s, &bob, b.subscription()).await;
     }
-    say(&s, &ann, &dm, "hello").await;
+    s.say(&ann, &dm, "hello").await;
 
     // 429 with Retry-After: 1 → tried again no sooner, then taken once.
     web.wait_delivered(&throttled, 1, WAIT).await;
@@ -367,8 +351,8 @@ async fn an_offline_phone_gets_a_valid_expo_request_and_unregistered_ones_are_dr
             .await;
         assert_eq!(st, StatusCode::OK, "{body}");
     }
-    let dm = direct(&s, &ann, &bob).await;
-    let m = say(&s, &ann, &dm, "are you coming?").await;
+    let dm = s.direct_chat(&ann, &bob).await;
+    let m = s.say(&ann, &dm, "are you coming?").await;
 
     let sent = eventually(WAIT, || {
         let all = expo.messages();
@@ -394,7 +378,7 @@ async fn an_offline_phone_gets_a_valid_expo_request_and_unregistered_ones_are_dr
     .await
     .expect("receipts read");
     tokio::time::sleep(Duration::from_secs(1)).await;
-    say(&s, &ann, &dm, "second").await;
+    s.say(&ann, &dm, "second").await;
     eventually(WAIT, || (expo.messages_to(ok).len() == 2).then_some(()))
         .await
         .expect("second push");
@@ -424,10 +408,10 @@ async fn a_user_who_enabled_email_gets_a_mail() {
         )
         .await;
     assert_eq!(st, StatusCode::OK, "{p}");
-    let to_cat = direct(&s, &ann, &cat).await;
-    say(&s, &ann, &to_cat, "cat has email off").await;
-    let to_bob = direct(&s, &ann, &bob).await;
-    say(&s, &ann, &to_bob, "see you at 3").await;
+    let to_cat = s.direct_chat(&ann, &cat).await;
+    s.say(&ann, &to_cat, "cat has email off").await;
+    let to_bob = s.direct_chat(&ann, &bob).await;
+    s.say(&ann, &to_bob, "see you at 3").await;
 
     let mails = eventually(WAIT, || {
         let m = smtp.mails();
@@ -466,10 +450,10 @@ async fn undelivered_pushes_survive_a_killed_server_and_are_sent_once() {
     let bob = s.add_member(&ann, "bob@acme.test").await;
     let tablet = web.browser();
     subscribe(&s, &bob, tablet.subscription()).await;
-    let dm = direct(&s, &ann, &bob).await;
+    let dm = s.direct_chat(&ann, &bob).await;
     let mut ids = Vec::new();
     for text in ["one", "two", "three"] {
-        ids.push(say(&s, &ann, &dm, text).await["id"].clone());
+        ids.push(s.say(&ann, &dm, text).await["id"].clone());
     }
     eventually(WAIT, || (web.received().len() >= 3).then_some(()))
         .await
@@ -519,11 +503,11 @@ async fn two_nodes_on_one_database_send_each_push_once() {
     let bob = a.add_member(&ann, "bob@acme.test").await;
     let browser = web.browser();
     subscribe(&a, &bob, browser.subscription()).await;
-    let dm = direct(&a, &ann, &bob).await;
+    let dm = a.direct_chat(&ann, &bob).await;
     let mut ids = Vec::new();
     for i in 0..40 {
         let node = if i % 2 == 0 { &a } else { &b };
-        ids.push(say(node, &ann, &dm, &format!("n{i}")).await["id"].to_string());
+        ids.push(node.say(&ann, &dm, &format!("n{i}")).await["id"].to_string());
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     web.answer_all(201);

@@ -39,6 +39,11 @@ pub struct SioClient {
     acks: Acks,
     next_ack: AtomicU64,
     pub sid: String,
+    /// The `pid` of the CONNECT answer (connection state recovery).
+    pub pid: Option<String>,
+    /// The offset that ended the last event parsed off the wire, as socket.io-client
+    /// keeps it (`_lastOffset`): a last argument that is a string.
+    pub last_offset: Option<String>,
 }
 
 impl SioClient {
@@ -124,7 +129,7 @@ impl SioClient {
         sink.send(Message::text(connect))
             .await
             .map_err(|e| ClientError::Ws(e.to_string()))?;
-        let sid = loop {
+        let (sid, pid) = loop {
             let p = next_text(&mut stream).await?;
             if p == "2" {
                 sink.send(Message::text("3"))
@@ -134,7 +139,10 @@ impl SioClient {
             }
             if let Some(body) = p.strip_prefix("40") {
                 let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
-                break v["sid"].as_str().unwrap_or_default().to_string();
+                break (
+                    v["sid"].as_str().unwrap_or_default().to_string(),
+                    v["pid"].as_str().map(str::to_string),
+                );
             }
             if let Some(body) = p.strip_prefix("44") {
                 let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
@@ -188,6 +196,8 @@ impl SioClient {
             acks,
             next_ack: AtomicU64::new(1),
             sid,
+            pid,
+            last_offset: None,
         })
     }
 
@@ -254,7 +264,10 @@ impl SioClient {
         self.emit_with_ack("ping", &serde_json::json!({}), wait)
             .await?;
         while let Ok(raw) = self.events.try_recv() {
-            if let Some(event) = parse_event(&raw) {
+            if let Some((event, offset)) = parse_event(&raw) {
+                if offset.is_some() {
+                    self.last_offset = offset;
+                }
                 self.backlog.push(event);
             }
         }
@@ -284,7 +297,10 @@ impl SioClient {
                 .await
                 .map_err(|_| ClientError::Timeout)?
                 .ok_or(ClientError::Closed)?;
-            if let Some(event) = parse_event(&raw) {
+            if let Some((event, offset)) = parse_event(&raw) {
+                if offset.is_some() {
+                    self.last_offset = offset;
+                }
                 return Ok(event);
             }
         }
@@ -304,7 +320,9 @@ impl SioClient {
     }
 }
 
-fn parse_event(packet: &str) -> Option<(String, Value)> {
+/// The event's name and first argument, and its offset: a string last argument
+/// after the data, as socket.io-client reads it.
+fn parse_event(packet: &str) -> Option<((String, Value), Option<String>)> {
     // `42`, then maybe an ack id, then the array.
     let body = packet.strip_prefix("42")?;
     let start = body.find('[')?;
@@ -315,14 +333,16 @@ fn parse_event(packet: &str) -> Option<(String, Value)> {
         return None;
     }
     let name = args.remove(0).as_str()?.to_string();
-    Some((
-        name,
-        if args.is_empty() {
-            Value::Null
-        } else {
-            args.remove(0)
-        },
-    ))
+    let offset = match args.last() {
+        Some(Value::String(o)) if args.len() > 1 => Some(o.clone()),
+        _ => None,
+    };
+    let data = if args.is_empty() {
+        Value::Null
+    } else {
+        args.remove(0)
+    };
+    Some(((name, data), offset))
 }
 
 async fn next_text<S>(stream: &mut S) -> Result<String, ClientError>

@@ -168,10 +168,17 @@ impl<A: Adapter> Namespace<A> {
         tracing::trace!(?socket.id, ?self.path, "socket added to namespace");
 
         let protocol = esocket.protocol.into();
-        let payload = ConnectPacket { sid: socket.id };
-        let payload = match protocol {
-            ProtocolVersion::V5 => Some(self.parser.encode_default(&payload).unwrap()),
-            ProtocolVersion::V4 => None,
+        // PATCH (switchboard): `{sid, pid}` when a middleware set a pid.
+        let payload = match (protocol, socket.connect_pid()) {
+            (ProtocolVersion::V5, None) => {
+                Some(self.parser.encode_default(&ConnectPacket { sid: socket.id }).unwrap())
+            }
+            (ProtocolVersion::V5, Some(pid)) => Some(
+                self.parser
+                    .encode_default(&RecoveryConnectPacket { sid: socket.id, pid })
+                    .unwrap(),
+            ),
+            (ProtocolVersion::V4, _) => None,
         };
         if let Err(_e) = socket.send(Packet::connect(self.path.clone(), payload)) {
             #[cfg(feature = "tracing")]
@@ -635,4 +642,11 @@ mod tests {
         assert!(ns.clone().connect(sid, esocket, None).await.is_ok());
         assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
+}
+
+/// PATCH (switchboard): the CONNECT payload of connection state recovery.
+#[derive(serde::Serialize)]
+struct RecoveryConnectPacket {
+    sid: Sid,
+    pid: String,
 }

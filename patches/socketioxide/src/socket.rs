@@ -294,6 +294,9 @@ pub struct Socket<A: Adapter = LocalAdapter> {
     ack_sweep_at: AtomicUsize,
     ack_counter: AtomicI64,
     connected: AtomicBool,
+    /// PATCH (switchboard): the private session id sent in the CONNECT packet
+    /// (connection state recovery), when a connect middleware set one.
+    connect_pid: Mutex<Option<String>>,
     pub(crate) parser: Parser,
     /// The socket id
     pub id: Sid,
@@ -324,6 +327,7 @@ impl<A: Adapter> Socket<A> {
             ack_sweep_at: AtomicUsize::new(ACK_SWEEP_MIN),
             ack_counter: AtomicI64::new(0),
             connected: AtomicBool::new(false),
+            connect_pid: Mutex::new(None),
             parser,
             id: sid,
             #[cfg(feature = "extensions")]
@@ -736,6 +740,18 @@ impl<A: Adapter> Socket<A> {
             Err(TrySendError::Full(_)) => Err(SocketError::InternalChannelFull),
             Err(TrySendError::Closed(_)) => Err(SocketError::Closed),
         }
+    }
+
+    /// PATCH (switchboard): sets the private session id (`pid`) that the CONNECT
+    /// packet carries next to `sid`, as Socket.IO's connection state recovery does: a
+    /// client that reconnects with `auth.pid` sees `socket.recovered === true` when the
+    /// CONNECT answer carries the same `pid`. Call it from a connect middleware.
+    pub fn set_connect_pid(&self, pid: impl Into<String>) {
+        *self.connect_pid.lock().unwrap() = Some(pid.into());
+    }
+
+    pub(crate) fn connect_pid(&self) -> Option<String> {
+        self.connect_pid.lock().unwrap().clone()
     }
 
     /// PATCH (switchboard): encodes an event once, so that it can be sent to many

@@ -1,24 +1,149 @@
-//! Fan-out within one process: every event goes straight to this node's renderers.
+//! Fan-out within one process, with its event log: each event gets the next position
+//! in a ring bounded by `HISTORY_SIZE` and `HISTORY_TTL_SECONDS`, and one delivery
+//! task hands events to this node's renderers in that order. The epoch is new with
+//! every process: offsets from before a restart are never trusted.
 
-use crate::realtime::{Audience, Fanout, LocalDelivery, RealtimeEvent};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use tokio::sync::{Mutex, mpsc};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use uuid::Uuid;
+
+use crate::realtime::log::new_epoch;
+use crate::realtime::{
+    Audience, Delivery, Fanout, HistoryLimits, LocalDelivery, Offset, Position, RealtimeEvent,
+    Unrecoverable,
+};
+
+/// Events waiting for the delivery task before publishers wait for it.
+const QUEUE: usize = 4096;
+
+struct Ring {
+    /// The last position given out.
+    last: u64,
+    /// Everything up to this position has been dropped from the ring.
+    trimmed_through: u64,
+    entries: VecDeque<(Instant, Arc<Delivery>)>,
+}
 
 pub struct MemoryFanout {
-    local: LocalDelivery,
+    epoch: Arc<str>,
+    limits: HistoryLimits,
+    ring: Mutex<Ring>,
+    queue: mpsc::Sender<Arc<Delivery>>,
+    /// The last position the delivery task has handed to the renderers.
+    delivered: Arc<AtomicU64>,
 }
 
 impl MemoryFanout {
-    pub fn new(local: LocalDelivery) -> Self {
-        Self { local }
+    /// Starts the delivery task on `tasks`; it delivers what is queued and stops when
+    /// `cancel` fires.
+    pub fn start(
+        local: LocalDelivery,
+        limits: HistoryLimits,
+        tasks: &TaskTracker,
+        cancel: CancellationToken,
+    ) -> Self {
+        let (queue, mut rx) = mpsc::channel::<Arc<Delivery>>(QUEUE);
+        let delivered = Arc::new(AtomicU64::new(0));
+        let mark = delivered.clone();
+        tasks.spawn(async move {
+            loop {
+                let next = tokio::select! {
+                    d = rx.recv() => d,
+                    _ = cancel.cancelled() => {
+                        rx.close();
+                        rx.recv().await
+                    }
+                };
+                let Some(d) = next else { break };
+                local.deliver(&d).await;
+                if let Some(o) = &d.offset {
+                    mark.store(o.pos.seq, Ordering::Release);
+                }
+            }
+        });
+        Self {
+            epoch: new_epoch(),
+            limits,
+            ring: Mutex::new(Ring {
+                last: 0,
+                trimmed_through: 0,
+                entries: VecDeque::new(),
+            }),
+            queue,
+            delivered,
+        }
+    }
+
+    fn offset(&self, seq: u64) -> Offset {
+        Offset {
+            epoch: self.epoch.clone(),
+            pos: Position { ms: 0, seq },
+        }
     }
 }
 
 #[async_trait::async_trait]
 impl Fanout for MemoryFanout {
-    async fn publish(&self, event: &RealtimeEvent, audience: &Audience) {
-        self.local.deliver(event, audience).await;
+    async fn publish(&self, event: RealtimeEvent, audience: Audience) {
+        // Positions are given out and queued under one lock: the queue (and so every
+        // connection) sees events in log order.
+        let mut ring = self.ring.lock().await;
+        ring.last += 1;
+        let d = Arc::new(Delivery {
+            event,
+            audience,
+            offset: Some(self.offset(ring.last)),
+        });
+        let now = Instant::now();
+        ring.entries.push_back((now, d.clone()));
+        while let Some((at, front)) = ring.entries.front() {
+            if ring.entries.len() <= self.limits.size && now.duration_since(*at) <= self.limits.ttl
+            {
+                break;
+            }
+            let seq = front.offset.as_ref().map_or(0, |o| o.pos.seq);
+            ring.trimmed_through = seq;
+            ring.entries.pop_front();
+        }
+        if self.queue.send(d).await.is_err() {
+            tracing::debug!("event published after the delivery task stopped");
+        }
     }
 
     async fn healthy(&self) -> Result<(), String> {
         Ok(())
+    }
+
+    fn head(&self) -> Option<Offset> {
+        Some(self.offset(self.delivered.load(Ordering::Acquire)))
+    }
+
+    async fn replay(
+        &self,
+        user: Uuid,
+        after: &Offset,
+    ) -> Result<Vec<Arc<Delivery>>, Unrecoverable> {
+        let ring = self.ring.lock().await;
+        if after.epoch != self.epoch
+            || after.pos.ms != 0
+            || after.pos.seq < ring.trimmed_through
+            || after.pos.seq > ring.last
+        {
+            return Err(Unrecoverable);
+        }
+        Ok(ring
+            .entries
+            .iter()
+            .map(|(_, d)| d)
+            .filter(|d| d.offset.as_ref().is_some_and(|o| o.pos.seq > after.pos.seq))
+            .filter(|d| d.replays_to(user))
+            .cloned()
+            .collect())
     }
 }

@@ -1,142 +1,334 @@
-//! Fan-out across nodes through Redis pub/sub: an event is delivered to this node's
-//! renderers at once, then published on `{prefix}:events`; every other node's
-//! subscriber delivers it to its own. The subscriber re-subscribes after Redis comes
-//! back. Socket.IO and plain-WebSocket sessions hear this one stream.
+//! Fan-out across nodes through one Redis stream, `{prefix}:stream`, which is also
+//! the event log: a publish appends the event (one script: epoch check, `XADD`
+//! trimmed to `HISTORY_SIZE`, entries older than `HISTORY_TTL_SECONDS` dropped), and
+//! every node, the publisher included, reads the stream in order and hands each
+//! entry to its renderers, so every connection everywhere sees events in log order
+//! and its last offset says what it has. `{prefix}:epoch` names the log; when Redis
+//! loses it (flushed, restarted empty) the next publish starts a new epoch. While
+//! Redis cannot be reached, events are delivered on the publishing node only, without
+//! an offset, and the reader reconnects with backoff.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::StreamExt;
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, MultiplexedConnection};
+use redis::streams::{StreamId, StreamRangeReply, StreamReadReply};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
-use crate::realtime::{Audience, Fanout, LocalDelivery, RealtimeEvent};
+use crate::realtime::log::new_epoch;
+use crate::realtime::{
+    Audience, Delivery, Fanout, HistoryLimits, LocalDelivery, Offset, Position, RealtimeEvent,
+    Unrecoverable,
+};
 
-/// An event on its way to the other nodes.
+/// An event as a stream entry's `e` field.
 #[derive(Serialize, Deserialize)]
 struct Wire {
-    /// The publishing node, which has delivered it already.
-    node: Uuid,
     event: RealtimeEvent,
     audience: Audience,
 }
 
+/// Appends one event: KEYS stream, epoch; ARGV body, a new epoch name (used when
+/// none is set: the log was lost, so the stream starts over), max length, oldest id
+/// to keep. Returns `{epoch, id}`.
+const APPEND: &str = r"
+local epoch = redis.call('GET', KEYS[2])
+if not epoch then
+  epoch = ARGV[2]
+  redis.call('SET', KEYS[2], epoch)
+  redis.call('DEL', KEYS[1])
+end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'epoch', epoch, 'e', ARGV[1])
+redis.call('XTRIM', KEYS[1], 'MINID', '~', ARGV[4])
+return {epoch, id}
+";
+
+/// Entries read per `XREAD`, and how long one waits for new ones.
+const READ_COUNT: usize = 512;
+const READ_BLOCK_MS: u64 = 2000;
+
 pub struct RedisFanout {
-    node: Uuid,
     conn: ConnectionManager,
-    channel: String,
+    stream: String,
+    epoch_key: String,
+    limits: HistoryLimits,
     local: LocalDelivery,
-    /// Whether the subscriber holds its subscription right now.
-    subscribed: Arc<AtomicBool>,
+    append: redis::Script,
+    /// Whether the reader is reading the stream right now.
+    reading: Arc<AtomicBool>,
+    /// The offset of the last entry this node delivered.
+    head: Arc<Mutex<Option<Offset>>>,
 }
 
 impl RedisFanout {
-    /// Subscribes (resolving once the subscription is in place) and starts the
-    /// subscriber on `tasks`; it stops when `cancel` fires.
+    /// Finds where the stream ends and starts the reader there on `tasks`; it stops
+    /// when `cancel` fires.
     pub async fn start(
         client: redis::Client,
         conn: ConnectionManager,
         prefix: &str,
         local: LocalDelivery,
+        limits: HistoryLimits,
         tasks: &TaskTracker,
         cancel: CancellationToken,
     ) -> redis::RedisResult<Self> {
-        let node = Uuid::now_v7();
-        let channel = format!("{prefix}:events");
-        let mut pubsub = client.get_async_pubsub().await?;
-        pubsub.subscribe(&channel).await?;
-        let subscribed = Arc::new(AtomicBool::new(true));
-        let (sub_channel, sub_local, sub_flag) =
-            (channel.clone(), local.clone(), subscribed.clone());
-        tasks.spawn(async move {
-            loop {
-                {
-                    let mut stream = pubsub.on_message();
-                    loop {
-                        let msg = tokio::select! {
-                            _ = cancel.cancelled() => return,
-                            msg = stream.next() => msg,
-                        };
-                        let Some(msg) = msg else { break };
-                        let Ok(body) = msg.get_payload::<String>() else {
-                            continue;
-                        };
-                        match serde_json::from_str::<Wire>(&body) {
-                            Ok(w) if w.node == node => {}
-                            Ok(w) => sub_local.deliver(&w.event, &w.audience).await,
-                            Err(e) => tracing::warn!(error = %e, "unreadable fan-out message"),
-                        }
-                    }
+        let stream = format!("{prefix}:stream");
+        let epoch_key = format!("{prefix}:epoch");
+        let mut reader = reader_connection(&client).await?;
+        let last: StreamRangeReply = redis::cmd("XREVRANGE")
+            .arg(&stream)
+            .arg("+")
+            .arg("-")
+            .arg("COUNT")
+            .arg(1)
+            .query_async(&mut reader)
+            .await?;
+        let epoch: Option<String> = redis::cmd("GET")
+            .arg(&epoch_key)
+            .query_async(&mut reader)
+            .await?;
+        let start = last
+            .ids
+            .first()
+            .and_then(|e| Position::parse(&e.id))
+            .unwrap_or_default();
+        let head = Arc::new(Mutex::new(epoch.map(|e| Offset {
+            epoch: e.into(),
+            pos: start,
+        })));
+        let reading = Arc::new(AtomicBool::new(true));
+        tasks.spawn(read_loop(
+            client,
+            reader,
+            stream.clone(),
+            start,
+            local.clone(),
+            head.clone(),
+            reading.clone(),
+            cancel,
+        ));
+        Ok(Self {
+            conn,
+            stream,
+            epoch_key,
+            limits,
+            local,
+            append: redis::Script::new(APPEND),
+            reading,
+            head,
+        })
+    }
+}
+
+/// A connection of its own for the reader: a blocking `XREAD` must not hold up the
+/// shared connection's other commands.
+async fn reader_connection(client: &redis::Client) -> redis::RedisResult<MultiplexedConnection> {
+    let config = redis::AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(Duration::from_secs(2)))
+        .set_response_timeout(Some(Duration::from_millis(READ_BLOCK_MS + 3000)));
+    client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+}
+
+/// Reads the stream from `from` on, delivering each entry on this node in order;
+/// after a failure it reconnects with backoff (1 s doubling to 10 s) and goes on
+/// from the last entry it delivered.
+#[allow(clippy::too_many_arguments)]
+async fn read_loop(
+    client: redis::Client,
+    mut conn: MultiplexedConnection,
+    stream: String,
+    mut from: Position,
+    local: LocalDelivery,
+    head: Arc<Mutex<Option<Offset>>>,
+    reading: Arc<AtomicBool>,
+    cancel: CancellationToken,
+) {
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        let mut cmd = redis::cmd("XREAD");
+        cmd.arg("COUNT")
+            .arg(READ_COUNT)
+            .arg("BLOCK")
+            .arg(READ_BLOCK_MS)
+            .arg("STREAMS")
+            .arg(&stream)
+            .arg(from.to_string());
+        let read = cmd.query_async::<Option<StreamReadReply>>(&mut conn);
+        let reply = tokio::select! {
+            _ = cancel.cancelled() => return,
+            r = read => r,
+        };
+        match reply {
+            Ok(reply) => {
+                if !reading.swap(true, Ordering::Relaxed) {
+                    tracing::info!("event stream readable again");
                 }
-                sub_flag.store(false, Ordering::Relaxed);
-                tracing::warn!(channel = %sub_channel, "fan-out subscription lost; re-subscribing");
-                loop {
-                    tokio::select! {
-                        _ = cancel.cancelled() => return,
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                    }
-                    match client.get_async_pubsub().await {
-                        Ok(mut p) => match p.subscribe(&sub_channel).await {
-                            Ok(()) => {
-                                tracing::info!(channel = %sub_channel, "fan-out re-subscribed");
-                                pubsub = p;
-                                sub_flag.store(true, Ordering::Relaxed);
-                                break;
-                            }
-                            Err(e) => tracing::debug!(error = %e, "re-subscribe failed"),
-                        },
-                        Err(e) => tracing::debug!(error = %e, "redis still unreachable"),
-                    }
+                backoff = Duration::from_secs(1);
+                for entry in reply.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids) {
+                    let Some(pos) = Position::parse(&entry.id) else {
+                        continue;
+                    };
+                    from = pos;
+                    let Some(d) = delivery_of(&entry, pos) else {
+                        continue;
+                    };
+                    local.deliver(&d).await;
+                    *head.lock().unwrap_or_else(|e| e.into_inner()) = d.offset;
                 }
             }
-        });
-        Ok(Self {
-            node,
-            conn,
-            channel,
-            local,
-            subscribed,
-        })
+            Err(e) => {
+                reading.store(false, Ordering::Relaxed);
+                tracing::warn!(error = %e, retry_in = ?backoff, "event stream unreadable; reconnecting");
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+                match reader_connection(&client).await {
+                    Ok(c) => conn = c,
+                    Err(e) => tracing::debug!(error = %e, "redis still unreachable"),
+                }
+            }
+        }
+    }
+}
+
+/// A stream entry as a delivery; `None` (logged) when it cannot be read.
+fn delivery_of(entry: &StreamId, pos: Position) -> Option<Delivery> {
+    let (Some(epoch), Some(body)) = (entry.get::<String>("epoch"), entry.get::<String>("e")) else {
+        tracing::warn!(id = %entry.id, "stream entry without epoch or event");
+        return None;
+    };
+    match serde_json::from_str::<Wire>(&body) {
+        Ok(w) => Some(Delivery {
+            event: w.event,
+            audience: w.audience,
+            offset: Some(Offset {
+                epoch: epoch.into(),
+                pos,
+            }),
+        }),
+        Err(e) => {
+            tracing::warn!(id = %entry.id, error = %e, "unreadable stream entry");
+            None
+        }
     }
 }
 
 #[async_trait::async_trait]
 impl Fanout for RedisFanout {
-    async fn publish(&self, event: &RealtimeEvent, audience: &Audience) {
-        self.local.deliver(event, audience).await;
-        let wire = Wire {
-            node: self.node,
-            event: event.clone(),
-            audience: audience.clone(),
-        };
+    async fn publish(&self, event: RealtimeEvent, audience: Audience) {
+        let wire = Wire { event, audience };
         let body = match serde_json::to_string(&wire) {
             Ok(b) => b,
             Err(e) => {
-                tracing::error!(error = %e, event = event.kind.as_str(), "event not serialisable");
+                tracing::error!(error = %e, event = wire.event.kind.as_str(), "event not serialisable");
                 return;
             }
         };
-        if let Err(e) = redis::cmd("PUBLISH")
-            .arg(&self.channel)
+        let oldest = chrono::Utc::now().timestamp_millis() as u64;
+        let oldest = oldest.saturating_sub(self.limits.ttl.as_millis() as u64);
+        let appended = self
+            .append
+            .key(&self.stream)
+            .key(&self.epoch_key)
             .arg(body)
-            .query_async::<()>(&mut self.conn.clone())
-            .await
-        {
-            tracing::error!(error = %e, event = event.kind.as_str(), "fan-out to other nodes failed; delivered on this node only");
+            .arg(new_epoch().as_ref())
+            .arg(self.limits.size)
+            .arg(format!("{oldest}-0"))
+            .invoke_async::<(String, String)>(&mut self.conn.clone())
+            .await;
+        if let Err(e) = appended {
+            // This node's own connections still hear it; other nodes and replays do not.
+            tracing::error!(error = %e, event = wire.event.kind.as_str(), "event log unreachable; delivered on this node only");
+            let d = Delivery {
+                event: wire.event,
+                audience: wire.audience,
+                offset: None,
+            };
+            self.local.deliver(&d).await;
         }
     }
 
     async fn healthy(&self) -> Result<(), String> {
-        if !self.subscribed.load(Ordering::Relaxed) {
-            return Err("redis subscription lost; re-subscribing".into());
+        if !self.reading.load(Ordering::Relaxed) {
+            return Err("redis event stream unreadable; reconnecting".into());
         }
         redis::cmd("PING")
             .query_async::<()>(&mut self.conn.clone())
             .await
             .map_err(|e| format!("redis: {e}"))
     }
+
+    fn head(&self) -> Option<Offset> {
+        self.head.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    async fn replay(
+        &self,
+        user: Uuid,
+        after: &Offset,
+    ) -> Result<Vec<Arc<Delivery>>, Unrecoverable> {
+        let mut conn = self.conn.clone();
+        let epoch: Option<String> = redis::cmd("GET")
+            .arg(&self.epoch_key)
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| lost("epoch", e))?;
+        if epoch.as_deref() != Some(after.epoch.as_ref()) {
+            return Err(Unrecoverable);
+        }
+        // The log reaches back to `after` only if nothing after it was trimmed, and
+        // `after` must be a position the log has reached.
+        let info: HashMap<String, redis::Value> = redis::cmd("XINFO")
+            .arg("STREAM")
+            .arg(&self.stream)
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| lost("stream info", e))?;
+        let position = |field: &str| {
+            info.get(field)
+                .cloned()
+                .and_then(|v| redis::from_redis_value::<String>(v).ok())
+                .and_then(|s| Position::parse(&s))
+        };
+        let (Some(deleted), Some(last)) = (
+            position("max-deleted-entry-id"),
+            position("last-generated-id"),
+        ) else {
+            return Err(Unrecoverable);
+        };
+        if after.pos < deleted || after.pos > last {
+            return Err(Unrecoverable);
+        }
+        let entries: StreamRangeReply = redis::cmd("XRANGE")
+            .arg(&self.stream)
+            .arg(format!("({}", after.pos))
+            .arg("+")
+            .arg("COUNT")
+            .arg(self.limits.size)
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| lost("range", e))?;
+        Ok(entries
+            .ids
+            .iter()
+            .filter_map(|e| delivery_of(e, Position::parse(&e.id)?))
+            .filter(|d| d.replays_to(user))
+            .map(Arc::new)
+            .collect())
+    }
+}
+
+/// A replay that could not be read is a replay that cannot be trusted.
+fn lost(what: &str, e: redis::RedisError) -> Unrecoverable {
+    tracing::warn!(error = %e, what, "event log unreadable for a replay");
+    Unrecoverable
 }

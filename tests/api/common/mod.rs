@@ -221,6 +221,32 @@ impl TestServer {
         self.login(email, "member password 1").await
     }
 
+    /// `a` opens a direct chat with `b`; returns its id.
+    pub async fn direct_chat(&self, a: &Session, b: &Session) -> String {
+        let (st, c) = self
+            .post(
+                "/api/v1/chat/conversations",
+                Some(&a.access),
+                json!({"type": "direct", "participant_ids": [b.user_id]}),
+            )
+            .await;
+        assert!(st.is_success(), "{c}");
+        c["id"].as_str().unwrap().to_string()
+    }
+
+    /// `who` posts `text` to a conversation; returns the stored message.
+    pub async fn say(&self, who: &Session, conversation: &str, text: &str) -> Value {
+        let (st, m) = self
+            .post(
+                "/api/v1/chat/messages/send",
+                Some(&who.access),
+                json!({"conversation_id": conversation, "content": text}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{m}");
+        m
+    }
+
     pub async fn login(&self, email: &str, password: &str) -> Session {
         let (status, body) = self
             .post(
