@@ -95,7 +95,7 @@ pub async fn start(
     };
     let (layer, io) = builder.build_layer();
 
-    let sessions = Arc::new(Sessions::default());
+    let sessions = Arc::new(Sessions::new(config.ws_send_buffer_bytes));
     let overflow = Overflow::new(bg.tracker.clone());
     let local = LocalDelivery::new(vec![
         Arc::new(SocketIoRenderer::new(io.clone(), overflow.clone())) as Arc<dyn Renderer>,

@@ -75,6 +75,10 @@ pub struct Config {
     /// `WS_MAX_MESSAGE_BYTES`, default 262144: the largest message a plain WebSocket
     /// client may send (a larger one is closed with 1009).
     pub ws_max_message_bytes: usize,
+    /// `WS_SEND_BUFFER_BYTES`, default 1 048 576: bytes waiting to be written to one
+    /// plain-WebSocket client; past it the client is disconnected (1013) and resumes
+    /// from its offset.
+    pub ws_send_buffer_bytes: usize,
     /// `LOGIN_MAX_FAILURES`, default 10: failed logins per account within a window
     /// before login answers 429 (even with the right password).
     pub login_max_failures: u32,
@@ -223,6 +227,7 @@ impl Config {
             ws_pong_timeout: Duration::from_secs(positive(&get, "WS_PONG_TIMEOUT_SECONDS", 75)?),
             socketio_buffer_packets: positive(&get, "SOCKETIO_BUFFER_PACKETS", 1024)? as usize,
             ws_max_message_bytes: positive(&get, "WS_MAX_MESSAGE_BYTES", 256 * 1024)? as usize,
+            ws_send_buffer_bytes: positive(&get, "WS_SEND_BUFFER_BYTES", 1024 * 1024)? as usize,
             legacy_ws_enabled: parse(&get, "LEGACY_WS_ENABLED", true)?,
             vapid_public_key: vapid_key(&get, "VAPID_PUBLIC_KEY", 65)?,
             vapid_private_key: vapid_key(&get, "VAPID_PRIVATE_KEY", 32)?,

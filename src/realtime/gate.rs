@@ -1,12 +1,16 @@
 //! The hand-over from replay to live delivery for one connection. A connection
-//! joins its rooms with its gate closed: live events are held. Once the replay is
-//! read, the gate opens: the replayed events go first, then the held ones that are
-//! newer than the last replayed, then live ones as they come, each sent at most
-//! once and in log order.
+//! joins its rooms with its gate closed: live events are held. Its transport then
+//! writes the replay at the pace the client reads it, and opens the gate: the held
+//! events newer than the last replayed one follow, then live ones as they come, each
+//! sent at most once and in log order.
 
 use std::sync::Mutex;
 
 use super::log::Position;
+
+/// Live events a closed gate holds at most; a connection whose replay takes so long
+/// that more arrive is cut, and resumes from its offset.
+const MAX_HELD: usize = 4096;
 
 pub struct Gate<T> {
     state: Mutex<State<T>>,
@@ -14,16 +18,23 @@ pub struct Gate<T> {
 
 struct State<T> {
     open: bool,
+    /// More than `MAX_HELD` arrived while closed: the connection must be cut.
+    overflowed: bool,
     /// The newest position sent; older or equal ones are duplicates.
     last: Option<Position>,
     held: Vec<(Option<Position>, T)>,
 }
+
+/// The gate held more than it may while the replay was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Overflowed;
 
 impl<T> Default for Gate<T> {
     fn default() -> Self {
         Self {
             state: Mutex::new(State {
                 open: false,
+                overflowed: false,
                 last: None,
                 held: Vec::new(),
             }),
@@ -51,35 +62,37 @@ impl<T> Gate<T> {
     /// sent already), held while it is closed.
     pub fn live(&self, pos: Option<Position>, item: T, send: impl FnOnce(T)) {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if !s.open {
+        if s.open {
+            if s.fresh(pos) {
+                send(item);
+            }
+        } else if s.held.len() < MAX_HELD {
             s.held.push((pos, item));
-        } else if s.fresh(pos) {
-            send(item);
+        } else {
+            s.overflowed = true;
         }
     }
 
-    /// Sends `backlog` (in log order), calls `between`, then the held events not
-    /// already sent, and opens the gate; all under the gate's lock, so no live event
-    /// overtakes them.
+    /// The replay up to `replayed` has been written: sends the held events newer than
+    /// it (under the gate's lock, so no live event overtakes them) and opens.
     pub fn open(
         &self,
-        backlog: impl IntoIterator<Item = (Position, T)>,
-        between: impl FnOnce(),
+        replayed: Option<Position>,
         mut send: impl FnMut(T),
-    ) {
+    ) -> Result<(), Overflowed> {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        for (pos, item) in backlog {
-            if s.fresh(Some(pos)) {
-                send(item);
-            }
+        if s.overflowed {
+            s.held.clear();
+            return Err(Overflowed);
         }
-        between();
+        s.last = s.last.max(replayed);
         for (pos, item) in std::mem::take(&mut s.held) {
             if s.fresh(pos) {
                 send(item);
             }
         }
         s.open = true;
+        Ok(())
     }
 }
 
@@ -92,17 +105,27 @@ mod tests {
     }
 
     #[test]
-    fn held_events_follow_the_backlog_once_each_in_order() {
+    fn held_events_follow_the_replay_once_each_in_order() {
         let gate = Gate::default();
         let out = std::cell::RefCell::new(Vec::new());
         let push = |i| out.borrow_mut().push(i);
         gate.live(Some(p(3)), 3, push);
         gate.live(Some(p(4)), 4, push);
         assert!(out.borrow().is_empty(), "closed: held");
-        gate.open([(p(2), 2), (p(3), 3)], || push(0), push);
+        // The replay went up to 3; the held 3 is a duplicate, 4 is not.
+        gate.open(Some(p(3)), push).unwrap();
         gate.live(Some(p(4)), 4, push);
         gate.live(Some(p(5)), 5, push);
         gate.live(None, 9, push);
-        assert_eq!(*out.borrow(), vec![2, 3, 0, 4, 5, 9]);
+        assert_eq!(*out.borrow(), vec![4, 5, 9]);
+    }
+
+    #[test]
+    fn a_gate_that_held_too_much_says_so() {
+        let gate = Gate::default();
+        for i in 0..=MAX_HELD as u64 {
+            gate.live(Some(p(i + 1)), i, |_| {});
+        }
+        assert_eq!(gate.open(None, |_| {}), Err(Overflowed));
     }
 }

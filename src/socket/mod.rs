@@ -69,7 +69,7 @@ pub fn register<A: Adapter + DefinedAdapter>(
         }
     };
     let on_connect = move |s: socketioxide::extract::SocketRef<A>| {
-        resume::open(&s, &connect_overflow);
+        resume::open(s, connect_overflow.clone());
         std::future::ready(())
     };
     io.ns("/", on_connect.with(auth))

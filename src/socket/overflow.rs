@@ -63,6 +63,16 @@ impl Overflow {
         }
     }
 
+    /// Cuts a socket that cannot keep up (as a full buffer does).
+    pub fn cut<A: Adapter>(&self, socket: &SocketRef<A>) {
+        self.overflowed(socket);
+    }
+
+    /// Runs `work` on the tasks the server waits for at shutdown.
+    pub fn spawn(&self, work: impl std::future::Future<Output = ()> + Send + 'static) {
+        self.tasks.spawn(work);
+    }
+
     fn overflowed<A: Adapter>(&self, socket: &SocketRef<A>) {
         let newly = self
             .inner

@@ -5,12 +5,15 @@
 //! [`Gate`]; the events it is owed (after its offset, or, for a new connection, after
 //! what this node had delivered when it joined) are read before the CONNECT answer,
 //! which repeats the client's `pid` only when that replay is complete (the client then
-//! sees `socket.recovered === true`). Once connected the replay is sent, then
-//! `session {recovered, offset, epoch}`, then the events held meanwhile.
+//! sees `socket.recovered === true`). Once connected the replay is sent at the pace the
+//! client reads it, then `session {recovered, offset, epoch}`, then the events held
+//! meanwhile.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::json;
+use socketioxide::SocketError;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
 use uuid::Uuid;
@@ -18,7 +21,7 @@ use uuid::Uuid;
 use super::overflow::Overflow;
 use super::render;
 use crate::realtime::gate::Gate;
-use crate::realtime::{CatchUp, Hub, Offset};
+use crate::realtime::{CatchUp, Hub, Offset, Position};
 
 /// What a socket holds back while it is being caught up.
 pub type SocketGate = Gate<socketioxide_core::Value>;
@@ -56,9 +59,10 @@ pub async fn prepare<A: Adapter>(s: &SocketRef<A>, user: Uuid, start: Start, hub
     s.extensions.insert(Arc::new(catch_up));
 }
 
-/// Once connected: the replay, `session`, the held events, then live. A socket that
-/// cannot take its replay is cut like any socket whose buffer overflows.
-pub fn open<A: Adapter>(s: &SocketRef<A>, overflow: &Overflow) {
+/// Once connected: the replay (paced by what the client reads), `session`, the held
+/// events, then live. A socket that cannot take its replay is cut like any socket
+/// whose buffer overflows, and comes back from its offset.
+pub fn open<A: Adapter>(s: SocketRef<A>, overflow: Overflow) {
     let (Some(gate), Some(catch_up)) = (
         s.extensions.get::<Arc<SocketGate>>(),
         s.extensions.remove::<Arc<CatchUp>>(),
@@ -66,24 +70,58 @@ pub fn open<A: Adapter>(s: &SocketRef<A>, overflow: &Overflow) {
         return;
     };
     let offset = catch_up.offset();
-    let replay = catch_up.deliveries.iter().filter_map(|d| {
-        let pos = d.offset.as_ref()?.pos;
-        Some((pos, render::encode(s, d)?))
-    });
     let session = json!({
         "recovered": catch_up.recovered,
         "offset": offset.as_ref().map(ToString::to_string),
         "epoch": offset.as_ref().map(|o| o.epoch.to_string()),
     });
-    gate.open(
-        replay,
-        || {
-            let _ = s.emit("session", &session);
-        },
-        |v| {
+    let finish = move |s: &SocketRef<A>, replayed: Option<Position>, overflow: &Overflow| {
+        let _ = s.emit("session", &session);
+        let opened = gate.open(replayed, |v| {
             if !overflow.is_full(s.id) {
                 overflow.sent(s, s.send_encoded(v).map_err(Into::into));
             }
-        },
-    );
+        });
+        if opened.is_err() {
+            overflow.cut(s);
+        }
+    };
+    if catch_up.deliveries.is_empty() {
+        return finish(&s, None, &overflow);
+    }
+    let tasks = overflow.clone();
+    tasks.spawn(async move {
+        let mut replayed = None;
+        for d in &catch_up.deliveries {
+            let (Some(pos), Some(packet)) =
+                (d.offset.as_ref().map(|o| o.pos), render::encode(&s, d))
+            else {
+                continue;
+            };
+            if !paced(&s, packet).await {
+                overflow.cut(&s);
+                return;
+            }
+            replayed = Some(pos);
+        }
+        finish(&s, replayed, &overflow);
+    });
+}
+
+/// How long a replay waits for a client that does not read before cutting it.
+const REPLAY_STALL: Duration = Duration::from_secs(30);
+
+/// Sends one packet, waiting while the socket's buffer is full (the client reads at
+/// its own pace). False when the socket is gone or stalled for `REPLAY_STALL`.
+async fn paced<A: Adapter>(s: &SocketRef<A>, packet: socketioxide_core::Value) -> bool {
+    let deadline = tokio::time::Instant::now() + REPLAY_STALL;
+    loop {
+        match s.send_encoded(packet.clone()) {
+            Ok(()) => return true,
+            Err(SocketError::InternalChannelFull) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            Err(_) => return false,
+        }
+    }
 }

@@ -11,14 +11,14 @@ mod session;
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use tokio::sync::{Notify, mpsc};
 use uuid::Uuid;
 
 use crate::realtime::gate::Gate;
-use crate::realtime::{Delivery, EventType, Renderer};
+use crate::realtime::{Delivery, EventType, Position, Renderer};
 
 /// How a session wants its events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,36 +29,42 @@ pub enum Dialect {
     Legacy,
 }
 
-/// Frames waiting per session before it is treated as too slow and closed.
-const SESSION_BUFFER: usize = 256;
-
 /// The frames one event becomes in one dialect (shared by every session).
 type Frames = Arc<[Arc<str>]>;
 
 struct Handle {
     user: Uuid,
     dialect: Dialect,
-    tx: mpsc::Sender<Arc<str>>,
+    tx: mpsc::UnboundedSender<Arc<str>>,
     kill: Arc<Kill>,
     /// Closed until the session's catch-up is sent (see `realtime::gate`).
     gate: Arc<Gate<Frames>>,
+    /// Bytes queued and not yet taken by the session's writer.
+    queued: Arc<AtomicUsize>,
 }
 
 impl Handle {
-    /// Queues an event's frames; a session whose buffer is full is closed.
-    fn push(&self, id: u64, frames: &Frames) {
+    /// Queues an event's frames. A session whose queue would pass the byte limit is
+    /// closed instead (its client resumes from its offset when it comes back): a
+    /// client that stops reading never grows the server's memory.
+    fn push(&self, id: u64, frames: &Frames, limit: usize) {
+        if self.kill.fired.load(Ordering::Relaxed) {
+            return;
+        }
+        let bytes: usize = frames.iter().map(|f| f.len()).sum();
+        if self.queued.fetch_add(bytes, Ordering::Relaxed) + bytes > limit {
+            tracing::warn!(session = id, user_id = %self.user, limit, "websocket session too slow; closing");
+            self.kill.fire(KillReason::TooSlow);
+            return;
+        }
         for frame in frames.iter() {
-            if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(frame.clone()) {
-                tracing::warn!(session = id, user_id = %self.user, "websocket session too slow; closing");
-                self.kill.fire(KillReason::TooSlow);
-                break;
-            }
+            let _ = self.tx.send(frame.clone());
         }
     }
 }
 
 /// An event in a dialect: nothing when that dialect has no frame for it.
-fn frames_of(dialect: Dialect, d: &Delivery) -> Frames {
+pub(crate) fn frames_of(dialect: Dialect, d: &Delivery) -> Frames {
     match dialect {
         Dialect::Envelope => envelope::render(&d.event, d.offset.as_ref()).into(),
         Dialect::Legacy => legacy::render(&d.event)
@@ -82,6 +88,7 @@ pub enum KillReason {
 pub struct Kill {
     notify: Notify,
     revoked: std::sync::atomic::AtomicBool,
+    fired: std::sync::atomic::AtomicBool,
 }
 
 impl Kill {
@@ -89,6 +96,7 @@ impl Kill {
         if reason == KillReason::Revoked {
             self.revoked.store(true, Ordering::Relaxed);
         }
+        self.fired.store(true, Ordering::Relaxed);
         self.notify.notify_one();
     }
 
@@ -111,23 +119,51 @@ struct Inner {
 }
 
 /// This node's open plain-WebSocket sessions, by user and by subscribed conversation.
-#[derive(Default)]
 pub struct Sessions {
     inner: RwLock<Inner>,
     next: AtomicU64,
+    /// Bytes a session may have queued (`WS_SEND_BUFFER_BYTES`).
+    send_buffer: usize,
 }
 
 /// What a new session gets: its id, its outbound frames, and a close signal.
 pub struct Registered {
     pub id: u64,
-    pub frames: mpsc::Receiver<Arc<str>>,
+    pub frames: Outbound,
     pub kill: Arc<Kill>,
 }
 
+/// A session's queued frames; taking one frees its bytes.
+pub struct Outbound {
+    rx: mpsc::UnboundedReceiver<Arc<str>>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl Outbound {
+    pub async fn recv(&mut self) -> Option<Arc<str>> {
+        let frame = self.rx.recv().await?;
+        self.queued.fetch_sub(frame.len(), Ordering::Relaxed);
+        Some(frame)
+    }
+}
+
 impl Sessions {
+    pub fn new(send_buffer: usize) -> Self {
+        Self {
+            inner: RwLock::default(),
+            next: AtomicU64::default(),
+            send_buffer,
+        }
+    }
+
     pub fn add(&self, user: Uuid, dialect: Dialect) -> Registered {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let (tx, frames) = mpsc::channel(SESSION_BUFFER);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let frames = Outbound {
+            rx,
+            queued: queued.clone(),
+        };
         let kill = Arc::new(Kill::default());
         let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
         inner.sessions.insert(
@@ -138,6 +174,7 @@ impl Sessions {
                 tx,
                 kill: kill.clone(),
                 gate: Arc::default(),
+                queued,
             },
         );
         inner.by_user.entry(user).or_default().insert(id);
@@ -160,17 +197,20 @@ impl Sessions {
         }
     }
 
-    /// Sends a session's catch-up (`backlog`, in log order), then what arrived while it
-    /// was read, and from then on events as they come.
-    pub fn open(&self, id: u64, backlog: &[Arc<Delivery>]) {
+    /// The session has written its replay up to `replayed`: what arrived meanwhile
+    /// follows, then events as they come. A session whose gate held too much while it
+    /// replayed is closed as too slow (its client resumes from its offset).
+    pub fn open(&self, id: u64, replayed: Option<Position>) {
         let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
         let Some(h) = inner.sessions.get(&id) else {
             return;
         };
-        let replay = backlog
-            .iter()
-            .filter_map(|d| Some((d.offset.as_ref()?.pos, frames_of(h.dialect, d))));
-        h.gate.open(replay, || {}, |frames| h.push(id, &frames));
+        if h.gate
+            .open(replayed, |frames| h.push(id, &frames, self.send_buffer))
+            .is_err()
+        {
+            h.kill.fire(KillReason::TooSlow);
+        }
     }
 
     pub fn subscribe(&self, id: u64, conversation: Uuid) {
@@ -240,8 +280,9 @@ impl Sessions {
             if frames.is_empty() {
                 continue;
             }
-            h.gate
-                .live(pos, frames.clone(), |frames| h.push(id, &frames));
+            h.gate.live(pos, frames.clone(), |frames| {
+                h.push(id, &frames, self.send_buffer)
+            });
         }
     }
 }

@@ -158,7 +158,29 @@ pub async fn run(
         let refresh = super::legacy::connected(actor.user_id).to_string();
         let _ = socket.send(Message::Text(refresh.into())).await;
     }
-    sessions.open(reg.id, &catch_up.deliveries);
+    // The replay goes straight to the socket, at the pace the client reads it (a
+    // client that does not read within the pong timeout is let go).
+    let mut replayed = None;
+    for d in &catch_up.deliveries {
+        let Some(pos) = d.offset.as_ref().map(|o| o.pos) else {
+            continue;
+        };
+        for frame in super::frames_of(dialect, d).iter() {
+            let sent = tokio::time::timeout(
+                timing.pong_timeout,
+                socket.send(Message::Text(frame.as_ref().into())),
+            )
+            .await;
+            if !matches!(sent, Ok(Ok(()))) {
+                tracing::debug!(user_id = %actor.user_id, "websocket session ended during its replay");
+                sessions.remove(reg.id);
+                domain.connection_closed(actor.user_id, &conn_id).await;
+                return;
+            }
+        }
+        replayed = Some(pos);
+    }
+    sessions.open(reg.id, replayed);
     let mut ticker =
         tokio::time::interval_at(Instant::now() + timing.ping_interval, timing.ping_interval);
     let mut last_heard = Instant::now();

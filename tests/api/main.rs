@@ -20,5 +20,6 @@ mod openapi;
 mod push_delivery;
 mod resume;
 mod service;
+mod slow_clients;
 mod socket;
 mod ws;
