@@ -14,6 +14,9 @@ use crate::domain::Domain;
 pub struct Background {
     pub tracker: TaskTracker,
     pub cancel: CancellationToken,
+    /// Fires when the server starts draining (SIGTERM): `/readyz` answers 503 and new
+    /// connections are refused while open ones are sent elsewhere; `cancel` follows.
+    pub drain: CancellationToken,
 }
 
 impl Background {

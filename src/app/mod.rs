@@ -214,9 +214,11 @@ pub async fn start(
     background::push_worker(&bg, domain.clone(), config.push_poll);
     background::scheduler(&bg, domain.clone(), config.scheduler_poll);
 
+    let sessions_for_drain = sessions.clone();
     let state = AppState {
         domain,
         config: config.clone(),
+        draining: bg.drain.clone(),
         sessions,
         local_media,
     };
@@ -234,16 +236,43 @@ pub async fn start(
                 tracing::debug!(error = %e, "TCP_NODELAY not set");
             }
         });
-        let served = axum::serve(
+        // Drain, in order, within DRAIN_TIMEOUT_SECONDS: stop accepting and answer
+        // `/readyz` 503; send every open connection elsewhere (Socket.IO transports
+        // closed, so clients reconnect through the balancer and resume; plain
+        // WebSockets closed with 1012); finish the requests in flight; stop background
+        // work, the message writer storing what it holds and the outbox its round.
+        let drain = bg.drain.clone();
+        let signal = async move {
+            shutdown.await;
+            tracing::info!("draining");
+            drain.cancel();
+        };
+        let (drain, deadline) = (bg.drain.clone(), config.drain_timeout);
+        let send_away = async move {
+            drain.cancelled().await;
+            sessions_for_drain.close_all();
+            io.close().await;
+        };
+        let serve = axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
-        .await;
-        // Shutdown, in order: no new requests (above); close every Socket.IO client;
-        // stop background work and let the writer store what it holds.
-        io.close().await;
-        bg.stop().await;
+        .with_graceful_shutdown(signal);
+        let (served, ()) = tokio::join!(
+            async {
+                tokio::select! {
+                    served = serve => served,
+                    _ = async { bg.drain.cancelled().await; tokio::time::sleep(deadline).await } => {
+                        tracing::warn!("requests still open at the drain timeout; stopping anyway");
+                        Ok(())
+                    }
+                }
+            },
+            send_away,
+        );
+        if tokio::time::timeout(deadline, bg.stop()).await.is_err() {
+            tracing::warn!("background work still running at the drain timeout; stopping anyway");
+        }
         tracing::info!("stopped");
         served
     });

@@ -11,6 +11,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// This node's plain-WebSocket sessions.
     pub sessions: Arc<crate::ws::Sessions>,
+    /// Fired when the server drains: `/readyz` is 503 and new connections are refused.
+    pub draining: tokio_util::sync::CancellationToken,
     /// The embedded media store, whose signed file URLs this server serves.
     pub local_media: Option<Arc<crate::infra::media::local::LocalMediaStore>>,
 }

@@ -154,6 +154,9 @@ pub struct Config {
     pub presence_sweep: Duration,
     /// `DB_MAX_CONNECTIONS`, default 20 (PostgreSQL) — SQLite uses its own small pool.
     pub db_max_connections: u32,
+    /// `DRAIN_TIMEOUT_SECONDS`, default 30: on SIGTERM, the longest the server waits
+    /// for requests in flight, and again for background work, before it exits.
+    pub drain_timeout: Duration,
     /// `MEDIA_*`: file uploads.
     pub media: MediaConfig,
     /// `HISTORY_SIZE` (default 10 000 events) and `HISTORY_TTL_SECONDS` (default 300):
@@ -290,6 +293,7 @@ impl Config {
             )?),
             presence_sweep: Duration::from_millis(positive(&get, "PRESENCE_SWEEP_MS", 5000)?),
             db_max_connections: positive(&get, "DB_MAX_CONNECTIONS", 20)? as u32,
+            drain_timeout: Duration::from_secs(positive(&get, "DRAIN_TIMEOUT_SECONDS", 30)?),
             media: MediaConfig::from_lookup(&get)?,
             history: crate::realtime::HistoryLimits {
                 size: positive(&get, "HISTORY_SIZE", 10_000)? as usize,

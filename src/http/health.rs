@@ -26,10 +26,16 @@ async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
-/// The database is reachable.
+/// The database is reachable, events reach every node, and the server is not draining.
 #[utoipa::path(get, path = "/readyz", tag = "health",
-    responses((status = 200, body = Health), (status = 503, description = "database unreachable")))]
+    responses((status = 200, body = Health), (status = 503, description = "database or Redis unreachable, or draining")))]
 async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, AppError> {
+    if state.draining.is_cancelled() {
+        return Err(AppError::Unavailable {
+            what: "server draining".into(),
+            source: None,
+        });
+    }
     state.domain.ready().await?;
     Ok(Json(Health { status: "ready" }))
 }

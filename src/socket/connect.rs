@@ -18,6 +18,9 @@ pub enum ConnectRejection {
     UserInactive,
     #[error("user_mismatch")]
     UserMismatch,
+    /// The server is draining: the client should try again (another node).
+    #[error("server_draining")]
+    Draining,
     #[error("internal_error")]
     Internal,
 }

@@ -52,6 +52,9 @@ pub fn register<A: Adapter + DefinedAdapter>(
     >| {
         let (domain, background, overflow) = (domain.clone(), background.clone(), overflow.clone());
         async move {
+            if background.drain.is_cancelled() {
+                return Err(connect::ConnectRejection::Draining);
+            }
             let auth = auth.ok();
             let actor = connect::authenticate(&s, auth.as_ref(), &domain).await?;
             let start = resume::begin(&s, auth.as_ref(), domain.hub());

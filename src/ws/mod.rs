@@ -48,7 +48,7 @@ impl Handle {
     /// closed instead (its client resumes from its offset when it comes back): a
     /// client that stops reading never grows the server's memory.
     fn push(&self, id: u64, frames: &Frames, limit: usize) {
-        if self.kill.fired.load(Ordering::Relaxed) {
+        if self.kill.is_fired() {
             return;
         }
         let bytes: usize = frames.iter().map(|f| f.len()).sum();
@@ -78,35 +78,39 @@ pub(crate) fn frames_of(dialect: Dialect, d: &Delivery) -> Frames {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KillReason {
     /// Its outgoing buffer is full: it cannot keep up.
-    TooSlow,
+    TooSlow = 1,
     /// The user's sessions were revoked.
-    Revoked,
+    Revoked = 2,
+    /// The server is draining: reconnect elsewhere.
+    Restart = 3,
 }
 
-/// A session's close signal and the reason given with it.
+/// A session's close signal and the reason given with it (the first one wins).
 #[derive(Default)]
 pub struct Kill {
     notify: Notify,
-    revoked: std::sync::atomic::AtomicBool,
-    fired: std::sync::atomic::AtomicBool,
+    reason: std::sync::atomic::AtomicU8,
 }
 
 impl Kill {
     fn fire(&self, reason: KillReason) {
-        if reason == KillReason::Revoked {
-            self.revoked.store(true, Ordering::Relaxed);
-        }
-        self.fired.store(true, Ordering::Relaxed);
+        let _ = self
+            .reason
+            .compare_exchange(0, reason as u8, Ordering::Relaxed, Ordering::Relaxed);
         self.notify.notify_one();
+    }
+
+    fn is_fired(&self) -> bool {
+        self.reason.load(Ordering::Relaxed) != 0
     }
 
     /// Waits for the signal; returns the reason.
     pub async fn fired(&self) -> KillReason {
         self.notify.notified().await;
-        if self.revoked.load(Ordering::Relaxed) {
-            KillReason::Revoked
-        } else {
-            KillReason::TooSlow
+        match self.reason.load(Ordering::Relaxed) {
+            2 => KillReason::Revoked,
+            3 => KillReason::Restart,
+            _ => KillReason::TooSlow,
         }
     }
 }
@@ -210,6 +214,15 @@ impl Sessions {
             .is_err()
         {
             h.kill.fire(KillReason::TooSlow);
+        }
+    }
+
+    /// Ends every session (the server is draining): closed with 1012, so clients
+    /// reconnect, elsewhere, and resume.
+    pub fn close_all(&self) {
+        let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        for h in inner.sessions.values() {
+            h.kill.fire(KillReason::Restart);
         }
     }
 

@@ -52,6 +52,9 @@ async fn realtime(
     let Ok(ws) = ws else {
         return AppError::validation("upgrade", "a WebSocket upgrade is required").into_response();
     };
+    if let Some(busy) = draining(&s) {
+        return busy;
+    }
     let outcome: Result<Actor, Refusal> = if q.contains_key("token") {
         Err((
             POLICY_VIOLATION,
@@ -78,11 +81,25 @@ async fn legacy(
     let Ok(ws) = ws else {
         return AppError::validation("upgrade", "a WebSocket upgrade is required").into_response();
     };
+    if let Some(busy) = draining(&s) {
+        return busy;
+    }
     let outcome = match q.get("token").filter(|t| !t.is_empty()) {
         None => Err((POLICY_VIOLATION, "missing token".into())),
         Some(t) => s.domain.authenticate(t).await.map_err(refusal),
     };
     upgrade(ws, s, outcome, Dialect::Legacy, Platform::Web, None)
+}
+
+/// A draining server takes no new sessions: 503, so the client tries another node.
+fn draining(s: &AppState) -> Option<Response> {
+    s.draining.is_cancelled().then(|| {
+        AppError::Unavailable {
+            what: "server draining".into(),
+            source: None,
+        }
+        .into_response()
+    })
 }
 
 fn upgrade(

@@ -24,6 +24,8 @@ pub const POLICY_VIOLATION: u16 = 1008;
 pub const INTERNAL_ERROR: u16 = 1011;
 const GOING_AWAY: u16 = 1001;
 const TRY_AGAIN_LATER: u16 = 1013;
+/// RFC 6455 §7.4.1 (IANA registry): the server is restarting; reconnect.
+const SERVICE_RESTART: u16 = 1012;
 const MESSAGE_TOO_BIG: u16 = 1009;
 
 /// Whether a read failed because the client's message was over the size limit.
@@ -241,6 +243,7 @@ pub async fn run(
             }
             why = reg.kill.fired() => break match why {
                 KillReason::TooSlow => ("too slow", Some((TRY_AGAIN_LATER, "too slow to keep up"))),
+                KillReason::Restart => ("server draining", Some((SERVICE_RESTART, "server restarting; reconnect"))),
                 KillReason::Revoked => ("session revoked", Some((POLICY_VIOLATION, "session revoked"))),
             },
         }

@@ -1,5 +1,6 @@
 //! The built `switchboard` binary as a child process, for tests that kill a server
-//! (SIGKILL: no shutdown, no draining) and start another on the same database.
+//! (SIGKILL: no shutdown, no draining) or stop it (SIGTERM: it drains) and start
+//! another on the same database.
 
 use std::time::Duration;
 
@@ -52,6 +53,27 @@ impl Child {
     /// SIGKILL: no shutdown, no draining.
     pub fn kill(self) {
         drop(self);
+    }
+
+    /// SIGTERM: the server drains and exits.
+    pub fn terminate(&self) {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.process.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+    }
+
+    /// The exit status, once the process has exited within `within`.
+    pub async fn exited(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = tokio::time::Instant::now() + within;
+        while tokio::time::Instant::now() < deadline {
+            if let Some(status) = self.process.try_wait().expect("waitable") {
+                return Some(status);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        None
     }
 }
 
