@@ -5,8 +5,9 @@
 //! entry to its renderers, so every connection everywhere sees events in log order
 //! and its last offset says what it has. `{prefix}:epoch` names the log; when Redis
 //! loses it (flushed, restarted empty) the next publish starts a new epoch. While
-//! Redis cannot be reached, events are delivered on the publishing node only, without
-//! an offset, and the reader reconnects with backoff.
+//! Redis cannot be reached, events are delivered on the publishing node at once,
+//! without an offset, and kept to be appended when it is back (`appender.rs`); the
+//! reader reconnects with backoff.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
-use crate::realtime::log::new_epoch;
+use super::appender::{Appended, Appender};
 use crate::realtime::{
     Audience, Delivery, Fanout, HistoryLimits, LocalDelivery, Offset, Position, RealtimeEvent,
     Unrecoverable,
@@ -33,21 +34,6 @@ struct Wire {
     audience: Audience,
 }
 
-/// Appends one event: KEYS stream, epoch; ARGV body, a new epoch name (used when
-/// none is set: the log was lost, so the stream starts over), max length, oldest id
-/// to keep. Returns `{epoch, id}`.
-const APPEND: &str = r"
-local epoch = redis.call('GET', KEYS[2])
-if not epoch then
-  epoch = ARGV[2]
-  redis.call('SET', KEYS[2], epoch)
-  redis.call('DEL', KEYS[1])
-end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'epoch', epoch, 'e', ARGV[1])
-redis.call('XTRIM', KEYS[1], 'MINID', '~', ARGV[4])
-return {epoch, id}
-";
-
 /// Entries read per `XREAD`, and how long one waits for new ones.
 const READ_COUNT: usize = 512;
 const READ_BLOCK_MS: u64 = 2000;
@@ -58,7 +44,7 @@ pub struct RedisFanout {
     epoch_key: String,
     limits: HistoryLimits,
     local: LocalDelivery,
-    append: redis::Script,
+    appender: Arc<Appender>,
     /// Whether the reader is reading the stream right now.
     reading: Arc<AtomicBool>,
     /// The offset of the last entry this node delivered.
@@ -102,14 +88,24 @@ impl RedisFanout {
             pos: start,
         })));
         let reading = Arc::new(AtomicBool::new(true));
+        let appender = Arc::new(Appender::new(
+            conn.clone(),
+            stream.clone(),
+            epoch_key.clone(),
+            limits,
+            Uuid::now_v7().simple().to_string(),
+        ));
         tasks.spawn(read_loop(
             client,
             reader,
-            stream.clone(),
+            Reader {
+                stream: stream.clone(),
+                local: local.clone(),
+                head: head.clone(),
+                reading: reading.clone(),
+                appender: appender.clone(),
+            },
             start,
-            local.clone(),
-            head.clone(),
-            reading.clone(),
             cancel,
         ));
         Ok(Self {
@@ -118,7 +114,7 @@ impl RedisFanout {
             epoch_key,
             limits,
             local,
-            append: redis::Script::new(APPEND),
+            appender,
             reading,
             head,
         })
@@ -136,20 +132,33 @@ async fn reader_connection(client: &redis::Client) -> redis::RedisResult<Multipl
         .await
 }
 
-/// Reads the stream from `from` on, delivering each entry on this node in order;
-/// after a failure it reconnects with backoff (1 s doubling to 10 s) and goes on
-/// from the last entry it delivered.
-#[allow(clippy::too_many_arguments)]
-async fn read_loop(
-    client: redis::Client,
-    mut conn: MultiplexedConnection,
+/// What the reader shares with the fan-out.
+struct Reader {
     stream: String,
-    mut from: Position,
     local: LocalDelivery,
     head: Arc<Mutex<Option<Offset>>>,
     reading: Arc<AtomicBool>,
+    appender: Arc<Appender>,
+}
+
+/// Reads the stream from `from` on, delivering each entry on this node in order
+/// (except what this node delivered itself during an outage); after a failure it
+/// reconnects with backoff (1 s doubling to 10 s), appends what waited meanwhile, and
+/// goes on from the last entry it delivered.
+async fn read_loop(
+    client: redis::Client,
+    mut conn: MultiplexedConnection,
+    r: Reader,
+    mut from: Position,
     cancel: CancellationToken,
 ) {
+    let Reader {
+        stream,
+        local,
+        head,
+        reading,
+        appender,
+    } = r;
     let mut backoff = Duration::from_secs(1);
     loop {
         let mut cmd = redis::cmd("XREAD");
@@ -169,6 +178,7 @@ async fn read_loop(
             Ok(reply) => {
                 if !reading.swap(true, Ordering::Relaxed) {
                     tracing::info!("event stream readable again");
+                    appender.flush().await;
                 }
                 backoff = Duration::from_secs(1);
                 for entry in reply.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids) {
@@ -179,6 +189,12 @@ async fn read_loop(
                     let Some(d) = delivery_of(&entry, pos) else {
                         continue;
                     };
+                    let mine =
+                        entry.get::<String>("origin").as_deref() == Some(appender.node.as_str());
+                    if mine && entry.get::<String>("local").as_deref() == Some("1") {
+                        *head.lock().unwrap_or_else(|e| e.into_inner()) = d.offset;
+                        continue;
+                    }
                     local.deliver(&d).await;
                     *head.lock().unwrap_or_else(|e| e.into_inner()) = d.offset;
                 }
@@ -233,21 +249,8 @@ impl Fanout for RedisFanout {
                 return;
             }
         };
-        let oldest = chrono::Utc::now().timestamp_millis() as u64;
-        let oldest = oldest.saturating_sub(self.limits.ttl.as_millis() as u64);
-        let appended = self
-            .append
-            .key(&self.stream)
-            .key(&self.epoch_key)
-            .arg(body)
-            .arg(new_epoch().as_ref())
-            .arg(self.limits.size)
-            .arg(format!("{oldest}-0"))
-            .invoke_async::<(String, String)>(&mut self.conn.clone())
-            .await;
-        if let Err(e) = appended {
-            // This node's own connections still hear it; other nodes and replays do not.
-            tracing::error!(error = %e, event = wire.event.kind.as_str(), "event log unreachable; delivered on this node only");
+        if let Appended::DeliverHere = self.appender.publish(body).await {
+            // This node's connections hear it now; the others once Redis is back.
             let d = Delivery {
                 event: wire.event,
                 audience: wire.audience,

@@ -2,6 +2,7 @@
 //! of Redis failures to `AppError::Unavailable`, plus the stores built on it. Every
 //! key and channel starts with the configured prefix.
 
+mod appender;
 pub mod failures;
 pub mod fanout;
 pub mod presence;
