@@ -16,7 +16,7 @@ pub async fn connect_and_migrate(config: &Config) -> Result<DatabaseConnection, 
     let is_sqlite = config.database_url.starts_with("sqlite:");
     let mut opts = ConnectOptions::new(config.database_url.clone());
     opts.sqlx_logging(false)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(config.db_acquire_timeout)
         .max_connections(if is_sqlite {
             8
         } else {

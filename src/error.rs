@@ -105,12 +105,35 @@ impl AppError {
 
 impl From<DbErr> for AppError {
     fn from(e: DbErr) -> Self {
-        match &e {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => Self::unavailable("database", e),
-            _ => Self::Internal {
+        if database_unreachable(&e) {
+            Self::unavailable("database", e)
+        } else {
+            Self::Internal {
                 detail: "database".into(),
                 source: Some(Box::new(e)),
-            },
+            }
         }
+    }
+}
+
+/// Whether a database error says the database cannot be reached (503, and it passes
+/// when the database is back) rather than that a statement went wrong (500): no
+/// connection to be had, a connection lost mid-statement, or the server shutting down
+/// (SQLSTATE classes 08, connection exception, and 57P, operator intervention).
+fn database_unreachable(e: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    use sea_orm::sqlx::Error as Sqlx;
+    match e {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s)) => {
+            match s.as_ref() {
+                Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed => true,
+                Sqlx::Database(d) => d
+                    .code()
+                    .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+                _ => false,
+            }
+        }
+        _ => false,
     }
 }

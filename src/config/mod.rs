@@ -154,6 +154,9 @@ pub struct Config {
     pub presence_sweep: Duration,
     /// `DB_MAX_CONNECTIONS`, default 20 (PostgreSQL) — SQLite uses its own small pool.
     pub db_max_connections: u32,
+    /// `DB_ACQUIRE_TIMEOUT_MS`, default 3000: a request waits this long for a database
+    /// connection, then answers 503 (the database is down or saturated).
+    pub db_acquire_timeout: Duration,
     /// `DRAIN_TIMEOUT_SECONDS`, default 30: on SIGTERM, the longest the server waits
     /// for requests in flight, and again for background work, before it exits.
     pub drain_timeout: Duration,
@@ -293,6 +296,11 @@ impl Config {
             )?),
             presence_sweep: Duration::from_millis(positive(&get, "PRESENCE_SWEEP_MS", 5000)?),
             db_max_connections: positive(&get, "DB_MAX_CONNECTIONS", 20)? as u32,
+            db_acquire_timeout: Duration::from_millis(positive(
+                &get,
+                "DB_ACQUIRE_TIMEOUT_MS",
+                3000,
+            )?),
             drain_timeout: Duration::from_secs(positive(&get, "DRAIN_TIMEOUT_SECONDS", 30)?),
             media: MediaConfig::from_lookup(&get)?,
             history: crate::realtime::HistoryLimits {
@@ -418,35 +426,4 @@ fn positive(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: std::collections::HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::from_lookup(|k| map.get(k).cloned())
-    }
-
-    #[test]
-    fn defaults_are_embedded() {
-        let c = cfg(&[]).unwrap();
-        assert_eq!(c.port, 3000);
-        assert!(c.database_url.starts_with("sqlite://"));
-        assert!(c.jwt_secret_generated);
-        assert_eq!(c.socketio_transports, Transports::All);
-    }
-
-    #[test]
-    fn invalid_values_name_the_variable() {
-        let e = cfg(&[("PORT", "eighty")]).unwrap_err();
-        assert_eq!(e.var, "PORT");
-        let e = cfg(&[("JWT_SECRET", "short")]).unwrap_err();
-        assert_eq!(e.var, "JWT_SECRET");
-        let e = cfg(&[("ACCESS_TOKEN_TTL", "0")]).unwrap_err();
-        assert_eq!(e.var, "ACCESS_TOKEN_TTL");
-        let e = cfg(&[("SOCKETIO_TRANSPORTS", "carrier-pigeon")]).unwrap_err();
-        assert!(e.to_string().contains("SOCKETIO_TRANSPORTS"));
-    }
-}
+mod tests;

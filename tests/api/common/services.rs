@@ -224,3 +224,79 @@ impl Drop for OwnRedis {
         self.stop();
     }
 }
+
+/// A PostgreSQL cluster of one test's own (to stop and start mid-test); removed when
+/// dropped.
+pub struct OwnPostgres {
+    dir: std::path::PathBuf,
+    port: u16,
+}
+
+impl OwnPostgres {
+    pub fn start() -> Self {
+        let pg = Self {
+            dir: std::env::temp_dir().join(format!("switchboard-own-pg-{}", uuid::Uuid::now_v7())),
+            port: free_port(),
+        };
+        pg.run(&format!(
+            r#"mkdir -p {dir}; [ "$(id -u)" -eq 0 ] && chown postgres {dir}
+as_pg "$bin/initdb" -D {dir}/data -A trust -U postgres >/dev/null"#,
+            dir = pg.dir.display()
+        ));
+        pg.up();
+        pg
+    }
+
+    /// An admin URL (the `postgres` database).
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Starts the server (again) on the same port and data.
+    pub fn up(&self) {
+        self.run(&format!(
+            r#"as_pg "$bin/pg_ctl" -D {dir}/data -l {dir}/log -w -o "-p {port} -k {dir} -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null"#,
+            dir = self.dir.display(),
+            port = self.port
+        ));
+    }
+
+    /// Stops it at once, as a crash or an outage would.
+    pub fn down(&self) {
+        self.run(&format!(
+            r#"as_pg "$bin/pg_ctl" -D {dir}/data -m immediate stop >/dev/null"#,
+            dir = self.dir.display()
+        ));
+    }
+
+    fn run(&self, body: &str) {
+        let script = format!(
+            r#"set -e
+bin="$(dirname "$(command -v initdb || ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -1)")"
+[ -x "$bin/initdb" ] || {{ echo "PostgreSQL is not installed: apt-get install postgresql" >&2; exit 3; }}
+as_pg() {{ if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }}
+{body}"#
+        );
+        let status = Command::new("bash")
+            .args(["-c", &script])
+            .status()
+            .expect("bash runs");
+        assert!(status.success(), "PostgreSQL command failed: {body}");
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        let dir = self.dir.display();
+        let _ = Command::new("bash")
+            .args([
+                "-c",
+                &format!(
+                    r#"bin="$(dirname "$(command -v initdb || ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)")"
+as_pg() {{ if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }}
+as_pg "$bin/pg_ctl" -D {dir}/data -m immediate stop >/dev/null 2>&1; rm -rf {dir}"#
+                ),
+            ])
+            .status();
+    }
+}
