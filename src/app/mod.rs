@@ -110,12 +110,7 @@ pub async fn start(
     let prefix = config.redis_prefix.as_str();
     let (fanout, stores): (Arc<dyn Fanout>, Stores) = match &config.redis_url {
         None => (
-            Arc::new(memory::MemoryFanout::start(
-                local,
-                config.history,
-                &bg.tracker,
-                bg.cancel.clone(),
-            )),
+            Arc::new(memory::MemoryFanout::new(local, config.history)),
             Stores {
                 tickets: Arc::new(memory::MemoryTickets::default()),
                 presence: Arc::new(memory::MemoryPresence::default()),

@@ -1,9 +1,8 @@
 //! Sockets that could not keep up. socketioxide buffers a bounded number of packets
 //! per socket (`SOCKETIO_BUFFER_PACKETS`) and refuses an emit to a full buffer. Such a
 //! socket is never left open with a gap: it gets nothing more, the failure is counted
-//! and logged, and it is disconnected (the disconnect packet follows everything it
-//! was sent, as soon as there is room for it; a client that never reads again is
-//! closed by the Engine.IO heartbeat), so its client reconnects and syncs by seq.
+//! and logged, and its transport is closed at once (no DISCONNECT packet), so its
+//! client reconnects by itself and resumes from its offset.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -85,15 +84,14 @@ impl Overflow {
         }
         let total = self.inner.count.fetch_add(1, Ordering::Relaxed) + 1;
         tracing::warn!(sid = %socket.id, overflowed_total = total, "socket outgoing buffer full; disconnecting it");
+        // The transport is closed (no DISCONNECT packet, which would tell the client
+        // not to come back): the client reconnects by itself and resumes from its
+        // offset. The mark stays until the socket is gone.
+        socket.close_transport();
         let (socket, this) = (socket.clone(), self.clone());
         self.tasks.spawn(async move {
             while socket.connected() {
-                match socket.clone().disconnect() {
-                    Err(SocketError::InternalChannelFull) => {
-                        tokio::time::sleep(Duration::from_millis(50)).await
-                    }
-                    _ => break,
-                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
             this.inner
                 .full

@@ -742,6 +742,16 @@ impl<A: Adapter> Socket<A> {
         }
     }
 
+    /// PATCH (switchboard): closes this socket's Engine.IO connection without a
+    /// Socket.IO DISCONNECT packet. The client sees a lost connection and reconnects
+    /// by itself (after a DISCONNECT it would not), which is what a server that cuts
+    /// a client for being too slow wants. Works even when the socket's buffer is full.
+    pub fn close_transport(&self) {
+        if !self.esocket.is_closed() {
+            self.esocket.close(EIoDisconnectReason::TransportClose);
+        }
+    }
+
     /// PATCH (switchboard): sets the private session id (`pid`) that the CONNECT
     /// packet carries next to `sid`, as Socket.IO's connection state recovery does: a
     /// client that reconnects with `auth.pid` sees `socket.recovered === true` when the

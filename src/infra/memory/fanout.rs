@@ -1,16 +1,16 @@
 //! Fan-out within one process, with its event log: each event gets the next position
-//! in a ring bounded by `HISTORY_SIZE` and `HISTORY_TTL_SECONDS`, and one delivery
-//! task hands events to this node's renderers in that order. The epoch is new with
-//! every process: offsets from before a restart are never trusted.
+//! in a ring bounded by `HISTORY_SIZE` and `HISTORY_TTL_SECONDS` and is handed to
+//! this node's renderers under the same lock, so every connection sees events in log
+//! order, and a publish returns once its event is delivered here (as a caller's own
+//! next request may assume). The epoch is new with every process: offsets from before
+//! a restart are never trusted.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use tokio::sync::{Mutex, mpsc};
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
+use tokio::sync::Mutex;
 use uuid::Uuid;
 
 use crate::realtime::log::new_epoch;
@@ -18,9 +18,6 @@ use crate::realtime::{
     Audience, Delivery, Fanout, HistoryLimits, LocalDelivery, Offset, Position, RealtimeEvent,
     Unrecoverable,
 };
-
-/// Events waiting for the delivery task before publishers wait for it.
-const QUEUE: usize = 4096;
 
 struct Ring {
     /// The last position given out.
@@ -34,39 +31,13 @@ pub struct MemoryFanout {
     epoch: Arc<str>,
     limits: HistoryLimits,
     ring: Mutex<Ring>,
-    queue: mpsc::Sender<Arc<Delivery>>,
-    /// The last position the delivery task has handed to the renderers.
-    delivered: Arc<AtomicU64>,
+    local: LocalDelivery,
+    /// The last position handed to the renderers.
+    delivered: AtomicU64,
 }
 
 impl MemoryFanout {
-    /// Starts the delivery task on `tasks`; it delivers what is queued and stops when
-    /// `cancel` fires.
-    pub fn start(
-        local: LocalDelivery,
-        limits: HistoryLimits,
-        tasks: &TaskTracker,
-        cancel: CancellationToken,
-    ) -> Self {
-        let (queue, mut rx) = mpsc::channel::<Arc<Delivery>>(QUEUE);
-        let delivered = Arc::new(AtomicU64::new(0));
-        let mark = delivered.clone();
-        tasks.spawn(async move {
-            loop {
-                let next = tokio::select! {
-                    d = rx.recv() => d,
-                    _ = cancel.cancelled() => {
-                        rx.close();
-                        rx.recv().await
-                    }
-                };
-                let Some(d) = next else { break };
-                local.deliver(&d).await;
-                if let Some(o) = &d.offset {
-                    mark.store(o.pos.seq, Ordering::Release);
-                }
-            }
-        });
+    pub fn new(local: LocalDelivery, limits: HistoryLimits) -> Self {
         Self {
             epoch: new_epoch(),
             limits,
@@ -75,8 +46,8 @@ impl MemoryFanout {
                 trimmed_through: 0,
                 entries: VecDeque::new(),
             }),
-            queue,
-            delivered,
+            local,
+            delivered: AtomicU64::new(0),
         }
     }
 
@@ -91,8 +62,8 @@ impl MemoryFanout {
 #[async_trait::async_trait]
 impl Fanout for MemoryFanout {
     async fn publish(&self, event: RealtimeEvent, audience: Audience) {
-        // Positions are given out and queued under one lock: the queue (and so every
-        // connection) sees events in log order.
+        // Positions are given out and events delivered under one lock: every
+        // connection sees them in log order.
         let mut ring = self.ring.lock().await;
         ring.last += 1;
         let d = Arc::new(Delivery {
@@ -111,9 +82,8 @@ impl Fanout for MemoryFanout {
             ring.trimmed_through = seq;
             ring.entries.pop_front();
         }
-        if self.queue.send(d).await.is_err() {
-            tracing::debug!("event published after the delivery task stopped");
-        }
+        self.local.deliver(&d).await;
+        self.delivered.store(ring.last, Ordering::Release);
     }
 
     async fn healthy(&self) -> Result<(), String> {
