@@ -3,11 +3,15 @@
 # SQLite file), the Node socket.io reference (bench/reference-node) and the bare
 # tokio-tungstenite ceiling (tools/src/bin/ceiling.rs) under the same `fanout` load, then
 # Switchboard's `persist` against SQLite's own single-row commit ceiling, then idle
-# connection memory. Sizes via env: CLIENTS MESSAGES RATE SENDERS DURATION CONNECTIONS.
+# connection memory, then reconnects (`churn`: clients cut and resuming while messages flow;
+# `storm`: all cut at once) on a fresh server. Sizes via env: CLIENTS MESSAGES RATE SENDERS
+# DURATION CONNECTIONS CHURN_CLIENTS CHURN_RATE CHURN_SECONDS STORM_CLIENTS.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"; cd "$ROOT"
 CLIENTS="${CLIENTS:-500}" MESSAGES="${MESSAGES:-200}" RATE="${RATE:-100}"
 SENDERS="${SENDERS:-8}" DURATION="${DURATION:-10}" CONNECTIONS="${CONNECTIONS:-2000}"
+CHURN_CLIENTS="${CHURN_CLIENTS:-1000}" CHURN_RATE="${CHURN_RATE:-20}" CHURN_SECONDS="${CHURN_SECONDS:-60}"
+STORM_CLIENTS="${STORM_CLIENTS:-10000}"
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 TMP="$(mktemp -d /tmp/switchboard-bench.XXXXXX)"
@@ -81,6 +85,15 @@ fi
 echo "== connect: $CONNECTIONS idle connections" >&2
 "$BENCH" connect --url "http://127.0.0.1:$SB_PORT" --connections "$CONNECTIONS" --server-pid "$SB_PID" --json > "$TMP/connect.json"
 
+echo "== churn: $CHURN_CLIENTS clients cut every ~15 s for ~2 s while $CHURN_RATE msg/s flow, ${CHURN_SECONDS}s (a fresh server)" >&2
+RC_PORT="$(free_port)"
+HOST=127.0.0.1 PORT="$RC_PORT" DATABASE_URL="sqlite://$TMP/reconnects.db?mode=rwc" MEDIA_DIR="$TMP/media-rc" \
+  JWT_SECRET="bench-secret-bench-secret-bench-secret" RUST_LOG=warn "$TARGET/release/switchboard" 2>"$TMP/sb-rc.log" &
+PIDS+=("$!"); wait_port "$RC_PORT"
+"$BENCH" churn --url "http://127.0.0.1:$RC_PORT" --clients "$CHURN_CLIENTS" --users 100 --rate "$CHURN_RATE" --duration "$CHURN_SECONDS" --json > "$TMP/churn.json"
+echo "== storm: $STORM_CLIENTS clients cut at once, all coming back" >&2
+"$BENCH" storm --url "http://127.0.0.1:$RC_PORT" --clients "$STORM_CLIENTS" --users 100 --json > "$TMP/storm.json"
+
 python3 - "$TMP" "$CLIENTS" "$MESSAGES" "$RATE" <<'PY'
 import json, sys
 d = sys.argv[1]
@@ -104,4 +117,7 @@ if os.path.exists(f"{d}/pg.json"):
     print(f"persist on postgresql: {pp['messages_per_sec']} msg/s with {pp['senders']} senders (ack p50 {pp['ack_latency']['p50_ms']} ms, p99 {pp['ack_latency']['p99_ms']} ms, failed {pp['failed']})")
     print(f"postgresql single-row commit ceiling (1 client, durable): {pg['inserts_per_sec']} inserts/s -> switchboard at {100*ratio(pp['messages_per_sec'], pg['inserts_per_sec']):.0f}% of it")
 print(f"connect: {c['connections']} connections at {c['connects_per_sec']}/s, {c['bytes_per_idle_connection']} bytes per idle connection (server RSS {c['server_rss_before_kib']} -> {c['server_rss_after_kib']} KiB)")
+ch, st = load("churn"), load("storm")
+print(f"churn: {ch['clients']} clients, {ch['seconds']} s, {ch['messages_sent']} messages, {ch['reconnects']} reconnects ({ch['recovered']} recovered): delivered {ch['delivered_pct']}% of {ch['deliveries_due']}, {ch['duplicates']} duplicates, {ch['gaps']} gaps (target 100% / 0 / 0)")
+print(f"storm: {st['clients']} clients cut at once, {st['back']} back in {st['all_back_seconds']} s ({st['recovered']} recovered; target: 10000 back within 10 s)")
 PY

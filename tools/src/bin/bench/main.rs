@@ -5,8 +5,12 @@
 //! senders with acks: stored messages/s, ack latency), `outbox` (direct messages to
 //! users who are not connected, each with a browser subscribed at a push sink the
 //! tool serves: pushes/s through the server's outbox). It creates its own tenant and
-//! users over REST. `--reference` runs `fanout` against a bare Socket.IO server that
-//! needs no REST setup (bench/reference-node, the `ceiling` binary).
+//! users over REST. `churn` and `storm` (`reconnects.rs`): clients cut and coming back
+//! with their offsets, one by one while messages flow or all at once. `--reference`
+//! runs `fanout` against a bare Socket.IO server that needs no REST setup
+//! (bench/reference-node, the `ceiling` binary).
+
+mod reconnects;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -36,7 +40,7 @@ struct Opts {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: bench <connect|fanout|persist|outbox> [--url http://127.0.0.1:3000] \
+        "usage: bench <connect|fanout|persist|outbox|churn|storm> [--url http://127.0.0.1:3000] \
          [--connections N] [--clients M] [--messages K] [--rate R] [--senders C] \
          [--duration SECS] [--users U] [--sink 127.0.0.1:3901] [--server-pid PID] \
          [--reference] [--json]"
@@ -93,6 +97,8 @@ async fn main() {
         "fanout" => fanout(&o).await,
         "persist" => persist(&o).await,
         "outbox" => outbox(&o).await,
+        "churn" => reconnects::churn(&o).await,
+        "storm" => reconnects::storm(&o).await,
         _ => usage(),
     };
     match result {
