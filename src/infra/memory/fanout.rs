@@ -107,11 +107,13 @@ impl Fanout for MemoryFanout {
         {
             return Err(Unrecoverable);
         }
+        // Positions are contiguous: the entry after `after` is at a known index, so a
+        // replay reads only what came later (nothing, for a connection that is new).
+        let start = (after.pos.seq - ring.trimmed_through) as usize;
         Ok(ring
             .entries
-            .iter()
+            .range(start.min(ring.entries.len())..)
             .map(|(_, d)| d)
-            .filter(|d| d.offset.as_ref().is_some_and(|o| o.pos.seq > after.pos.seq))
             .filter(|d| d.replays_to(user))
             .cloned()
             .collect())
