@@ -107,6 +107,14 @@ pub fn push_worker(bg: &Background, domain: Domain, poll: Duration) {
                 if let Err(e) = domain.check_push_receipts().await {
                     e.log_hidden("expo receipts round");
                 }
+                if let Ok((depth, oldest)) = domain.outbox_backlog().await {
+                    use crate::telemetry::metrics::{OUTBOX_DEPTH, OUTBOX_OLDEST};
+                    let age = oldest.map_or(0.0, |t| {
+                        (chrono::Utc::now() - t).num_milliseconds() as f64 / 1000.0
+                    });
+                    metrics::gauge!(OUTBOX_DEPTH).set(depth as f64);
+                    metrics::gauge!(OUTBOX_OLDEST).set(age.max(0.0));
+                }
                 full
             }
         },

@@ -67,9 +67,29 @@ pub async fn start(
              (32+ chars) in production."
         );
     }
+    crate::telemetry::metrics::install();
     let db = crate::db::connect_and_migrate(&config).await?;
     let config = Arc::new(config);
     let bg = Background::default();
+    bg.tracker
+        .spawn(crate::telemetry::metrics::upkeep(bg.cancel.clone()));
+    if let Some(addr) = &config.metrics_addr {
+        let metrics_listener = TcpListener::bind(addr).await?;
+        tracing::info!(addr = %addr, "metrics on their own listener");
+        let cancel = bg.cancel.clone();
+        bg.tracker.spawn(async move {
+            let app = axum::Router::new().route(
+                "/metrics",
+                axum::routing::get(crate::http::metrics::exposition),
+            );
+            let served = axum::serve(metrics_listener, app)
+                .with_graceful_shutdown(async move { cancel.cancelled().await })
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "metrics listener failed");
+            }
+        });
+    }
 
     // Socket.IO: the in-process adapter on every node; events cross nodes through
     // the fan-out below, like every other transport's.

@@ -157,6 +157,9 @@ pub struct Config {
     /// `DB_ACQUIRE_TIMEOUT_MS`, default 3000: a request waits this long for a database
     /// connection, then answers 503 (the database is down or saturated).
     pub db_acquire_timeout: Duration,
+    /// `METRICS_ADDR` (e.g. `127.0.0.1:9100`): serve `/metrics` on this address only;
+    /// unset: on the main port.
+    pub metrics_addr: Option<String>,
     /// `DRAIN_TIMEOUT_SECONDS`, default 30: on SIGTERM, the longest the server waits
     /// for requests in flight, and again for background work, before it exits.
     pub drain_timeout: Duration,
@@ -302,6 +305,7 @@ impl Config {
                 3000,
             )?),
             drain_timeout: Duration::from_secs(positive(&get, "DRAIN_TIMEOUT_SECONDS", 30)?),
+            metrics_addr: get("METRICS_ADDR"),
             media: MediaConfig::from_lookup(&get)?,
             history: crate::realtime::HistoryLimits {
                 size: positive(&get, "HISTORY_SIZE", 10_000)? as usize,

@@ -13,6 +13,7 @@ pub mod host_auth;
 pub mod media_files;
 pub mod meetings;
 pub mod messages;
+pub mod metrics;
 pub mod notifications;
 pub mod presence;
 pub mod service;
@@ -101,6 +102,12 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 pub fn app(state: AppState, upgrades: Router<AppState>) -> Router {
     let (router, api) = routes();
     let api = Arc::new(api);
+    // `/metrics` here unless it has a listener of its own (METRICS_ADDR).
+    let router = if state.config.metrics_addr.is_none() {
+        router.route("/metrics", get(metrics::exposition))
+    } else {
+        router
+    };
     let request_id = HeaderName::from_static("x-request-id");
     let state_origins = state.config.cors_allowed_origins.clone();
     router
@@ -113,6 +120,7 @@ pub fn app(state: AppState, upgrades: Router<AppState>) -> Router {
                 async move { axum::Json(api.as_ref().clone()) }
             }),
         )
+        .route_layer(axum::middleware::from_fn(metrics::track))
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::wrong_method)
         .layer(axum::extract::DefaultBodyLimit::max(state.config.max_body_bytes))

@@ -41,6 +41,9 @@ impl LocalDelivery {
 
     /// Renders the event for every device of its audience connected to this node.
     pub async fn deliver(&self, delivery: &Delivery) {
+        let waited = chrono::Utc::now() - delivery.event.timestamp;
+        metrics::histogram!(crate::telemetry::metrics::DELIVERY_LATENCY)
+            .record(waited.to_std().unwrap_or_default().as_secs_f64());
         for r in self.renderers.iter() {
             r.deliver(delivery).await;
         }
@@ -103,6 +106,8 @@ impl Hub {
     /// Delivers `event` to `audience` on every node and transport. Call only after commit.
     pub async fn publish(&self, event: RealtimeEvent, audience: Audience) {
         tracing::debug!(event = event.kind.as_str(), event_id = %event.event_id, "publish");
+        metrics::counter!(crate::telemetry::metrics::EVENTS_PUBLISHED, "type" => event.kind.as_str())
+            .increment(1);
         self.fanout.publish(event, audience).await;
     }
 

@@ -83,6 +83,7 @@ pub fn setup<A: Adapter>(
     let cancel = background.cancel.clone();
     let worker_overflow = overflow.clone();
     background.tracker.spawn(async move {
+        let _open = crate::telemetry::metrics::Connected::new("socketio");
         domain
             .connection_opened(actor.user_id, &conn_id, platform)
             .await;
@@ -143,6 +144,9 @@ async fn handle<A: Adapter>(
         data,
         ack,
     } = job;
+    metrics::counter!(crate::telemetry::metrics::EVENTS_IN, "transport" => "socketio",
+        "event" => known_event(&event))
+    .increment(1);
     let size = data
         .as_ref()
         .map_or(0, |d| serde_json::to_vec(d).map_or(0, |v| v.len()));
@@ -365,4 +369,26 @@ fn parse<T: DeserializeOwned>(data: Option<Value>) -> AppResult<T> {
 
 fn to_value<T: serde::Serialize>(v: &T) -> AppResult<Value> {
     serde_json::to_value(v).map_err(AppError::internal)
+}
+
+/// An incoming event's name as a metric label: the names this transport knows, else
+/// `other` (a client cannot mint label values).
+fn known_event(name: &str) -> &'static str {
+    const KNOWN: [&str; 10] = [
+        "create_chat",
+        "create_message",
+        "seen_message",
+        "chat_messages",
+        "get_chats",
+        "subscribe",
+        "unsubscribe",
+        "ping",
+        "typing",
+        "call_signal",
+    ];
+    KNOWN
+        .iter()
+        .find(|k| **k == name)
+        .copied()
+        .unwrap_or("other")
 }

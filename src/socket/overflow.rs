@@ -84,6 +84,8 @@ impl Overflow {
         }
         let total = self.inner.count.fetch_add(1, Ordering::Relaxed) + 1;
         tracing::warn!(sid = %socket.id, overflowed_total = total, "socket outgoing buffer full; disconnecting it");
+        metrics::counter!(crate::telemetry::metrics::SLOW_CUTS, "transport" => "socketio")
+            .increment(1);
         // The transport is closed (no DISCONNECT packet, which would tell the client
         // not to come back): the client reconnects by itself and resumes from its
         // offset. The mark stays until the socket is gone.

@@ -51,6 +51,9 @@ pub fn begin<A: Adapter>(s: &SocketRef<A>, auth: Option<&serde_json::Value>, hub
 /// After it joined: reads what it is owed and names its `pid` for the CONNECT answer.
 pub async fn prepare<A: Adapter>(s: &SocketRef<A>, user: Uuid, start: Start, hub: &Hub) {
     let catch_up = hub.catch_up(user, start.asked.as_ref(), start.head).await;
+    metrics::counter!(crate::telemetry::metrics::CATCH_UPS, "transport" => "socketio",
+        "recovered" => if catch_up.recovered { "true" } else { "false" })
+    .increment(1);
     let pid = match (catch_up.recovered, start.pid) {
         (true, Some(pid)) => pid,
         _ => Uuid::new_v4().simple().to_string(),

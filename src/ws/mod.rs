@@ -54,6 +54,8 @@ impl Handle {
         let bytes: usize = frames.iter().map(|f| f.len()).sum();
         if self.queued.fetch_add(bytes, Ordering::Relaxed) + bytes > limit {
             tracing::warn!(session = id, user_id = %self.user, limit, "websocket session too slow; closing");
+            metrics::counter!(crate::telemetry::metrics::SLOW_CUTS, "transport" => "websocket")
+                .increment(1);
             self.kill.fire(KillReason::TooSlow);
             return;
         }
@@ -293,6 +295,11 @@ impl Sessions {
             if frames.is_empty() {
                 continue;
             }
+            metrics::counter!(crate::telemetry::metrics::DELIVERIES, "transport" => match h.dialect {
+                Dialect::Envelope => "websocket",
+                Dialect::Legacy => "legacy_ws",
+            })
+            .increment(1);
             h.gate.live(pos, frames.clone(), |frames| {
                 h.push(id, &frames, self.send_buffer)
             });

@@ -125,6 +125,10 @@ pub async fn run(
         platform,
         since,
     } = opening;
+    let _open = crate::telemetry::metrics::Connected::new(match dialect {
+        Dialect::Envelope => "websocket",
+        Dialect::Legacy => "legacy_ws",
+    });
     // Where this node stands before the session joins; what it is owed is read after.
     let head = domain.hub().head();
     let reg = sessions.add(actor.user_id, dialect);
@@ -132,6 +136,9 @@ pub async fn run(
         .hub()
         .catch_up(actor.user_id, since.as_ref(), head)
         .await;
+    metrics::counter!(crate::telemetry::metrics::CATCH_UPS, "transport" => "websocket",
+        "recovered" => if catch_up.recovered { "true" } else { "false" })
+    .increment(1);
     let conn_id = format!("ws:{}", Uuid::now_v7());
     domain
         .connection_opened(actor.user_id, &conn_id, platform)
@@ -307,6 +314,13 @@ async fn command(
     let Ok(cmd) = serde_json::from_str::<Command>(frame) else {
         return Some(invalid("expected a JSON object with a `type`"));
     };
+    let known = ["ping", "pong", "subscribe", "unsubscribe", "call_signal"];
+    let label = known
+        .into_iter()
+        .find(|k| *k == cmd.kind)
+        .unwrap_or("other");
+    metrics::counter!(crate::telemetry::metrics::EVENTS_IN, "transport" => "websocket", "event" => label)
+        .increment(1);
     match cmd.kind.as_str() {
         "pong" => None,
         "ping" => Some(Reply::Pong),

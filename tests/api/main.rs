@@ -17,6 +17,7 @@ mod isolation;
 mod media;
 mod meetings;
 mod messaging;
+mod metrics;
 mod notifications;
 mod openapi;
 mod push_delivery;

@@ -90,7 +90,12 @@ async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Pending>, cancel: Ca
             break;
         }
         let rows: Vec<&Row> = batch.iter().map(|p| &p.row).collect();
-        match write(&db, &rows).await {
+        metrics::histogram!(crate::telemetry::metrics::WRITER_BATCH).record(rows.len() as f64);
+        let started = std::time::Instant::now();
+        let written = write(&db, &rows).await;
+        metrics::histogram!(crate::telemetry::metrics::WRITER_COMMIT)
+            .record(started.elapsed().as_secs_f64());
+        match written {
             Ok(stored) => {
                 for (p, s) in batch.drain(..).zip(stored) {
                     let _ = p.done.send(Ok(s));

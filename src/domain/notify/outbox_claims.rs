@@ -51,6 +51,23 @@ impl Domain {
         Ok(rows)
     }
 
+    /// How many outbox rows are not settled yet (due, being sent, awaiting a receipt)
+    /// and since when the
+    /// oldest has: the outbox metrics, read after each worker round.
+    pub async fn outbox_backlog(&self) -> AppResult<(u64, Option<chrono::DateTime<chrono::Utc>>)> {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+        let (count, oldest): (i64, Option<chrono::DateTime<chrono::Utc>>) = outbox::Entity::find()
+            .select_only()
+            .column_as(outbox::Column::Id.count(), "count")
+            .column_as(outbox::Column::CreatedAt.min(), "oldest")
+            .filter(outbox::Column::Status.is_not_in([status::SENT, status::FAILED, status::GONE]))
+            .into_tuple()
+            .one(&self.db)
+            .await?
+            .unwrap_or((0, None));
+        Ok((count.max(0) as u64, oldest))
+    }
+
     /// Records how a claimed row's send (or receipt check) ended.
     pub(super) async fn settle_outbox(
         &self,
@@ -64,6 +81,16 @@ impl Domain {
             lease_until: Set(None),
             ..Default::default()
         };
+        let outcome_label = match &outcome {
+            Outcome::Delivered => "sent",
+            Outcome::Ticketed(_) => "ticketed",
+            Outcome::Gone(_) => "gone",
+            Outcome::Failed(_) => "failed",
+            Outcome::Retry { .. } => "retry",
+        };
+        metrics::counter!(crate::telemetry::metrics::PUSH_RESULTS,
+            "provider" => row.channel.clone(), "outcome" => outcome_label)
+        .increment(1);
         match outcome {
             Outcome::Delivered => {
                 am.status = Set(status::SENT.into());

@@ -96,6 +96,7 @@ impl Appender {
             match self.append(&body, false).await {
                 Ok(()) => return Appended::Logged,
                 Err(e) => {
+                    metrics::counter!(crate::telemetry::metrics::REDIS_ERRORS).increment(1);
                     tracing::error!(error = %e, "event log unreachable; delivering on this node and keeping the event for the others")
                 }
             }

@@ -200,6 +200,7 @@ async fn read_loop(
                 }
             }
             Err(e) => {
+                metrics::counter!(crate::telemetry::metrics::REDIS_ERRORS).increment(1);
                 reading.store(false, Ordering::Relaxed);
                 tracing::warn!(error = %e, retry_in = ?backoff, "event stream unreadable; reconnecting");
                 tokio::select! {

@@ -21,6 +21,7 @@ use crate::error::AppError;
 
 /// A Redis failure as the domain sees it: the service is unavailable (503).
 pub fn unavailable(e: redis::RedisError) -> AppError {
+    metrics::counter!(crate::telemetry::metrics::REDIS_ERRORS).increment(1);
     AppError::unavailable("redis", e)
 }
 

@@ -24,6 +24,8 @@ pub struct TestServer {
     pub http: reqwest::Client,
     pub database_url: String,
     sqlite_file: Option<std::path::PathBuf>,
+    /// This server's uploaded files, removed with it.
+    media_dir: Option<String>,
     _task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
@@ -34,6 +36,9 @@ impl Drop for TestServer {
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", f.display()));
             }
+        }
+        if let Some(dir) = &self.media_dir {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }
@@ -114,6 +119,7 @@ impl TestServer {
             map.insert(k.to_string(), v.to_string());
         }
         let config = Config::from_lookup(|k| map.get(k).cloned()).expect("test config");
+        let media_dir = map.get("MEDIA_DIR").cloned();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let server = switchboard::app::start(config, listener, std::future::pending())
             .await
@@ -125,6 +131,7 @@ impl TestServer {
             http: reqwest::Client::new(),
             database_url: database_url.to_string(),
             sqlite_file,
+            media_dir,
             _task: server.task,
         }
     }
@@ -137,6 +144,7 @@ impl TestServer {
             http: reqwest::Client::new(),
             database_url: database_url.to_string(),
             sqlite_file: None,
+            media_dir: None,
             _task: tokio::spawn(async { Ok(()) }),
         }
     }

@@ -1,4 +1,7 @@
-//! Structured logging: `RUST_LOG` filter (default `info`), `LOG_FORMAT=json` for JSON lines.
+//! Structured logging: `RUST_LOG` filter (default `info`), `LOG_FORMAT=json` for JSON
+//! lines; Prometheus metrics in `metrics.rs`.
+
+pub mod metrics;
 
 use tracing_subscriber::EnvFilter;
 
