@@ -135,6 +135,7 @@ pub async fn start(
                 tickets: Arc::new(memory::MemoryTickets::default()),
                 presence: Arc::new(memory::MemoryPresence::default()),
                 login_failures: Arc::new(memory::MemoryFailures::default()),
+                rate_gate: Arc::new(memory::MemoryRateGate::default()),
                 push: gateway.clone(),
                 jwks: jwks.clone(),
                 media: media.clone(),
@@ -158,6 +159,7 @@ pub async fn start(
                 Stores {
                     tickets: Arc::new(redis_engine::RedisTickets::new(conn.clone(), prefix)),
                     presence: Arc::new(redis_engine::RedisPresence::new(conn.clone(), prefix)),
+                    rate_gate: Arc::new(redis_engine::RedisRateGate::new(conn.clone(), prefix)),
                     login_failures: Arc::new(redis_engine::RedisFailures::new(conn, prefix)),
                     push: gateway.clone(),
                     jwks: jwks.clone(),
@@ -211,6 +213,11 @@ pub async fn start(
             download_ttl: config.media.download_ttl,
             thumbnail_px: config.media.thumbnail_px,
         },
+        rate_limits: crate::domain::rate_limits::RateLimits {
+            per_user: config.rate_limits.per_user,
+            per_ip: config.rate_limits.per_ip,
+            window: config.rate_limits.window,
+        },
         login: LoginLimits {
             per_account: config.login_max_failures,
             per_address: config.login_max_failures_per_ip,
@@ -223,6 +230,7 @@ pub async fn start(
     let limits = SocketLimits {
         max_payload: config.socketio_max_payload as usize,
         queue_depth: 128,
+        events_per_second: config.rate_limits.events_per_second,
     };
     socket::register(&io, domain.clone(), limits, &bg, overflow);
     background::presence_ticker(&bg, domain.clone(), config.presence_sweep);

@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 mod media;
+mod rate_limits;
 pub use media::{MediaBackend, MediaConfig, S3Settings};
+pub use rate_limits::RateLimitConfig;
 
 /// A configuration value that could not be used; names the variable.
 #[derive(Debug, thiserror::Error)]
@@ -165,6 +167,8 @@ pub struct Config {
     pub drain_timeout: Duration,
     /// `MEDIA_*`: file uploads.
     pub media: MediaConfig,
+    /// `RATE_LIMIT_*`, `TRUSTED_PROXIES`.
+    pub rate_limits: RateLimitConfig,
     /// `HISTORY_SIZE` (default 10 000 events) and `HISTORY_TTL_SECONDS` (default 300):
     /// how much of the event log is kept for clients that reconnect.
     pub history: crate::realtime::HistoryLimits,
@@ -307,6 +311,7 @@ impl Config {
             drain_timeout: Duration::from_secs(positive(&get, "DRAIN_TIMEOUT_SECONDS", 30)?),
             metrics_addr: get("METRICS_ADDR"),
             media: MediaConfig::from_lookup(&get)?,
+            rate_limits: RateLimitConfig::from_lookup(&get)?,
             history: crate::realtime::HistoryLimits {
                 size: positive(&get, "HISTORY_SIZE", 10_000)? as usize,
                 ttl: Duration::from_secs(positive(&get, "HISTORY_TTL_SECONDS", 300)?),

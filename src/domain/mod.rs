@@ -15,6 +15,7 @@ pub mod media;
 pub mod meetings;
 pub mod notify;
 pub mod presence;
+pub mod rate_limits;
 mod retention;
 pub mod scheduler;
 mod unique;
@@ -69,6 +70,8 @@ pub struct Domain {
     writer: MessageWriter,
     /// Where uploaded files live and what may be uploaded.
     media: media::MediaFiles,
+    rate_gate: Arc<dyn rate_limits::RateGate>,
+    rate_limits: rate_limits::RateLimits,
 }
 
 /// How the domain is configured.
@@ -85,6 +88,7 @@ pub struct Settings {
     pub host_auth: HostAuthSettings,
     pub retention: Duration,
     pub media: media::MediaPolicy,
+    pub rate_limits: rate_limits::RateLimits,
 }
 
 /// The engines behind the domain's store traits (`crate::infra`).
@@ -95,6 +99,7 @@ pub struct Stores {
     pub push: Arc<dyn PushGateway>,
     pub jwks: Arc<dyn JwksSource>,
     pub media: Arc<dyn media::store::MediaStore>,
+    pub rate_gate: Arc<dyn rate_limits::RateGate>,
 }
 
 impl Domain {
@@ -128,6 +133,8 @@ impl Domain {
                 store: stores.media,
                 policy: settings.media,
             },
+            rate_gate: stores.rate_gate,
+            rate_limits: settings.rate_limits,
         }
     }
 

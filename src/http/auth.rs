@@ -6,10 +6,7 @@ use axum::http::StatusCode;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::AppState;
-use super::extract::{ApiJson, AuthUser};
-use std::net::SocketAddr;
-
-use axum::extract::ConnectInfo;
+use super::extract::{ApiJson, AuthUser, ClientIp};
 
 use crate::domain::accounts::sessions::{
     ChangePasswordInput, LoginInput, Origin, ProfilePatch, RefreshInput, SignupInput,
@@ -47,12 +44,10 @@ async fn signup(
     responses((status = 200, body = AuthSession), (status = 401), (status = 429)))]
 async fn login(
     State(s): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     ApiJson(input): ApiJson<LoginInput>,
 ) -> Result<Json<AuthSession>, AppError> {
-    let origin = Origin {
-        ip: Some(peer.ip()),
-    };
+    let origin = Origin { ip: Some(ip) };
     Ok(Json(s.domain.login(input, origin).await?))
 }
 

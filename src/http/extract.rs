@@ -133,3 +133,24 @@ impl FromRequestParts<AppState> for ServiceKey {
         state.domain.authenticate_key(key).await.map(Self)
     }
 }
+
+/// The client's address: the TCP peer, or what a trusted proxy says in
+/// `X-Forwarded-For` (`TRUSTED_PROXIES`).
+pub struct ClientIp(pub std::net::IpAddr);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip())
+            .ok_or_else(|| AppError::internal("no peer address on the request"))?;
+        let forwarded = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok());
+        Ok(Self(state.config.rate_limits.client_ip(peer, forwarded)))
+    }
+}

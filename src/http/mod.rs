@@ -16,6 +16,7 @@ pub mod messages;
 pub mod metrics;
 pub mod notifications;
 pub mod presence;
+pub mod rate_limit;
 pub mod service;
 pub mod users;
 
@@ -120,6 +121,10 @@ pub fn app(state: AppState, upgrades: Router<AppState>) -> Router {
                 async move { axum::Json(api.as_ref().clone()) }
             }),
         )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::limit,
+        ))
         .route_layer(axum::middleware::from_fn(metrics::track))
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::wrong_method)

@@ -8,6 +8,7 @@
 pub mod event;
 pub mod gate;
 pub mod log;
+pub mod pace;
 
 use std::future::Future;
 use std::pin::Pin;

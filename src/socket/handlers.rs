@@ -97,12 +97,19 @@ pub fn setup<A: Adapter>(
         }
         domain.connection_closed(actor.user_id, &conn_id).await;
     });
+    let pace = std::sync::Arc::new(crate::realtime::pace::per_connection(
+        limits.events_per_second,
+    ));
     // Called synchronously in arrival order; only the (empty) future is spawned.
     s.on_fallback(
         move |socket: SocketRef<A>,
               Event(event): Event,
               TryData(data): TryData<Value>,
               ack: AckSender<A>| {
+            if pace.check().is_err() {
+                fail(&overflow, &socket, ack, &AppError::RateLimited(Some(1)));
+                return std::future::ready(());
+            }
             let job = Box::new(Job {
                 socket,
                 event,

@@ -29,6 +29,8 @@ pub struct SocketLimits {
     pub max_payload: usize,
     /// Events waiting per socket before new ones are refused with `rate_limited`.
     pub queue_depth: usize,
+    /// Events a socket may send per second (`RATE_LIMIT_EVENTS_PER_SECOND`).
+    pub events_per_second: u32,
 }
 
 /// Registers namespace `/` with its auth middleware and handlers. With the Redis

@@ -113,6 +113,7 @@ fn upgrade(
     let timing = Timing {
         ping_interval: s.config.ws_ping_interval,
         pong_timeout: s.config.ws_pong_timeout,
+        events_per_second: s.config.rate_limits.events_per_second,
     };
     let (domain, sessions): (Domain, Arc<Sessions>) = (s.domain.clone(), s.sessions.clone());
     let max = s.config.ws_max_message_bytes;

@@ -42,6 +42,8 @@ const ESTABLISHED: &str = "\"Websocket Connection Established\"";
 pub struct Timing {
     pub ping_interval: Duration,
     pub pong_timeout: Duration,
+    /// Commands a session may send per second (`RATE_LIMIT_EVENTS_PER_SECOND`).
+    pub events_per_second: u32,
 }
 
 /// What a session was opened as: its dialect, the client's platform, and (resume)
@@ -193,6 +195,7 @@ pub async fn run(
     let mut ticker =
         tokio::time::interval_at(Instant::now() + timing.ping_interval, timing.ping_interval);
     let mut last_heard = Instant::now();
+    let pace = crate::realtime::pace::per_connection(timing.events_per_second);
     // Each way out says why, and which close frame (if any) the server sends.
     let (reason, close_with): (&str, Option<(u16, &str)>) = loop {
         tokio::select! {
@@ -205,6 +208,13 @@ pub async fn run(
                 None => break ("session dropped", None),
             },
             incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Text(_))) if pace.check().is_err() => {
+                    last_heard = Instant::now();
+                    let reply = Reply::Failed { error: AppError::RateLimited(Some(1)), subscribing: false };
+                    if socket.send(Message::Text(render(dialect, reply).into())).await.is_err() {
+                        break ("send failed", None);
+                    }
+                }
                 Some(Ok(Message::Text(t))) => {
                     last_heard = Instant::now();
                     // Every command re-checks the user: a deactivated one is cut off; a

@@ -21,6 +21,7 @@ mod metrics;
 mod notifications;
 mod openapi;
 mod push_delivery;
+mod rate_limits;
 mod resume;
 mod service;
 mod slow_clients;

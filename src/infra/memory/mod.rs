@@ -3,9 +3,11 @@
 pub mod failures;
 pub mod fanout;
 pub mod presence;
+pub mod rate_gate;
 pub mod tickets;
 
 pub use failures::MemoryFailures;
 pub use fanout::MemoryFanout;
 pub use presence::MemoryPresence;
+pub use rate_gate::MemoryRateGate;
 pub use tickets::MemoryTickets;

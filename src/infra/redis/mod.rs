@@ -6,11 +6,13 @@ mod appender;
 pub mod failures;
 pub mod fanout;
 pub mod presence;
+pub mod rate_gate;
 pub mod tickets;
 
 pub use failures::RedisFailures;
 pub use fanout::RedisFanout;
 pub use presence::RedisPresence;
+pub use rate_gate::RedisRateGate;
 pub use tickets::RedisTickets;
 
 use std::time::Duration;

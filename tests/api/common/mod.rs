@@ -106,6 +106,11 @@ impl TestServer {
             // the test, and the pool lives on in the domain ↔ Socket.IO reference
             // cycle): few connections each keep a whole run within PostgreSQL's limit.
             ("DB_MAX_CONNECTIONS".into(), "5".into()),
+            // Tests drive far more traffic than a person; the rate-limit tests set
+            // their own limits.
+            ("RATE_LIMIT_PER_USER".into(), "1000000".into()),
+            ("RATE_LIMIT_PER_IP".into(), "1000000".into()),
+            ("RATE_LIMIT_EVENTS_PER_SECOND".into(), "100000".into()),
             // Each server keeps its uploaded files in a directory of its own.
             (
                 "MEDIA_DIR".into(),

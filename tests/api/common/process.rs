@@ -24,6 +24,9 @@ impl Child {
             .env("HOST", "127.0.0.1")
             .env("PORT", port.to_string())
             .env("EXPO_PUSH_URL", "off")
+            .env("RATE_LIMIT_PER_USER", "1000000")
+            .env("RATE_LIMIT_PER_IP", "1000000")
+            .env("RATE_LIMIT_EVENTS_PER_SECOND", "100000")
             .env(
                 "MEDIA_DIR",
                 std::env::temp_dir().join(format!("switchboard-test-media-{port}")),
