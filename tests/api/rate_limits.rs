@@ -163,3 +163,30 @@ async fn events_are_limited_per_connection_and_the_connection_stays() {
     .unwrap();
     assert_eq!(next_json(&mut ws).await["type"], "pong");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_redis_the_limits_hold_across_nodes() {
+    let redis = crate::common::services::redis_url();
+    let prefix = format!("sbtest-{}", uuid::Uuid::now_v7().simple());
+    let vars = [
+        ("REDIS_URL", redis.as_str()),
+        ("REDIS_PREFIX", prefix.as_str()),
+        ("RATE_LIMIT_PER_USER", "4"),
+        ("RATE_LIMIT_WINDOW_SECONDS", "3"),
+    ];
+    let a = TestServer::start_with(&vars).await;
+    let b = TestServer::start_on(&a.database_url, &vars, None).await;
+    let ann = a.signup("ann@shared.test").await;
+    for node in [&a, &b, &a, &b] {
+        let (st, _) = node.get("/api/v1/auth/me", &ann.access).await;
+        assert_eq!(st, StatusCode::OK);
+    }
+    let (st, body) = b.get("/api/v1/auth/me", &ann.access).await;
+    assert_eq!(
+        st,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the fifth, on either node: {body}"
+    );
+    let (st, _) = a.get("/api/v1/auth/me", &ann.access).await;
+    assert_eq!(st, StatusCode::TOO_MANY_REQUESTS);
+}
