@@ -25,6 +25,8 @@ pub struct Model {
     pub last_seen_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Access tokens issued before this (second) are refused: set by a password change.
+    pub tokens_valid_from: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -17,6 +17,7 @@ mod m20261124_000009_api_key_scopes;
 mod m20261124_000010_host_auth;
 mod m20261124_000011_one_live_call;
 mod m20261124_000012_media_files;
+mod m20261124_000013_tokens_valid_from;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000010_host_auth::Migration),
             Box::new(m20261124_000011_one_live_call::Migration),
             Box::new(m20261124_000012_media_files::Migration),
+            Box::new(m20261124_000013_tokens_valid_from::Migration),
         ]
     }
 }

@@ -343,6 +343,8 @@ async fn change_password_revokes_other_sessions() {
     let s = TestServer::start().await;
     let a = s.signup("gus@example.com").await;
     let other_device = s.login("gus@example.com", "correct horse battery").await;
+    // Tokens count in whole seconds: the change happens in a later one.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
 
     let res = s
         .post(
@@ -360,6 +362,14 @@ async fn change_password_revokes_other_sessions() {
         .await;
     assert_eq!(st, StatusCode::OK, "{body}");
     let fresh = Session::from_json(&body);
+    // Access tokens issued before the change stop working at once; the new one works.
+    for old in [&a.access, &other_device.access] {
+        let res = s.get("/api/v1/auth/me", old).await;
+        let msg = assert_error(&res, 401, "AUTH_ERROR");
+        assert!(msg.contains("password was changed"), "{msg}");
+    }
+    let (st, _) = s.get("/api/v1/auth/me", &fresh.access).await;
+    assert_eq!(st, StatusCode::OK);
 
     for old in [&a.refresh, &other_device.refresh] {
         let res = s

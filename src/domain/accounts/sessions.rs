@@ -220,6 +220,9 @@ impl Domain {
         let mut am: users::ActiveModel = user.into();
         am.password_hash = Set(Some(hash));
         am.updated_at = Set(now());
+        // Access tokens issued before now stop working (the new session's token is
+        // issued after; tokens count in whole seconds).
+        am.tokens_valid_from = Set(Some(now()));
         let user = am.update(&tx).await?;
         revoke_all_of_user(&tx, user.id).await?;
         tx.commit().await?;
@@ -368,6 +371,7 @@ pub(crate) fn new_user(
         last_seen_at: Set(None),
         created_at: Set(at),
         updated_at: Set(at),
+        tokens_valid_from: Set(None),
     }
 }
 

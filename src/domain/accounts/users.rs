@@ -44,8 +44,20 @@ impl Domain {
     /// so a deactivated user's unexpired tokens stop working at once.
     pub async fn authenticate(&self, token: &str) -> AppResult<Actor> {
         let claims = self.keys.verify(token)?;
-        self.acting_user(claims.sub, claims.tid, "invalid token")
-            .await
+        let user = users::Entity::find_by_id(claims.sub)
+            .one(&self.db)
+            .await?
+            .filter(|u| u.tenant_id == claims.tid)
+            .ok_or_else(|| AppError::Unauthorized("invalid token".into()))?;
+        if user
+            .tokens_valid_from
+            .is_some_and(|from| claims.iat < from.timestamp())
+        {
+            return Err(AppError::Unauthorized(
+                "token revoked: the password was changed; sign in again".into(),
+            ));
+        }
+        actor_of(user)
     }
 
     /// The user `id` of `tenant` as it is now, if still active: unknown, moved to
