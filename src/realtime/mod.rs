@@ -72,6 +72,8 @@ pub trait Fanout: Send + Sync + 'static {
 /// A connection's catch-up: the events it is owed, in log order, and whether they
 /// continue from the offset the client gave (`recovered`).
 pub struct CatchUp {
+    /// Whose catch-up it is.
+    pub user: Uuid,
     pub deliveries: Vec<Arc<Delivery>>,
     pub recovered: bool,
     /// Where the replay starts.
@@ -131,6 +133,7 @@ impl Hub {
             && let Ok(deliveries) = self.replay(user, asked).await
         {
             return CatchUp {
+                user,
                 deliveries,
                 recovered: true,
                 from: Some(asked.clone()),
@@ -141,6 +144,7 @@ impl Hub {
             None => Vec::new(),
         };
         CatchUp {
+            user,
             deliveries,
             recovered: false,
             from: head,

@@ -44,6 +44,7 @@ pub fn register<A: Adapter + DefinedAdapter>(
 ) -> A::InitRes {
     let background = background.clone();
     let connect_overflow = overflow.clone();
+    let connect_domain = domain.clone();
     // Everything a socket needs (rooms, event queue, handlers) is set up in the
     // middleware, i.e. before the client is told it is connected: socketioxide sends
     // the connect packet and only then runs the connect handler, so an event sent
@@ -74,7 +75,7 @@ pub fn register<A: Adapter + DefinedAdapter>(
         }
     };
     let on_connect = move |s: socketioxide::extract::SocketRef<A>| {
-        resume::open(s, connect_overflow.clone());
+        resume::open(s, connect_overflow.clone(), connect_domain.hub().clone());
         std::future::ready(())
     };
     io.ns("/", on_connect.with(auth))

@@ -21,7 +21,7 @@ use uuid::Uuid;
 use super::overflow::Overflow;
 use super::render;
 use crate::realtime::gate::Gate;
-use crate::realtime::{CatchUp, Hub, Offset, Position};
+use crate::realtime::{CatchUp, Hub, Offset};
 
 /// What a socket holds back while it is being caught up.
 pub type SocketGate = Gate<socketioxide_core::Value>;
@@ -63,51 +63,59 @@ pub async fn prepare<A: Adapter>(s: &SocketRef<A>, user: Uuid, start: Start, hub
 }
 
 /// Once connected: the replay (paced by what the client reads), `session`, the held
-/// events, then live. A socket that cannot take its replay is cut like any socket
-/// whose buffer overflows, and comes back from its offset.
-pub fn open<A: Adapter>(s: SocketRef<A>, overflow: Overflow) {
+/// events, then live. The socket joined its rooms before its replay was read, but live
+/// events reach it only from the moment it became visible (now): what was published
+/// in between is read again here, and the gate drops what it also holds. A socket
+/// that cannot take its replay is cut like any socket whose buffer overflows, and
+/// comes back from its offset.
+pub fn open<A: Adapter>(s: SocketRef<A>, overflow: Overflow, hub: Hub) {
     let (Some(gate), Some(catch_up)) = (
         s.extensions.get::<Arc<SocketGate>>(),
         s.extensions.remove::<Arc<CatchUp>>(),
     ) else {
         return;
     };
-    let offset = catch_up.offset();
-    let session = json!({
-        "recovered": catch_up.recovered,
-        "offset": offset.as_ref().map(ToString::to_string),
-        "epoch": offset.as_ref().map(|o| o.epoch.to_string()),
-    });
-    let finish = move |s: &SocketRef<A>, replayed: Option<Position>, overflow: &Overflow| {
-        let _ = s.emit("session", &session);
-        let opened = gate.open(replayed, |v| {
-            if !overflow.is_full(s.id) {
-                overflow.sent(s, s.send_encoded(v).map_err(Into::into));
-            }
-        });
-        if opened.is_err() {
-            overflow.cut(s);
-        }
-    };
-    if catch_up.deliveries.is_empty() {
-        return finish(&s, None, &overflow);
-    }
     let tasks = overflow.clone();
     tasks.spawn(async move {
+        let mut deliveries = catch_up.deliveries.clone();
+        let mut offset = catch_up.offset();
+        if let Some(from) = &offset {
+            match hub.replay(catch_up.user, from).await {
+                Ok(more) => deliveries.extend(more),
+                Err(_) => tracing::debug!(sid = %s.id, "no top-up for a joining socket"),
+            }
+        }
         let mut replayed = None;
-        for d in &catch_up.deliveries {
+        for d in &deliveries {
             let (Some(pos), Some(packet)) =
                 (d.offset.as_ref().map(|o| o.pos), render::encode(&s, d))
             else {
                 continue;
             };
+            if replayed.is_some_and(|r| pos <= r) {
+                continue;
+            }
             if !paced(&s, packet).await {
                 overflow.cut(&s);
                 return;
             }
             replayed = Some(pos);
+            offset = d.offset.clone();
         }
-        finish(&s, replayed, &overflow);
+        let session = json!({
+            "recovered": catch_up.recovered,
+            "offset": offset.as_ref().map(ToString::to_string),
+            "epoch": offset.as_ref().map(|o| o.epoch.to_string()),
+        });
+        let _ = s.emit("session", &session);
+        let opened = gate.open(replayed, |v| {
+            if !overflow.is_full(s.id) {
+                overflow.sent(&s, s.send_encoded(v).map_err(Into::into));
+            }
+        });
+        if opened.is_err() {
+            overflow.cut(&s);
+        }
     });
 }
 
