@@ -110,12 +110,17 @@ pub async fn churn(o: &Opts) -> Res<Value> {
         tasks.push(tokio::spawn(async move {
             let o = opts;
             let mut prev: Option<SioClient> = None;
-            while Instant::now() < end {
+            // Online, cut, away, back: until the run ends; a client whose last cut
+            // falls before the end comes back once more to catch up.
+            loop {
                 let joined = join(&o, i, &token, prev.as_ref()).await;
                 let (mut c, recovered) = match joined {
                     Ok(j) => j,
                     Err(_) => {
                         tally.lock().await.failed_connects += 1;
+                        if Instant::now() >= end + Duration::from_secs(10) {
+                            break;
+                        }
                         tokio::time::sleep(Duration::from_millis(500)).await;
                         continue;
                     }
@@ -130,7 +135,11 @@ pub async fn churn(o: &Opts) -> Res<Value> {
                     }
                 }
                 let online = Duration::from_millis(rand::thread_rng().gen_range(10_000..20_000));
-                let until = (Instant::now() + online).min(end + Duration::from_secs(3));
+                let mut until = Instant::now() + online;
+                if until >= end {
+                    // The last stretch: stay until everything sent has arrived.
+                    until = end + Duration::from_secs(3);
+                }
                 listen(&mut c, &tally, &chats, until).await;
                 c.close();
                 if Instant::now() >= end {
