@@ -9,7 +9,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::common::ws::{closed, next_json, open, stream};
+use crate::common::ws::{closed, next_json, open, raw_socket, stream};
 use crate::common::{TestServer, assert_error};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -426,40 +426,6 @@ async fn a_redis_restart_degrades_readiness_and_cross_node_delivery_comes_back()
     assert_eq!(heard.len(), 1, "{heard:?}");
 }
 
-/// A raw Socket.IO WebSocket connection asking to connect to `/` with `token` (and,
-/// with `connected`, once the server said it is); `rcvbuf` shrinks the client's TCP
-/// receive buffer (a slow reader fills the server's queue sooner).
-async fn raw_socket(
-    s: &TestServer,
-    token: &str,
-    rcvbuf: Option<u32>,
-    connected: bool,
-) -> crate::common::ws::Ws {
-    let sock = tokio::net::TcpSocket::new_v4().unwrap();
-    if let Some(n) = rcvbuf {
-        sock.set_recv_buffer_size(n).unwrap();
-    }
-    let tcp = sock.connect(s.addr).await.unwrap();
-    let url = format!("ws://{}/socket.io/?EIO=4&transport=websocket", s.addr);
-    let (mut ws, _) =
-        tokio_tungstenite::client_async(url, tokio_tungstenite::MaybeTlsStream::Plain(tcp))
-            .await
-            .unwrap();
-    ws.next().await.unwrap().unwrap();
-    ws.send(Message::text(format!("40{}", json!({"token": token}))))
-        .await
-        .unwrap();
-    if connected {
-        loop {
-            let m = ws.next().await.unwrap().unwrap();
-            if m.to_text().unwrap_or_default().starts_with("40") {
-                break;
-            }
-        }
-    }
-    ws
-}
-
 /// Engine.IO heartbeats far apart, so that only the server's own handling of a full
 /// buffer (not a missed pong) can end a connection in these tests.
 const NO_HEARTBEAT: ((&str, &str), (&str, &str)) = (
@@ -524,7 +490,7 @@ async fn pipelined_events_are_all_answered_or_the_socket_is_told() {
     ])
     .await;
     let ann = s.signup("ann@acme.test").await;
-    let mut ws = raw_socket(&s, &ann.access, Some(4096), true).await;
+    let (mut ws, _) = raw_socket(&s, &ann.access, Some(4096), true).await;
     for id in 0..400 {
         ws.send(Message::text(format!(r#"42{id}["ping",{{}}]"#)))
             .await
@@ -562,7 +528,7 @@ async fn a_paused_receiver_gets_everything_or_is_disconnected_never_a_gap() {
         .await;
     let chat = c["id"].as_str().unwrap().to_string();
     // Bob connects and stops reading; Ann sends N acknowledged messages of 2 KB.
-    let mut bob_ws = raw_socket(&s, &bob.access, Some(4096), true).await;
+    let (mut bob_ws, _) = raw_socket(&s, &bob.access, Some(4096), true).await;
     let ann_sio = SioClient::connect(&s.base, Some(json!({"token": ann.access})), "")
         .await
         .unwrap();

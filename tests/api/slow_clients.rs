@@ -6,12 +6,12 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use serde_json::{Value, json};
 use switchboard_tools::client::SioClient;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::common::ws::{next_json, open, ticket};
+use crate::common::ws::{next_json, open, raw_socket, ticket};
 use crate::common::{Session, TestServer};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -96,23 +96,8 @@ async fn a_socketio_client_that_stops_reading_is_cut_and_resumes() {
     let conv = s.direct_chat(&ann, &bob).await;
 
     // A raw Socket.IO connection: handshake, then no more reading.
-    let url = format!("ws://{}/socket.io/?EIO=4&transport=websocket", s.addr);
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    let open_packet = ws.next().await.unwrap().unwrap();
-    assert!(open_packet.to_text().unwrap().starts_with('0'));
-    ws.send(Message::text(format!("40{}", json!({"token": bob.access}))))
-        .await
-        .unwrap();
-    let connect = loop {
-        let m = ws.next().await.unwrap().unwrap();
-        if m.to_text().unwrap().starts_with("40") {
-            break m;
-        }
-    };
-    let pid = serde_json::from_str::<Value>(&connect.to_text().unwrap()[2..]).unwrap()["pid"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (mut ws, connect) = raw_socket(&s, &bob.access, None, true).await;
+    let pid = connect["pid"].as_str().expect("a pid").to_string();
     flood(&s, &ann, &conv).await;
 
     let mut seen = HashSet::new();

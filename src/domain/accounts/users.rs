@@ -44,11 +44,9 @@ impl Domain {
     /// so a deactivated user's unexpired tokens stop working at once.
     pub async fn authenticate(&self, token: &str) -> AppResult<Actor> {
         let claims = self.keys.verify(token)?;
-        let user = users::Entity::find_by_id(claims.sub)
-            .one(&self.db)
-            .await?
-            .filter(|u| u.tenant_id == claims.tid)
-            .ok_or_else(|| AppError::Unauthorized("invalid token".into()))?;
+        let user = self
+            .stored_user(claims.sub, claims.tid, "invalid token")
+            .await?;
         if user
             .tokens_valid_from
             .is_some_and(|from| claims.iat < from.timestamp())
@@ -60,15 +58,14 @@ impl Domain {
         actor_of(user)
     }
 
-    /// The user `id` of `tenant` as it is now, if still active: unknown, moved to
-    /// another tenant or inactive users are refused (`unknown` is the message then).
-    async fn acting_user(&self, id: Uuid, tenant: Uuid, unknown: &str) -> AppResult<Actor> {
-        let user = users::Entity::find_by_id(id)
+    /// The user `id` of `tenant` as it is stored now: unknown users and users of
+    /// another tenant are refused (`unknown` is the message then).
+    async fn stored_user(&self, id: Uuid, tenant: Uuid, unknown: &str) -> AppResult<users::Model> {
+        users::Entity::find_by_id(id)
             .one(&self.db)
             .await?
             .filter(|u| u.tenant_id == tenant)
-            .ok_or_else(|| AppError::Unauthorized(unknown.into()))?;
-        actor_of(user)
+            .ok_or_else(|| AppError::Unauthorized(unknown.into()))
     }
 
     pub async fn create_user(&self, actor: &Actor, input: CreateUserInput) -> AppResult<UserView> {
@@ -164,8 +161,10 @@ impl Domain {
     /// Re-reads the acting user for a long-lived connection's next event: an
     /// inactive user (or one moved out of the tenant) may not act any more.
     pub async fn recheck(&self, actor: &Actor) -> AppResult<Actor> {
-        self.acting_user(actor.user_id, actor.tenant_id, "unknown user")
-            .await
+        actor_of(
+            self.stored_user(actor.user_id, actor.tenant_id, "unknown user")
+                .await?,
+        )
     }
 
     /// A user of the caller's tenant; another tenant's id is reported as not found.

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{SinkExt, StreamExt};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -82,4 +82,41 @@ pub async fn closed(ws: &mut Ws) -> (u16, String) {
             Some(Ok(_)) => continue,
         }
     }
+}
+
+/// A raw Socket.IO WebSocket connection asking to connect to `/` with `token` (and,
+/// with `connected`, once the server said it is, with the CONNECT answer's payload;
+/// `Null` otherwise); `rcvbuf` shrinks the client's TCP receive buffer (a slow reader
+/// fills the server's queue sooner).
+pub async fn raw_socket(
+    s: &TestServer,
+    token: &str,
+    rcvbuf: Option<u32>,
+    connected: bool,
+) -> (Ws, Value) {
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    if let Some(n) = rcvbuf {
+        sock.set_recv_buffer_size(n).unwrap();
+    }
+    let tcp = sock.connect(s.addr).await.unwrap();
+    let url = format!("ws://{}/socket.io/?EIO=4&transport=websocket", s.addr);
+    let (mut ws, _) =
+        tokio_tungstenite::client_async(url, tokio_tungstenite::MaybeTlsStream::Plain(tcp))
+            .await
+            .unwrap();
+    ws.next().await.unwrap().unwrap();
+    ws.send(Message::text(format!("40{}", json!({"token": token}))))
+        .await
+        .unwrap();
+    let mut answer = Value::Null;
+    if connected {
+        loop {
+            let m = ws.next().await.unwrap().unwrap();
+            if let Some(body) = m.to_text().unwrap_or_default().strip_prefix("40") {
+                answer = serde_json::from_str(body).unwrap_or(Value::Null);
+                break;
+            }
+        }
+    }
+    (ws, answer)
 }
