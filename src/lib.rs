@@ -1,6 +1,7 @@
 //! Switchboard: a realtime chat and notification server (Socket.IO v4, raw
 //! WebSocket and REST over one event pipeline). See ARCHITECTURE.md for the map.
 
+pub(crate) mod admin;
 pub mod app;
 pub(crate) mod auth;
 pub mod config;

@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 
 pub(crate) use self::background::Background;
 pub(crate) use self::state::AppState;
+use crate::admin::{Admin, AdminBus};
 use crate::auth::jwt::JwtKeys;
 use crate::config::{Config, Transports};
 use crate::domain::accounts::login_guard::LoginLimits;
@@ -44,6 +45,8 @@ pub enum StartError {
     Push(String),
     #[error("media: {0}")]
     Media(String),
+    #[error("admin ui: {0}")]
+    AdminUi(crate::error::AppError),
 }
 
 /// A server running in the background.
@@ -128,46 +131,57 @@ pub async fn start(
         local: local_media,
     } = crate::infra::media::open(&config).map_err(StartError::Media)?;
     let prefix = config.redis_prefix.as_str();
-    let (fanout, stores): (Arc<dyn Fanout>, Stores) = match &config.redis_url {
-        None => (
-            Arc::new(memory::MemoryFanout::new(local, config.history)),
-            Stores {
-                tickets: Arc::new(memory::MemoryTickets::default()),
-                presence: Arc::new(memory::MemoryPresence::default()),
-                login_failures: Arc::new(memory::MemoryFailures::default()),
-                rate_gate: Arc::new(memory::MemoryRateGate::default()),
-                push: gateway.clone(),
-                jwks: jwks.clone(),
-                media: media.clone(),
-            },
-        ),
-        Some(url) => {
-            let (client, conn) = redis_engine::connect(url, config.redis_timeout).await?;
-            let fanout = redis_engine::RedisFanout::start(
-                client,
-                conn.clone(),
-                prefix,
-                local,
-                config.history,
-                &bg.tracker,
-                bg.cancel.clone(),
-            )
-            .await?;
-            tracing::info!(prefix, "events, tickets and presence shared through redis");
-            (
-                Arc::new(fanout),
+    let (fanout, stores, admin_bus): (Arc<dyn Fanout>, Stores, Arc<dyn AdminBus>) =
+        match &config.redis_url {
+            None => (
+                Arc::new(memory::MemoryFanout::new(local, config.history)),
                 Stores {
-                    tickets: Arc::new(redis_engine::RedisTickets::new(conn.clone(), prefix)),
-                    presence: Arc::new(redis_engine::RedisPresence::new(conn.clone(), prefix)),
-                    rate_gate: Arc::new(redis_engine::RedisRateGate::new(conn.clone(), prefix)),
-                    login_failures: Arc::new(redis_engine::RedisFailures::new(conn, prefix)),
+                    tickets: Arc::new(memory::MemoryTickets::default()),
+                    presence: Arc::new(memory::MemoryPresence::default()),
+                    login_failures: Arc::new(memory::MemoryFailures::default()),
+                    rate_gate: Arc::new(memory::MemoryRateGate::default()),
                     push: gateway.clone(),
                     jwks: jwks.clone(),
                     media: media.clone(),
                 },
-            )
-        }
-    };
+                Arc::new(memory::MemoryAdminBus::default()),
+            ),
+            Some(url) => {
+                let (client, conn) = redis_engine::connect(url, config.redis_timeout).await?;
+                let client_for_admin = client.clone();
+                let fanout = redis_engine::RedisFanout::start(
+                    client,
+                    conn.clone(),
+                    prefix,
+                    local,
+                    config.history,
+                    &bg.tracker,
+                    bg.cancel.clone(),
+                )
+                .await?;
+                tracing::info!(prefix, "events, tickets and presence shared through redis");
+                let admin_bus = redis_engine::RedisAdminBus::start(
+                    client_for_admin,
+                    conn.clone(),
+                    prefix,
+                    &bg.tracker,
+                    bg.cancel.clone(),
+                );
+                (
+                    Arc::new(fanout),
+                    Stores {
+                        tickets: Arc::new(redis_engine::RedisTickets::new(conn.clone(), prefix)),
+                        presence: Arc::new(redis_engine::RedisPresence::new(conn.clone(), prefix)),
+                        rate_gate: Arc::new(redis_engine::RedisRateGate::new(conn.clone(), prefix)),
+                        login_failures: Arc::new(redis_engine::RedisFailures::new(conn, prefix)),
+                        push: gateway.clone(),
+                        jwks: jwks.clone(),
+                        media: media.clone(),
+                    },
+                    Arc::new(admin_bus),
+                )
+            }
+        };
     let settings = Settings {
         keys: Arc::new(JwtKeys::new(&config.jwt_secret, config.access_token_ttl)),
         refresh_ttl: config.refresh_token_ttl,
@@ -232,7 +246,22 @@ pub async fn start(
         queue_depth: 128,
         events_per_second: config.rate_limits.events_per_second,
     };
-    socket::register(&io, domain.clone(), limits, &bg, overflow);
+    let admin = match config.admin_ui.credentials.clone() {
+        Some(credentials) => Some(
+            Admin::start(
+                &io,
+                credentials,
+                &config.jwt_secret,
+                config.rate_limits.clone(),
+                admin_bus,
+                &bg,
+            )
+            .await
+            .map_err(StartError::AdminUi)?,
+        ),
+        None => None,
+    };
+    socket::register(&io, domain.clone(), limits, &bg, overflow, admin);
     background::presence_ticker(&bg, domain.clone(), config.presence_sweep);
     background::push_worker(&bg, domain.clone(), config.push_poll);
     background::scheduler(&bg, domain.clone(), config.scheduler_poll);

@@ -2,8 +2,10 @@
 
 use std::time::Duration;
 
+mod admin_ui;
 mod media;
 mod rate_limits;
+pub use admin_ui::AdminUiConfig;
 pub use media::{MediaBackend, MediaConfig, S3Settings};
 pub use rate_limits::RateLimitConfig;
 
@@ -169,6 +171,8 @@ pub struct Config {
     pub media: MediaConfig,
     /// `RATE_LIMIT_*`, `TRUSTED_PROXIES`.
     pub rate_limits: RateLimitConfig,
+    /// `ADMIN_UI_USERNAME`, `ADMIN_UI_PASSWORD`: the Socket.IO Admin UI.
+    pub admin_ui: AdminUiConfig,
     /// `HISTORY_SIZE` (default 10 000 events) and `HISTORY_TTL_SECONDS` (default 300):
     /// how much of the event log is kept for clients that reconnect.
     pub history: crate::realtime::HistoryLimits,
@@ -312,6 +316,7 @@ impl Config {
             metrics_addr: get("METRICS_ADDR"),
             media: MediaConfig::from_lookup(&get)?,
             rate_limits: RateLimitConfig::from_lookup(&get)?,
+            admin_ui: AdminUiConfig::from_lookup(&get)?,
             history: crate::realtime::HistoryLimits {
                 size: positive(&get, "HISTORY_SIZE", 10_000)? as usize,
                 ttl: Duration::from_secs(positive(&get, "HISTORY_TTL_SECONDS", 300)?),

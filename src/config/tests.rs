@@ -30,3 +30,24 @@ fn invalid_values_name_the_variable() {
     let e = cfg(&[("SOCKETIO_TRANSPORTS", "carrier-pigeon")]).unwrap_err();
     assert!(e.to_string().contains("SOCKETIO_TRANSPORTS"));
 }
+
+#[test]
+fn the_admin_ui_needs_both_credentials_and_a_long_password() {
+    assert!(cfg(&[]).unwrap().admin_ui.credentials.is_none());
+    let on = cfg(&[
+        ("ADMIN_UI_USERNAME", "ops"),
+        ("ADMIN_UI_PASSWORD", "a long enough one"),
+    ])
+    .unwrap();
+    assert_eq!(on.admin_ui.credentials.as_ref().unwrap().0, "ops");
+    assert!(
+        !format!("{:?}", on.admin_ui).contains("a long enough one"),
+        "the password is not in Debug output"
+    );
+    let e = cfg(&[("ADMIN_UI_USERNAME", "ops")]).unwrap_err();
+    assert_eq!(e.var, "ADMIN_UI_PASSWORD");
+    let e = cfg(&[("ADMIN_UI_PASSWORD", "a long enough one")]).unwrap_err();
+    assert_eq!(e.var, "ADMIN_UI_USERNAME");
+    let e = cfg(&[("ADMIN_UI_USERNAME", "ops"), ("ADMIN_UI_PASSWORD", "short")]).unwrap_err();
+    assert_eq!(e.var, "ADMIN_UI_PASSWORD");
+}

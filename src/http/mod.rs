@@ -19,6 +19,7 @@ pub mod presence;
 pub mod rate_limit;
 pub mod service;
 pub mod users;
+pub mod web;
 
 use std::sync::Arc;
 
@@ -114,6 +115,7 @@ pub fn app(state: AppState, upgrades: Router<AppState>) -> Router {
     router
         .merge(upgrades)
         .merge(media_files::router())
+        .merge(web::router(state.config.admin_ui.credentials.is_some()))
         .route(
             "/api/v1/openapi.json",
             get(move || {

@@ -66,6 +66,7 @@ pub fn setup<A: Adapter>(
     limits: SocketLimits,
     background: &Background,
     overflow: Overflow,
+    admin: Option<crate::admin::Admin>,
 ) {
     s.join(super::user_room(actor.user_id));
     tracing::debug!(sid = %s.id, user_id = %actor.user_id, "socket connected");
@@ -106,6 +107,9 @@ pub fn setup<A: Adapter>(
               Event(event): Event,
               TryData(data): TryData<Value>,
               ack: AckSender<A>| {
+            if let Some(admin) = &admin {
+                admin.event_in(&socket, event.as_ref());
+            }
             if pace.check().is_err() {
                 fail(&overflow, &socket, ack, &AppError::RateLimited(Some(1)));
                 return std::future::ready(());
@@ -151,9 +155,7 @@ async fn handle<A: Adapter>(
         data,
         ack,
     } = job;
-    metrics::counter!(crate::telemetry::metrics::EVENTS_IN, "transport" => "socketio",
-        "event" => known_event(&event))
-    .increment(1);
+    crate::telemetry::metrics::event_in("socketio", known_event(&event));
     let size = data
         .as_ref()
         .map_or(0, |d| serde_json::to_vec(d).map_or(0, |v| v.len()));

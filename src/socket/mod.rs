@@ -41,10 +41,12 @@ pub fn register<A: Adapter + DefinedAdapter>(
     limits: SocketLimits,
     background: &Background,
     overflow: Overflow,
+    admin: Option<crate::admin::Admin>,
 ) -> A::InitRes {
     let background = background.clone();
     let connect_overflow = overflow.clone();
     let connect_domain = domain.clone();
+    let connect_admin = admin.clone();
     // Everything a socket needs (rooms, event queue, handlers) is set up in the
     // middleware, i.e. before the client is told it is connected: socketioxide sends
     // the connect packet and only then runs the connect handler, so an event sent
@@ -54,6 +56,7 @@ pub fn register<A: Adapter + DefinedAdapter>(
         serde_json::Value,
     >| {
         let (domain, background, overflow) = (domain.clone(), background.clone(), overflow.clone());
+        let admin = admin.clone();
         async move {
             if background.drain.is_cancelled() {
                 return Err(connect::ConnectRejection::Draining);
@@ -62,6 +65,9 @@ pub fn register<A: Adapter + DefinedAdapter>(
             let actor = connect::authenticate(&s, auth.as_ref(), &domain).await?;
             let start = resume::begin(&s, auth.as_ref(), domain.hub());
             let user = actor.user_id;
+            if let Some(admin) = &admin {
+                admin.authenticated(&s, user, actor.tenant_id);
+            }
             handlers::setup(
                 s.clone(),
                 actor,
@@ -69,12 +75,16 @@ pub fn register<A: Adapter + DefinedAdapter>(
                 limits,
                 &background,
                 overflow,
+                admin,
             );
             resume::prepare(&s, user, start, domain.hub()).await;
             Ok::<(), connect::ConnectRejection>(())
         }
     };
     let on_connect = move |s: socketioxide::extract::SocketRef<A>| {
+        if let Some(admin) = &connect_admin {
+            admin.connected(&s);
+        }
         resume::open(s, connect_overflow.clone(), connect_domain.hub().clone());
         std::future::ready(())
     };

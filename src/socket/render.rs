@@ -75,8 +75,7 @@ impl<A: Adapter> Renderer for SocketIoRenderer<A> {
                 return;
             };
             let pos = d.offset.as_ref().map(|o| o.pos);
-            metrics::counter!(crate::telemetry::metrics::DELIVERIES, "transport" => "socketio")
-                .increment(sockets.len() as u64);
+            crate::telemetry::metrics::delivered("socketio", sockets.len() as u64);
             for socket in &sockets {
                 if self.overflow.is_full(socket.id) {
                     continue;

@@ -3,6 +3,7 @@
 //! of every metric with the one place each is recorded. README's "Metrics" lists them.
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -88,6 +89,9 @@ pub struct Connected(&'static str);
 impl Connected {
     pub fn new(transport: &'static str) -> Self {
         metrics::gauge!(CONNECTIONS, "transport" => transport).increment(1.0);
+        if transport == "socketio" {
+            SOCKETIO_OPENED.fetch_add(1, Ordering::Relaxed);
+        }
         Self(transport)
     }
 }
@@ -95,5 +99,48 @@ impl Connected {
 impl Drop for Connected {
     fn drop(&mut self) {
         metrics::gauge!(CONNECTIONS, "transport" => self.0).decrement(1.0);
+        if self.0 == "socketio" {
+            SOCKETIO_CLOSED.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// An event received from a client (`EVENTS_IN`).
+pub fn event_in(transport: &'static str, event: &'static str) {
+    metrics::counter!(EVENTS_IN, "transport" => transport, "event" => event).increment(1);
+    if transport == "socketio" {
+        SOCKETIO_EVENTS_IN.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// `n` connections of `transport` were handed one event (`DELIVERIES`).
+pub fn delivered(transport: &'static str, n: u64) {
+    metrics::counter!(DELIVERIES, "transport" => transport).increment(n);
+    if transport == "socketio" {
+        SOCKETIO_DELIVERIES.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+static SOCKETIO_OPENED: AtomicU64 = AtomicU64::new(0);
+static SOCKETIO_CLOSED: AtomicU64 = AtomicU64::new(0);
+static SOCKETIO_EVENTS_IN: AtomicU64 = AtomicU64::new(0);
+static SOCKETIO_DELIVERIES: AtomicU64 = AtomicU64::new(0);
+
+/// This process's Socket.IO totals since it started, which the Admin UI's dashboard
+/// charts as differences between two readings (the Prometheus recorder is write-only).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SocketIoTotals {
+    pub opened: u64,
+    pub closed: u64,
+    pub events_in: u64,
+    pub deliveries: u64,
+}
+
+pub fn socketio_totals() -> SocketIoTotals {
+    SocketIoTotals {
+        opened: SOCKETIO_OPENED.load(Ordering::Relaxed),
+        closed: SOCKETIO_CLOSED.load(Ordering::Relaxed),
+        events_in: SOCKETIO_EVENTS_IN.load(Ordering::Relaxed),
+        deliveries: SOCKETIO_DELIVERIES.load(Ordering::Relaxed),
     }
 }

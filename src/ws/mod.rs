@@ -295,11 +295,13 @@ impl Sessions {
             if frames.is_empty() {
                 continue;
             }
-            metrics::counter!(crate::telemetry::metrics::DELIVERIES, "transport" => match h.dialect {
-                Dialect::Envelope => "websocket",
-                Dialect::Legacy => "legacy_ws",
-            })
-            .increment(1);
+            crate::telemetry::metrics::delivered(
+                match h.dialect {
+                    Dialect::Envelope => "websocket",
+                    Dialect::Legacy => "legacy_ws",
+                },
+                1,
+            );
             h.gate.live(pos, frames.clone(), |frames| {
                 h.push(id, &frames, self.send_buffer)
             });

@@ -329,8 +329,7 @@ async fn command(
         .into_iter()
         .find(|k| *k == cmd.kind)
         .unwrap_or("other");
-    metrics::counter!(crate::telemetry::metrics::EVENTS_IN, "transport" => "websocket", "event" => label)
-        .increment(1);
+    crate::telemetry::metrics::event_in("websocket", label);
     match cmd.kind.as_str() {
         "pong" => None,
         "ping" => Some(Reply::Pong),

@@ -2,6 +2,7 @@
 //! of Redis failures to `AppError::Unavailable`, plus the stores built on it. Every
 //! key and channel starts with the configured prefix.
 
+pub mod admin_bus;
 mod appender;
 pub mod failures;
 pub mod fanout;
@@ -9,6 +10,7 @@ pub mod presence;
 pub mod rate_gate;
 pub mod tickets;
 
+pub use admin_bus::RedisAdminBus;
 pub use failures::RedisFailures;
 pub use fanout::RedisFanout;
 pub use presence::RedisPresence;
