@@ -44,6 +44,7 @@ const group = await step('a group of all of them', () => rest(base, 'POST', '/ap
 }, { token: admin.access_token }));
 
 // Per person: the socket, what it received (message id -> times), reconnects, acks.
+const t0All = Date.now();
 const clients = people.map((p, i) => {
   const socket = io(base, {
     auth: { token: p.access_token },
@@ -53,13 +54,20 @@ const clients = people.map((p, i) => {
   });
   socket.label = `P${i}`;
   sockets.push(socket);
-  const c = { socket, user: p.user.id, received: new Map(), connects: 0, recoveries: 0, acked: [] };
+  const c = { socket, user: p.user.id, received: new Map(), connects: 0, recoveries: 0, acked: [], log: [] };
+  const t0 = t0All;
+  const note = (what) => c.log.push(`${Date.now() - t0}ms ${what}`);
   socket.on('connect', () => {
     c.connects += 1;
     if (c.connects > 1 && socket.recovered) c.recoveries += 1;
+    note(`connect${socket.recovered ? ' recovered' : ''}`);
   });
+  socket.on('disconnect', (reason) => note(`disconnect ${reason}`));
   socket.on('response_message', (m) => {
-    if (m.chat_id === group.id) c.received.set(m.id, (c.received.get(m.id) ?? 0) + 1);
+    if (m.chat_id !== group.id) return;
+    c.received.set(m.id, (c.received.get(m.id) ?? 0) + 1);
+    c.order = c.order ?? [];
+    c.order.push({ id: m.id, at: Date.now() - t0 });
   });
   return c;
 });
@@ -73,7 +81,11 @@ const senders = clients.map(async (c, i) => {
       const ack = await c.socket.timeout(10_000).emitWithAck('create_message', {
         chat_id: group.id, message: id, client_msg_id: id,
       });
-      if (ack?.status === 'ok') c.acked.push(ack.data.id);
+      if (ack?.status === 'ok') {
+        c.acked.push(ack.data.id);
+        c.ackedAt = c.ackedAt ?? new Map();
+        c.ackedAt.set(ack.data.id, { n, at: Date.now() });
+      }
     } catch {
       // No ack (the node went away with it in flight): not acknowledged, not counted.
     }
@@ -105,6 +117,17 @@ await step(`all ${acked.length} acknowledged messages reached every other member
   for (const { id, from } of acked) {
     clients.forEach((c, i) => {
       if (i === from) return;
+      if (c.received.get(id) !== 1) {
+        // Where to look: when it was acked, what the receiver got around then, and
+        // the receiver's connects and disconnects.
+        const at = clients[from].ackedAt?.get(id);
+        const order = c.order ?? [];
+        let k = order.findIndex((o) => o.id > id);
+        if (k < 0) k = order.length;
+        console.log(`# ${id} from P${from} (message ${at?.n}) acked at ${at ? at.at - t0All : '?'} ms`);
+        console.log(`# ${c.socket.label} received ${order.length}; around it: ${JSON.stringify(order.slice(Math.max(0, k - 3), k + 3))}`);
+        console.log(`# ${c.socket.label} connections: ${c.log.join(', ')}`);
+      }
       check(c.received.get(id) === 1, `${id} at ${c.socket.label}`, c.received.get(id) ?? 0);
     });
   }

@@ -8,6 +8,8 @@ pub mod bus;
 mod protocol;
 mod session;
 
+pub use session::Credentials;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -62,19 +64,19 @@ struct InvalidCredentials;
 struct NewSession(String);
 
 impl Admin {
-    /// Hashes the operator's password, registers `/admin` on `io` and starts this
-    /// node's stats and bus tasks.
-    pub async fn start(
+    /// Registers `/admin` on `io` and starts this node's stats and bus tasks. Not
+    /// async on purpose: nothing may wait between the event log starting and the
+    /// namespaces being registered (the operator's password is hashed before).
+    pub fn start(
         io: &SocketIo,
-        (username, password): (String, String),
-        jwt_secret: &str,
+        credentials: Credentials,
         proxies: RateLimitConfig,
         bus: Arc<dyn AdminBus>,
         bg: &Background,
-    ) -> crate::error::AppResult<Self> {
+    ) -> Self {
         let admin = Self(Arc::new(Inner {
             io: io.clone(),
-            credentials: session::Credentials::new(username, password, jwt_secret).await?,
+            credentials,
             bus,
             node: Node::this_process(),
             proxies,
@@ -87,7 +89,7 @@ impl Admin {
             .spawn(admin.clone().listen(rx, bg.cancel.clone()));
         bg.tracker.spawn(admin.clone().stats(bg.cancel.clone()));
         tracing::info!(server_id = %admin.0.node.server_id, "socket.io admin ui on {NAMESPACE}, page at /admin/ui/");
-        Ok(admin)
+        admin
     }
 
     fn register(&self) {

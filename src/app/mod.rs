@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 
 pub(crate) use self::background::Background;
 pub(crate) use self::state::AppState;
-use crate::admin::{Admin, AdminBus};
+use crate::admin::{Admin, AdminBus, Credentials};
 use crate::auth::jwt::JwtKeys;
 use crate::config::{Config, Transports};
 use crate::domain::accounts::login_guard::LoginLimits;
@@ -71,6 +71,16 @@ pub async fn start(
         );
     }
     crate::telemetry::metrics::install();
+    // Hashed first: from the moment the event log starts below until the Socket.IO
+    // namespaces are registered, nothing may wait.
+    let admin_credentials = match config.admin_ui.credentials.clone() {
+        Some((user, password)) => Some(
+            Credentials::new(user, password, &config.jwt_secret)
+                .await
+                .map_err(StartError::AdminUi)?,
+        ),
+        None => None,
+    };
     let db = crate::db::connect_and_migrate(&config).await?;
     let config = Arc::new(config);
     let bg = Background::default();
@@ -246,21 +256,9 @@ pub async fn start(
         queue_depth: 128,
         events_per_second: config.rate_limits.events_per_second,
     };
-    let admin = match config.admin_ui.credentials.clone() {
-        Some(credentials) => Some(
-            Admin::start(
-                &io,
-                credentials,
-                &config.jwt_secret,
-                config.rate_limits.clone(),
-                admin_bus,
-                &bg,
-            )
-            .await
-            .map_err(StartError::AdminUi)?,
-        ),
-        None => None,
-    };
+    let admin = admin_credentials.map(|credentials| {
+        Admin::start(&io, credentials, config.rate_limits.clone(), admin_bus, &bg)
+    });
     socket::register(&io, domain.clone(), limits, &bg, overflow, admin);
     background::presence_ticker(&bg, domain.clone(), config.presence_sweep);
     background::push_worker(&bg, domain.clone(), config.push_poll);

@@ -21,10 +21,10 @@ struct AdminUi;
 /// `/` and `/demo/…`; with `admin_ui` also `/admin/ui/…`.
 pub fn router(admin_ui: bool) -> Router<AppState> {
     let router = Router::new()
-        .route("/", get(|| async { file::<Demo>("index.html") }))
+        .route("/", get(|| async { file::<Demo>("index.html", NO_CACHE) }))
         .route(
             "/demo/{*file}",
-            get(|Path(path): Path<String>| async move { file::<Demo>(&path) }),
+            get(|Path(path): Path<String>| async move { file::<Demo>(&path, NO_CACHE) }),
         );
     if !admin_ui {
         return router;
@@ -36,24 +36,30 @@ pub fn router(admin_ui: bool) -> Router<AppState> {
         )
         .route(
             "/admin/ui/",
-            get(|| async { file::<AdminUi>("index.html") }),
+            get(|| async { file::<AdminUi>("index.html", NO_CACHE) }),
         )
         .route(
             "/admin/ui/{*file}",
-            get(|Path(path): Path<String>| async move { file::<AdminUi>(&path) }),
+            get(|Path(path): Path<String>| async move { file::<AdminUi>(&path, HASHED) }),
         )
 }
 
-/// One file with its content type; pages are revalidated, assets cached for an hour.
-fn file<E: rust_embed::Embed>(path: &str) -> Response {
+/// The demo's files have fixed names (an edit must show at once), and so do pages.
+const NO_CACHE: &str = "no-cache";
+/// The Admin UI's build names its assets by content hash.
+const HASHED: &str = "public, max-age=86400";
+
+/// One file with its content type; `cache` for everything but HTML, which is always
+/// revalidated.
+fn file<E: rust_embed::Embed>(path: &str, cache: &'static str) -> Response {
     let Some(found) = E::get(path) else {
         return crate::error::AppError::NotFound("file").into_response();
     };
     let mime = found.metadata.mimetype();
-    let cache = if mime.starts_with("text/html") || path.ends_with("sw.js") {
-        "no-cache"
+    let cache = if mime.starts_with("text/html") {
+        NO_CACHE
     } else {
-        "public, max-age=3600"
+        cache
     };
     let mut response = (StatusCode::OK, found.data.into_owned()).into_response();
     let headers = response.headers_mut();

@@ -46,7 +46,13 @@ impl LocalDelivery {
         metrics::histogram!(crate::telemetry::metrics::DELIVERY_LATENCY)
             .record(waited.to_std().unwrap_or_default().as_secs_f64());
         for r in self.renderers.iter() {
-            r.deliver(delivery).await;
+            // A renderer that panics loses this event for its transport, and says so;
+            // it must not end the log reader that calls it, which would silence the
+            // node for every later event.
+            let rendered = std::panic::AssertUnwindSafe(r.deliver(delivery));
+            if futures::FutureExt::catch_unwind(rendered).await.is_err() {
+                tracing::error!(event = delivery.event.kind.as_str(), "a renderer panicked");
+            }
         }
     }
 }

@@ -27,6 +27,13 @@ impl<A: Adapter> SocketIoRenderer<A> {
         Self { io, overflow }
     }
 
+    /// Namespace `/`, once it is registered. The event log may deliver before it is
+    /// (a node starting while others publish): then no socket is there to miss it,
+    /// whereas `io.to(…)` would panic and take the node's log reader with it.
+    fn chat(&self) -> Option<socketioxide::operators::BroadcastOperators<A>> {
+        self.io.of("/")
+    }
+
     /// Tells the users' sockets on this node why (`exception` `unauthorized`) and
     /// disconnects them; their clients' reconnects are refused while the user is
     /// inactive or holds no valid token.
@@ -35,9 +42,12 @@ impl<A: Adapter> SocketIoRenderer<A> {
         if rooms.is_empty() {
             return;
         }
+        let Some(chat) = self.chat() else {
+            return;
+        };
         let why = AppError::Unauthorized("session revoked".into()).to_exception();
-        let _ = self.io.to(rooms.clone()).emit("exception", &why).await;
-        if let Err(e) = self.io.to(rooms).disconnect().await {
+        let _ = chat.clone().to(rooms.clone()).emit("exception", &why).await;
+        if let Err(e) = chat.to(rooms).disconnect().await {
             tracing::warn!(error = %e, "revoked sockets not all disconnected");
         }
     }
@@ -70,7 +80,10 @@ impl<A: Adapter> Renderer for SocketIoRenderer<A> {
             // so that a socket whose buffer is full is known by name and disconnected
             // rather than left with a gap (a broadcast only says that some socket
             // failed). `encode_event`/`send_encoded` come from our socketioxide patch.
-            let sockets = self.io.to(rooms).except(except).sockets();
+            let Some(chat) = self.chat() else {
+                return;
+            };
+            let sockets = chat.to(rooms).except(except).sockets();
             let Some(encoded) = sockets.first().and_then(|first| encode(first, d)) else {
                 return;
             };
@@ -117,4 +130,27 @@ pub fn encode<A: Adapter>(socket: &SocketRef<A>, d: &Delivery) -> Option<Value> 
             |e| tracing::error!(event = event.kind.as_str(), error = %e, "event not encodable"),
         )
         .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::realtime::{Audience, EventType, RealtimeEvent};
+
+    /// A node's event log starts delivering before namespace `/` is registered; that
+    /// must be a no-op, not a panic that ends the log reader (it once silenced a
+    /// restarted node for good).
+    #[tokio::test]
+    async fn delivering_before_the_namespace_exists_is_harmless() {
+        let (_layer, io) = SocketIo::new_layer();
+        let renderer = SocketIoRenderer::new(io, Overflow::new(Default::default()));
+        for kind in [EventType::NewMessage, EventType::SessionRevoked] {
+            let d = Delivery {
+                event: RealtimeEvent::new(kind, serde_json::json!({})),
+                audience: Audience::users([uuid::Uuid::now_v7()]),
+                offset: None,
+            };
+            renderer.deliver(&d).await;
+        }
+    }
 }

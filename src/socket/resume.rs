@@ -102,6 +102,9 @@ pub fn open<A: Adapter>(s: SocketRef<A>, overflow: Overflow, hub: Hub) {
             replayed = Some(pos);
             offset = d.offset.clone();
         }
+        tracing::debug!(sid = %s.id, user = %catch_up.user, recovered = catch_up.recovered,
+            asked = ?catch_up.from.as_ref().map(ToString::to_string), sent = deliveries.len(),
+            last = ?offset.as_ref().map(ToString::to_string), "socket caught up");
         let session = json!({
             "recovered": catch_up.recovered,
             "offset": offset.as_ref().map(ToString::to_string),

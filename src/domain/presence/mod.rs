@@ -113,6 +113,10 @@ pub struct Presence {
     store: Arc<dyn PresenceStore>,
     times: PresenceTimes,
     local: Mutex<HashMap<String, (Uuid, Platform)>>,
+    /// One user's status changes are settled one at a time (64 stripes by user id):
+    /// otherwise an "offline" held up by its database write could be published after
+    /// the "online" of a device that reconnected meanwhile, and watchers would keep it.
+    settling: Vec<Mutex<()>>,
 }
 
 impl Presence {
@@ -121,6 +125,7 @@ impl Presence {
             store,
             times,
             local: Mutex::new(HashMap::new()),
+            settling: (0..64).map(|_| Mutex::new(())).collect(),
         }
     }
 
@@ -351,6 +356,8 @@ impl Domain {
 
     /// Computes the user's status and publishes it if it changed.
     async fn settle(&self, user: Uuid) -> AppResult<PresenceView> {
+        let stripe = (user.as_u128() % self.presence.settling.len() as u128) as usize;
+        let _turn = self.presence.settling[stripe].lock().await;
         let view = self.presence.view(user).await?;
         let old = self.presence.store.swap_status(user, view.status).await?;
         if old != view.status {
