@@ -110,6 +110,10 @@ async fn create_chat_is_find_or_create() {
     let upd = b.expect("conversation_updated", WAIT).await.unwrap();
     assert_eq!(upd["type"], "conversation_updated");
     assert_eq!(upd["payload"]["id"], chat["id"]);
+    // In Bob's own view: a direct chat is titled after the other person, so not as in
+    // Ann's (which names Bob).
+    assert!(upd["payload"]["title"].is_string());
+    assert_ne!(upd["payload"]["title"], chat["title"]);
 
     // Either side asking again gets the same conversation.
     let again = b

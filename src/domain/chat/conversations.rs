@@ -91,9 +91,14 @@ impl Domain {
             Err(e) => return Err(e.into()),
         }
         let view = self.chat_view(actor, id).await?;
+        // The peer hears of it in its own view (its title is the caller's name, its
+        // unread count its own), not the caller's.
+        let peer_view = self
+            .chat_view(&crate::domain::accounts::users::actor_of(peer)?, id)
+            .await?;
         self.hub
             .publish(
-                RealtimeEvent::new(EventType::ConversationUpdated, &view)
+                RealtimeEvent::new(EventType::ConversationUpdated, &peer_view)
                     .actor(actor.user_id)
                     .conversation(id)
                     .entity("conversation", id),
