@@ -23,7 +23,7 @@ async fn main() -> ExitCode {
         }
     };
     let bind = format!("{}:{}", config.host, config.port);
-    let listener = match tokio::net::TcpListener::bind(&bind).await {
+    let listener = match listen(&bind).await {
         Ok(l) => l,
         Err(e) => {
             eprintln!("cannot listen on {bind}: {e}");
@@ -58,4 +58,22 @@ async fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Listens on `bind` with a deep accept queue: tokio's default backlog (128 here) overflowed
+/// when a few hundred clients connected at once (a reconnect storm), and every overflowed
+/// SYN waited a full second for its retransmission. The kernel caps it at `somaxconn`.
+async fn listen(bind: &str) -> std::io::Result<tokio::net::TcpListener> {
+    let addr = tokio::net::lookup_host(bind)
+        .await?
+        .next()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address"))?;
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(4096)
 }
