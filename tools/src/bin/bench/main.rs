@@ -1,6 +1,7 @@
 //! `bench`: a load tool that speaks Socket.IO v4 over WebSocket itself (the lean
 //! `switchboard_tools::client`) and prints figures. Scenarios: `connect` (idle connections,
-//! server memory per connection), `fanout` (one sender, many receivers in one
+//! server memory per connection), `logins` (users created and logged in: the server memory
+//! kept afterwards), `fanout` (one sender, many receivers in one
 //! conversation: deliveries/s, latency, lost/duplicated), `persist` (concurrent
 //! senders with acks: stored messages/s, ack latency), `outbox` (direct messages to
 //! users who are not connected, each with a browser subscribed at a push sink the
@@ -40,7 +41,7 @@ struct Opts {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: bench <connect|fanout|persist|outbox|churn|storm> [--url http://127.0.0.1:3000] \
+        "usage: bench <connect|logins|fanout|persist|outbox|churn|storm> [--url http://127.0.0.1:3000] \
          [--connections N] [--clients M] [--messages K] [--rate R] [--senders C] \
          [--duration SECS] [--users U] [--sink 127.0.0.1:3901] [--server-pid PID] \
          [--reference] [--json]"
@@ -94,6 +95,7 @@ async fn main() {
     let o = parse_opts();
     let result = match o.scenario.as_str() {
         "connect" => connect(&o).await,
+        "logins" => logins(&o).await,
         "fanout" => fanout(&o).await,
         "persist" => persist(&o).await,
         "outbox" => outbox(&o).await,
@@ -273,6 +275,28 @@ fn now_micros() -> u128 {
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_micros()
+}
+
+/// `logins`: creates `--users` users and logs each in (an argon2 hash and a verify
+/// each), then reads how much of the memory that took the server kept.
+async fn logins(o: &Opts) -> Res<Value> {
+    let before = rss_kib(o.server_pid);
+    let started = Instant::now();
+    let pop = populate(&o.url, o.users).await?;
+    let secs = started.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = rss_kib(o.server_pid);
+    Ok(json!({
+        "scenario": "logins",
+        "users": pop.ids.len() - 1,
+        "seconds": round(secs),
+        "server_rss_before_kib": before,
+        "server_rss_after_kib": after,
+        "rss_kept_mib": match (before, after) {
+            (Some(b), Some(a)) => json!(round(a.saturating_sub(b) as f64 / 1024.0)),
+            _ => json!(null),
+        },
+    }))
 }
 
 async fn connect(o: &Opts) -> Res<Value> {
