@@ -152,6 +152,12 @@ impl Presence {
         (status, last, platforms)
     }
 
+    /// One user's status changes are settled one at a time: this waits for the user's turn.
+    async fn turn(&self, user: Uuid) -> tokio::sync::MutexGuard<'_, ()> {
+        let stripe = (user.as_u128() % self.settling.len() as u128) as usize;
+        self.settling[stripe].lock().await
+    }
+
     /// Records a device, kept by the store a minute past the away window.
     async fn put(&self, user: Uuid, device: &str, d: Device) -> AppResult<()> {
         let keep = self.times.online_ttl + self.times.away_window + Duration::from_secs(60);
@@ -287,10 +293,31 @@ impl Domain {
             .lock()
             .await
             .insert(conn_id.to_string(), (user, platform));
-        if let Err(e) = self
-            .touch(user, &format!("conn:{conn_id}"), platform, None)
-            .await
-        {
+        let device = Device {
+            platform,
+            app_state: None,
+            last_seen: now(),
+        };
+        let opened = async {
+            self.presence
+                .put(user, &format!("conn:{conn_id}"), device)
+                .await?;
+            // A device that just connected makes its user online. Unless they already
+            // were, which a user's second device finds in O(1), that is news.
+            let _turn = self.presence.turn(user).await;
+            if self
+                .presence
+                .store
+                .swap_status(user, Status::Online)
+                .await?
+                != Status::Online
+            {
+                let view = self.presence.view(user).await?;
+                self.announce(user, &view).await?;
+            }
+            Ok::<(), AppError>(())
+        };
+        if let Err(e) = opened.await {
             tracing::warn!(error = %e, "presence update failed");
         }
     }
@@ -356,32 +383,38 @@ impl Domain {
 
     /// Computes the user's status and publishes it if it changed.
     async fn settle(&self, user: Uuid) -> AppResult<PresenceView> {
-        let stripe = (user.as_u128() % self.presence.settling.len() as u128) as usize;
-        let _turn = self.presence.settling[stripe].lock().await;
+        let _turn = self.presence.turn(user).await;
         let view = self.presence.view(user).await?;
         let old = self.presence.store.swap_status(user, view.status).await?;
         if old != view.status {
-            if view.status != Status::Online {
-                users::Entity::update_many()
-                    .col_expr(
-                        users::Column::LastSeenAt,
-                        Expr::value(view.last_seen_at.unwrap_or_else(now)),
-                    )
-                    .filter(users::Column::Id.eq(user))
-                    .exec(&self.db)
-                    .await?;
-            }
-            let audience = Audience::users(self.contacts(user).await?);
-            self.hub
-                .publish(
-                    RealtimeEvent::new(EventType::PresenceUpdated, &view)
-                        .actor(user)
-                        .entity("user", user),
-                    audience,
-                )
-                .await;
+            self.announce(user, &view).await?;
         }
         Ok(view)
+    }
+
+    /// A changed status: `last_seen_at` stored when it is not online, and the news to
+    /// the user and their contacts.
+    async fn announce(&self, user: Uuid, view: &PresenceView) -> AppResult<()> {
+        if view.status != Status::Online {
+            users::Entity::update_many()
+                .col_expr(
+                    users::Column::LastSeenAt,
+                    Expr::value(view.last_seen_at.unwrap_or_else(now)),
+                )
+                .filter(users::Column::Id.eq(user))
+                .exec(&self.db)
+                .await?;
+        }
+        let audience = Audience::users(self.contacts(user).await?);
+        self.hub
+            .publish(
+                RealtimeEvent::new(EventType::PresenceUpdated, view)
+                    .actor(user)
+                    .entity("user", user),
+                audience,
+            )
+            .await;
+        Ok(())
     }
 
     /// The user and everyone who shares a conversation with them.
