@@ -14,20 +14,14 @@ use crate::config::Config;
 /// Connects with settings suited to the backend, then runs pending migrations.
 pub async fn connect_and_migrate(config: &Config) -> Result<DatabaseConnection, DbErr> {
     let is_sqlite = config.database_url.starts_with("sqlite:");
-    let mut opts = ConnectOptions::new(config.database_url.clone());
-    opts.sqlx_logging(false)
-        .acquire_timeout(config.db_acquire_timeout)
-        .max_connections(if is_sqlite {
+    let opts = options(
+        config,
+        if is_sqlite {
             8
         } else {
             config.db_max_connections
-        })
-        .map_sqlx_sqlite_opts(|o| {
-            o.journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true)
-        });
+        },
+    );
     let db = Database::connect(opts).await?;
     tracing::info!(backend = ?db.get_database_backend(), "database connected; running migrations");
     if db.get_database_backend() == DatabaseBackend::Postgres {
@@ -38,6 +32,31 @@ pub async fn connect_and_migrate(config: &Config) -> Result<DatabaseConnection, 
         Migrator::up(&db, None).await?;
     }
     Ok(db)
+}
+
+/// A connection of its own for the message writer (one session: its batches are
+/// sequential), so that its group commits never wait for the shared pool.
+pub async fn connect_writer(config: &Config) -> Result<DatabaseConnection, DbErr> {
+    let mut opts = options(config, 1);
+    opts.min_connections(1);
+    Database::connect(opts).await
+}
+
+fn options(config: &Config, max_connections: u32) -> ConnectOptions {
+    let mut opts = ConnectOptions::new(config.database_url.clone());
+    opts.sqlx_logging(std::env::var("SQL_LOG").is_ok())
+        .acquire_timeout(config.db_acquire_timeout)
+        .max_connections(max_connections)
+        .map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+                // Pages read through a memory map: after another connection's commit a
+                // connection re-reads its pages without a read() system call per page.
+                .pragma("mmap_size", "268435456")
+        });
+    opts
 }
 
 /// Key of the PostgreSQL advisory lock held while migrating ("SWBDMIGR").

@@ -248,7 +248,8 @@ pub async fn start(
             window: config.login_window,
         },
     };
-    let writer = MessageWriter::start(db.clone(), &bg.tracker, bg.cancel.clone());
+    let writer_db = crate::db::connect_writer(&config).await?;
+    let writer = MessageWriter::start(writer_db, &bg.tracker, bg.cancel.clone());
     let domain = Domain::new(db, Hub::new(fanout), settings, stores, writer);
 
     let limits = SocketLimits {

@@ -207,11 +207,20 @@ impl Config {
                 });
             }
         };
+        let database_url =
+            get("DATABASE_URL").unwrap_or_else(|| "sqlite://switchboard.db?mode=rwc".into());
+        if database_url.contains(":memory:") || database_url.contains("mode=memory") {
+            // Every pooled connection (and the message writer's own) would open its own
+            // empty database.
+            return Err(ConfigError {
+                var: "DATABASE_URL",
+                reason: "an in-memory SQLite database is not supported; use a file".into(),
+            });
+        }
         let config = Self {
             host: get("HOST").unwrap_or_else(|| "0.0.0.0".into()),
             port: parse(&get, "PORT", 3000)?,
-            database_url: get("DATABASE_URL")
-                .unwrap_or_else(|| "sqlite://switchboard.db?mode=rwc".into()),
+            database_url,
             redis_url: get("REDIS_URL"),
             redis_prefix: get("REDIS_PREFIX").unwrap_or_else(|| "switchboard".into()),
             jwt_secret,

@@ -8,7 +8,7 @@ use entity::enums::UserRole;
 use entity::{announcements as ann, users};
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set, TransactionTrait,
+    Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -140,7 +140,7 @@ impl Domain {
             }
         }
         let later = input.publish_at.filter(|at| *at > now());
-        let txn = self.db.begin().await?;
+        let txn = crate::domain::begin_write(&self.db).await?;
         let a = ann::ActiveModel {
             id: Set(Uuid::now_v7()),
             tenant_id: Set(actor.tenant_id),

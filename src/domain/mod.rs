@@ -185,3 +185,18 @@ pub fn now() -> chrono::DateTime<chrono::Utc> {
     use chrono::{SubsecRound, Utc};
     Utc::now().trunc_subsecs(6)
 }
+
+/// Starts a transaction that will write. On SQLite it takes the write lock at `BEGIN`
+/// (waiting in the busy handler like any writer), so one that reads before its first
+/// write cannot fail at that write because another connection committed in between
+/// (`SQLITE_BUSY_SNAPSHOT`, which SQLite never retries). Elsewhere a plain `BEGIN`.
+pub(crate) async fn begin_write(
+    db: &DatabaseConnection,
+) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
+}

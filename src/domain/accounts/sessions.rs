@@ -6,7 +6,6 @@ use entity::{refresh_tokens, tenants, users};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
-    TransactionTrait,
 };
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -76,7 +75,7 @@ impl Domain {
             .account_fields(&input.email, &input.password, &input.display_name)
             .await?;
         let at = now();
-        let tx = self.db.begin().await?;
+        let tx = crate::domain::begin_write(&self.db).await?;
         let tenant = tenants::ActiveModel {
             id: Set(Uuid::now_v7()),
             name: Set(tenant_name),
@@ -216,7 +215,7 @@ impl Domain {
             return Err(AppError::validation("current_password", "is incorrect"));
         }
         let hash = password::hash(input.new_password).await?;
-        let tx = self.db.begin().await?;
+        let tx = crate::domain::begin_write(&self.db).await?;
         let mut am: users::ActiveModel = user.into();
         am.password_hash = Set(Some(hash));
         am.updated_at = Set(now());
@@ -247,7 +246,7 @@ impl Domain {
         let at = now();
         let new_id = Uuid::now_v7();
         let family_id = rotate.as_ref().map_or_else(Uuid::now_v7, |r| r.family_id);
-        let tx = self.db.begin().await?;
+        let tx = crate::domain::begin_write(&self.db).await?;
         if let Some(old) = &rotate {
             let res = refresh_tokens::Entity::update_many()
                 .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(at))

@@ -2,9 +2,7 @@
 
 use entity::enums::UserRole;
 use entity::users;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -120,7 +118,7 @@ impl Domain {
             Some(p) => Some(p.as_deref().map(validate::phone).transpose()?),
             None => None,
         };
-        let tx = self.db.begin().await?;
+        let tx = crate::domain::begin_write(&self.db).await?;
         let mut am: users::ActiveModel = user.into();
         if let Some(phone) = phone {
             am.phone = Set(phone);

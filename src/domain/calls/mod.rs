@@ -18,7 +18,7 @@ use entity::enums::{CallKind, CallStatus, ConversationKind};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set, TransactionTrait,
+    Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -171,7 +171,7 @@ impl Domain {
         }
         let at = now();
         let ring = chrono::Duration::from_std(self.calendar.ring_timeout).unwrap_or_default();
-        let txn = self.db.begin().await?;
+        let txn = crate::domain::begin_write(&self.db).await?;
         let call = calls::ActiveModel {
             id: Set(Uuid::now_v7()),
             tenant_id: Set(actor.tenant_id),
@@ -244,7 +244,7 @@ impl Domain {
             _ => None,
         };
         let at = now();
-        let txn = self.db.begin().await?;
+        let txn = crate::domain::begin_write(&self.db).await?;
         let won = calls::Entity::update_many()
             .col_expr(calls::Column::Status, Expr::value(CallStatus::Active))
             .col_expr(calls::Column::AnsweredAt, Expr::value(at))
@@ -371,7 +371,7 @@ impl Domain {
         by: Option<Uuid>,
         from: &[CallStatus],
     ) -> AppResult<bool> {
-        let txn = self.db.begin().await?;
+        let txn = crate::domain::begin_write(&self.db).await?;
         let closed = calls::Entity::update_many()
             .col_expr(calls::Column::Status, Expr::value(to))
             .col_expr(calls::Column::EndedAt, Expr::value(now()))

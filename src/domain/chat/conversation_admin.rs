@@ -5,7 +5,7 @@
 use entity::enums::{ConversationKind, ParticipantRole};
 use entity::{conversation_participants as cp, conversations, users};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -94,7 +94,7 @@ impl Domain {
         };
         let at = now();
         let id = Uuid::now_v7();
-        let tx = self.db.begin().await?;
+        let tx = crate::domain::begin_write(&self.db).await?;
         new_conversation(actor, id, input.kind, title, description, None, at)
             .insert(&tx)
             .await?;

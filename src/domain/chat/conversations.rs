@@ -8,7 +8,7 @@ use entity::{conversation_participants as cp, conversations, messages, users};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    QuerySelect, Set,
 };
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -58,7 +58,7 @@ impl Domain {
         }
         let at = now();
         let id = Uuid::now_v7();
-        let tx = self.db.begin().await?;
+        let tx = crate::domain::begin_write(&self.db).await?;
         let inserted = new_conversation(
             actor,
             id,

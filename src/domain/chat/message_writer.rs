@@ -1,15 +1,18 @@
 //! Group commit for new messages. One writer task per process takes the queued rows
 //! of every sender and stores them in one transaction per batch (per row: the
-//! conversation's seq bump, the insert, its files, the sender's read marker), then answers each
+//! conversation's seq bump, the insert, its files, the sender's read marker, and what
+//! the row's own hook writes: the notifications the message makes), then answers each
 //! sender. Concurrent senders share a commit instead of queueing for one each, and
 //! on SQLite our own message transactions never contend for the one write lock
-//! (SQLite's busy handler waits by sleeping in 1–100 ms steps).
+//! (SQLite's busy handler waits by sleeping in 1–100 ms steps). The writer has its own
+//! database connection, so a busy pool never holds a batch back.
 
 use entity::{conversation_participants as cp, conversations, messages};
+use futures::future::BoxFuture;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, ExprTrait,
-    IntoActiveModel, QueryFilter, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, ExprTrait,
+    IntoActiveModel, QueryFilter,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -17,6 +20,7 @@ use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
 use crate::domain::media::attachments::link_files;
+use crate::domain::notify::NotesWritten;
 use crate::error::{AppError, AppResult};
 
 /// Rows per transaction at most; a batch is whatever is queued when the writer is free.
@@ -29,19 +33,29 @@ pub(crate) struct Row {
     pub sender_part_id: Uuid,
     /// Uploaded files the message carries, in order.
     pub files: Vec<Uuid>,
+    /// Writes that belong to the message (its notifications), run in the same
+    /// transaction right after it is inserted; not run for a duplicate.
+    pub hook: Option<Hook>,
 }
 
+/// A row's extra writes, run inside the transaction that stores the row (again, if a
+/// failed batch is written row by row: nothing of the failed one was kept).
+pub(crate) type Hook = Box<
+    dyn for<'t> Fn(&'t DatabaseTransaction) -> BoxFuture<'t, AppResult<NotesWritten>> + Send + Sync,
+>;
+
 pub(crate) enum Stored {
-    Inserted(Box<messages::Model>),
+    /// The message, and what its hook wrote.
+    Inserted(Box<messages::Model>, Option<NotesWritten>),
     /// The sender's `client_msg_id` was stored meanwhile (a concurrent resend).
     Duplicate,
     /// The conversation row is gone (removed since the sender's checks).
     NoConversation,
 }
 
-struct Pending {
-    row: Row,
-    done: oneshot::Sender<Result<Stored, DbErr>>,
+pub(super) struct Pending {
+    pub row: Row,
+    done: oneshot::Sender<AppResult<Stored>>,
 }
 
 /// Handle to the writer task; cheap to clone.
@@ -51,7 +65,7 @@ pub struct MessageWriter {
 }
 
 impl MessageWriter {
-    /// Starts the writer task on `tasks`. When `cancel` fires it takes no new rows
+    /// Starts the writer task on `tasks` with `db`, a connection of its own. When `cancel` fires it takes no new rows
     /// (senders get an error), stores every row already queued, and ends.
     pub fn start(db: DatabaseConnection, tasks: &TaskTracker, cancel: CancellationToken) -> Self {
         let (queue, rx) = mpsc::channel(4 * MAX_BATCH);
@@ -66,10 +80,8 @@ impl MessageWriter {
             .send(Pending { row, done })
             .await
             .map_err(|_| AppError::internal("message writer stopped"))?;
-        let result = rx
-            .await
-            .map_err(|_| AppError::internal("message writer dropped a row"))?;
-        Ok(result?)
+        rx.await
+            .map_err(|_| AppError::internal("message writer dropped a row"))?
     }
 }
 
@@ -89,10 +101,9 @@ async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Pending>, cancel: Ca
         if got == 0 {
             break;
         }
-        let rows: Vec<&Row> = batch.iter().map(|p| &p.row).collect();
-        metrics::histogram!(crate::telemetry::metrics::WRITER_BATCH).record(rows.len() as f64);
+        metrics::histogram!(crate::telemetry::metrics::WRITER_BATCH).record(batch.len() as f64);
         let started = std::time::Instant::now();
-        let written = write(&db, &rows).await;
+        let written = super::message_batch::write(&db, &batch).await;
         metrics::histogram!(crate::telemetry::metrics::WRITER_COMMIT)
             .record(started.elapsed().as_secs_f64());
         match written {
@@ -101,16 +112,14 @@ async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Pending>, cancel: Ca
                     let _ = p.done.send(Ok(s));
                 }
             }
-            Err(e) if batch.len() == 1 => {
-                let p = batch.pop().expect("one row");
-                let _ = p.done.send(Err(e));
-            }
             Err(e) => {
-                // One bad row must not fail its neighbours: store each on its own.
+                // One bad row must not fail its neighbours, and a row stored meanwhile by
+                // another node is a resend: store each on its own, each case answered.
                 tracing::debug!(error = %e, rows = batch.len(), "batch failed; retrying rows one by one");
                 for p in batch.drain(..) {
-                    let result = write(&db, &[&p.row]).await.map(|mut s| s.remove(0));
-                    let _ = p.done.send(result);
+                    let mut one = vec![p];
+                    let result = write(&db, &one).await.map(|mut s| s.remove(0));
+                    let _ = one.remove(0).done.send(result);
                 }
             }
         }
@@ -118,13 +127,14 @@ async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Pending>, cancel: Ca
     tracing::debug!("message writer stopped");
 }
 
-/// One transaction for `rows`, in order. Seqs stay gapless: each row bumps its
+/// One transaction for `rows` (one row, after its batch failed), in order. Seqs stay gapless: each row bumps its
 /// conversation's `last_seq` under the row lock, and a row whose `client_msg_id`
 /// turns out to be taken gives its seq back before the next row runs.
-async fn write(db: &DatabaseConnection, rows: &[&Row]) -> Result<Vec<Stored>, DbErr> {
-    let tx = db.begin().await?;
+async fn write(db: &DatabaseConnection, rows: &[Pending]) -> AppResult<Vec<Stored>> {
+    let tx = crate::domain::begin_write(db).await?;
     let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
+    for pending in rows.iter() {
+        let row = &pending.row;
         let m = &row.message;
         let bumped = conversations::Entity::update_many()
             .col_expr(
@@ -168,7 +178,11 @@ async fn write(db: &DatabaseConnection, rows: &[&Row]) -> Result<Vec<Stored>, Db
             .filter(cp::Column::Id.eq(row.sender_part_id))
             .exec(&tx)
             .await?;
-        out.push(Stored::Inserted(Box::new(message)));
+        let hooked = match &row.hook {
+            Some(hook) => Some(hook(&tx).await?),
+            None => None,
+        };
+        out.push(Stored::Inserted(Box::new(message), hooked));
     }
     tx.commit().await?;
     Ok(out)

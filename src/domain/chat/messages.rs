@@ -141,27 +141,33 @@ impl Domain {
             ));
         }
 
+        let message = messages::Model {
+            id: Uuid::now_v7(),
+            conversation_id: conv.id,
+            seq: 0,
+            sender_id: actor.user_id,
+            client_msg_id: client_msg_id.clone(),
+            content,
+            html,
+            reply_to_id: input.reply_to_id,
+            forwarded_from_id: input.forwarded_from_id,
+            mentions: serde_json::json!(input.mention_user_ids),
+            created_at: now(),
+            edited_at: None,
+            deleted_at: None,
+        };
+        let receiver = direct_receiver(&conv, &participants, actor.user_id);
+        let notes = self
+            .plan_message_notes(actor, &conv, &message, receiver)
+            .await;
         let row = message_writer::Row {
-            message: messages::Model {
-                id: Uuid::now_v7(),
-                conversation_id: conv.id,
-                seq: 0,
-                sender_id: actor.user_id,
-                client_msg_id: client_msg_id.clone(),
-                content,
-                html,
-                reply_to_id: input.reply_to_id,
-                forwarded_from_id: input.forwarded_from_id,
-                mentions: serde_json::json!(input.mention_user_ids),
-                created_at: now(),
-                edited_at: None,
-                deleted_at: None,
-            },
+            message,
             sender_part_id: part.id,
             files: files.iter().map(|f| f.id).collect(),
+            hook: self.notes_hook(conv.tenant_id, notes),
         };
-        let message = match self.writer.store(row).await? {
-            Stored::Inserted(m) => *m,
+        let (message, notes) = match self.writer.store(row).await? {
+            Stored::Inserted(m, notes) => (*m, notes),
             Stored::Duplicate => {
                 // The same client_msg_id committed concurrently: hand back that one.
                 let cid = client_msg_id.ok_or(AppError::NotFound("message"))?;
@@ -173,7 +179,6 @@ impl Domain {
             Stored::NoConversation => return Err(AppError::NotFound("conversation")),
         };
 
-        let receiver = direct_receiver(&conv, &participants, actor.user_id);
         let mut view = MessageView::from_model(message, receiver);
         view.attachments = self.media_views(files).await?;
         self.hub
@@ -185,7 +190,11 @@ impl Domain {
                 Audience::users(participants).with_conversation(conv.id),
             )
             .await;
-        self.notify_new_message(actor, &conv, &view).await;
+        if let Some(notes) = notes
+            && let Err(e) = self.announce_notes(notes).await
+        {
+            e.log_hidden("announcing a new message's notifications");
+        }
         Ok(Sent {
             message: view,
             duplicate: false,

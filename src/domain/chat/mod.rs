@@ -7,6 +7,7 @@ pub mod conversation_admin;
 pub mod conversations;
 pub mod directory;
 pub mod history;
+mod message_batch;
 pub mod message_edits;
 pub mod message_writer;
 pub mod messages;

@@ -4,7 +4,7 @@
 use entity::enums::{ConversationKind, ParticipantRole};
 use entity::{conversation_participants as cp, conversations};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -80,7 +80,7 @@ impl Domain {
             ));
         }
         let at = now();
-        let tx = self.db.begin().await?;
+        let tx = crate::domain::begin_write(&self.db).await?;
         let mut added = Vec::new();
         for u in &people {
             match existing.iter().find(|p| p.user_id == u.id) {

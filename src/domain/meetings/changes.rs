@@ -11,7 +11,7 @@ use entity::enums::RsvpStatus;
 use entity::{meeting_participants as mp, meetings, users};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-    Set, TransactionTrait,
+    Set,
 };
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -208,7 +208,7 @@ impl Domain {
             created_at: Set(at),
             updated_at: Set(at),
         };
-        let txn = self.db.begin().await?;
+        let txn = crate::domain::begin_write(&self.db).await?;
         let m = row.insert(&txn).await?;
         Self::invite(&txn, m.id, actor.user_id, RsvpStatus::Accepted).await?;
         for u in &invitees {
@@ -278,7 +278,7 @@ impl Domain {
             Some(ids) => self.check_invitees(actor, ids).await?,
             None => before.clone(),
         };
-        let txn = self.db.begin().await?;
+        let txn = crate::domain::begin_write(&self.db).await?;
         let m = am.update(&txn).await?;
         let removed: Vec<Uuid> = before.difference(&after).copied().collect();
         let added: Vec<Uuid> = after.difference(&before).copied().collect();
@@ -350,7 +350,7 @@ impl Domain {
         let m = match m.cancelled_at {
             Some(_) => m,
             None => {
-                let txn = self.db.begin().await?;
+                let txn = crate::domain::begin_write(&self.db).await?;
                 let mut am: meetings::ActiveModel = m.into();
                 am.cancelled_at = Set(Some(now()));
                 am.updated_at = Set(now());

@@ -18,8 +18,8 @@ use chrono::{DateTime, Utc};
 use entity::notifications;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -69,6 +69,14 @@ impl Category {
             .find(|c| c.as_str() == s)
             .unwrap_or(Self::System)
     }
+}
+
+/// What [`Domain::write_notes`] stored: inbox rows still to announce, and how many
+/// pushes now wait in the outbox.
+#[derive(Debug, Default)]
+pub(crate) struct NotesWritten {
+    pub rows: Vec<notifications::Model>,
+    pub queued: usize,
 }
 
 /// A notification to create for one user.
@@ -172,45 +180,70 @@ impl Domain {
         tenant_id: Uuid,
         notes: Vec<NewNotification>,
     ) -> AppResult<()> {
-        let mut queued = 0;
+        // A transaction per recipient: a long list (an announcement) never holds the
+        // write lock for all of them at once.
+        let mut written = NotesWritten::default();
         for note in notes {
-            let prefs = self.preferences_of(note.user_id).await?;
-            let id = Uuid::now_v7();
-            let txn = self.db.begin().await?;
-            let row = if prefs.allows(note.category, Channel::InApp) {
-                Some(
-                    notifications::ActiveModel {
-                        id: Set(id),
-                        tenant_id: Set(tenant_id),
-                        user_id: Set(note.user_id),
-                        kind: Set(note.category.as_str().to_string()),
-                        title: Set(note.title.chars().take(limits::TITLE.max).collect()),
-                        body: Set(note.body.clone()),
-                        data: Set(note.data.clone()),
-                        read_at: Set(None),
-                        created_at: Set(now()),
-                    }
-                    .insert(&txn)
-                    .await?,
-                )
-            } else {
-                None
-            };
-            queued += self.enqueue_pushes(&txn, &note, id, &prefs).await?;
+            let txn = crate::domain::begin_write(&self.db).await?;
+            let one = self
+                .write_notes(&txn, tenant_id, std::slice::from_ref(&note))
+                .await?;
             txn.commit().await?;
-            if let Some(row) = row {
-                let view = NotificationView::from(row);
-                self.hub
-                    .publish(
-                        RealtimeEvent::new(EventType::NotificationCreated, &view)
-                            .entity("notification", view.id),
-                        Audience::users([view.user_id]),
-                    )
-                    .await;
-                self.publish_count(view.user_id).await?;
-            }
+            written.rows.extend(one.rows);
+            written.queued += one.queued;
         }
-        if queued > 0 {
+        self.announce_notes(written).await
+    }
+
+    /// Writes `notes` in `txn` as their recipients' preferences allow: the inbox rows
+    /// and their push outbox rows. [`Domain::announce_notes`] tells the devices once
+    /// the transaction has committed.
+    pub(crate) async fn write_notes(
+        &self,
+        txn: &DatabaseTransaction,
+        tenant_id: Uuid,
+        notes: &[NewNotification],
+    ) -> AppResult<NotesWritten> {
+        let mut written = NotesWritten::default();
+        for note in notes {
+            let prefs = self.preferences_in(txn, note.user_id).await?;
+            let id = Uuid::now_v7();
+            if prefs.allows(note.category, Channel::InApp) {
+                let row = notifications::ActiveModel {
+                    id: Set(id),
+                    tenant_id: Set(tenant_id),
+                    user_id: Set(note.user_id),
+                    kind: Set(note.category.as_str().to_string()),
+                    title: Set(note.title.chars().take(limits::TITLE.max).collect()),
+                    body: Set(note.body.clone()),
+                    data: Set(note.data.clone()),
+                    read_at: Set(None),
+                    created_at: Set(now()),
+                }
+                .insert(txn)
+                .await?;
+                written.rows.push(row);
+            }
+            written.queued += self.enqueue_pushes(txn, note, id, &prefs).await?;
+        }
+        Ok(written)
+    }
+
+    /// After the commit: `notification_created` and `notifications_count_updated` to
+    /// every device of each recipient, and the delivery worker woken for new pushes.
+    pub(crate) async fn announce_notes(&self, written: NotesWritten) -> AppResult<()> {
+        for row in written.rows {
+            let view = NotificationView::from(row);
+            self.hub
+                .publish(
+                    RealtimeEvent::new(EventType::NotificationCreated, &view)
+                        .entity("notification", view.id),
+                    Audience::users([view.user_id]),
+                )
+                .await;
+            self.publish_count(view.user_id).await?;
+        }
+        if written.queued > 0 {
             self.wake_push_worker();
         }
         Ok(())

@@ -124,7 +124,16 @@ fn view(user: Uuid, row: Option<prefs::Model>) -> Preferences {
 
 impl Domain {
     pub(crate) async fn preferences_of(&self, user: Uuid) -> AppResult<Preferences> {
-        let row = prefs::Entity::find_by_id(user).one(&self.db).await?;
+        self.preferences_in(&self.db, user).await
+    }
+
+    /// The same, read on `db` (a transaction that is about to notify `user`).
+    pub(crate) async fn preferences_in(
+        &self,
+        db: &impl sea_orm::ConnectionTrait,
+        user: Uuid,
+    ) -> AppResult<Preferences> {
+        let row = prefs::Entity::find_by_id(user).one(db).await?;
         Ok(view(user, row))
     }
 

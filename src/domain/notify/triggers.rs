@@ -8,7 +8,7 @@ use sea_orm::EntityTrait;
 use uuid::Uuid;
 
 use super::{Category, NewNotification};
-use crate::domain::views::MessageView;
+use crate::domain::chat::message_writer::Hook;
 use crate::domain::{Actor, Domain};
 use crate::error::AppResult;
 use entity::enums::ConversationKind;
@@ -17,27 +17,32 @@ use entity::enums::ConversationKind;
 const PREVIEW_CHARS: usize = 140;
 
 impl Domain {
-    /// Notifies who a freshly stored message concerns. Called after it is published;
-    /// a failure here is logged, never undoes the send.
-    pub(crate) async fn notify_new_message(
+    /// The notifications a message about to be stored makes (read before the write:
+    /// who is connected, whom it replies to, the sender's name). Empty for most
+    /// messages. A failure here is logged and notifies nobody, never stops the send.
+    pub(crate) async fn plan_message_notes(
         &self,
         actor: &Actor,
         conv: &conversations::Model,
-        message: &MessageView,
-    ) {
-        if let Err(e) = self.message_notifications(actor, conv, message).await {
-            e.log_hidden("notifications for a new message");
+        message: &messages::Model,
+        receiver: Option<Uuid>,
+    ) -> Vec<NewNotification> {
+        match self.message_notes(actor, conv, message, receiver).await {
+            Ok(notes) => notes,
+            Err(e) => {
+                e.log_hidden("notifications for a new message");
+                Vec::new()
+            }
         }
     }
 
-    async fn message_notifications(
+    async fn message_notes(
         &self,
         actor: &Actor,
         conv: &conversations::Model,
-        message: &MessageView,
-    ) -> AppResult<()> {
-        // Who, and why, first: most messages notify nobody, and then nothing more is
-        // read (this runs on every send).
+        message: &messages::Model,
+        receiver: Option<Uuid>,
+    ) -> AppResult<Vec<NewNotification>> {
         let mut whom: Vec<(Uuid, Category, &str)> = Vec::new();
         let mut add = |user: Uuid, category: Category, why: &'static str| {
             if user != actor.user_id && !whom.iter().any(|(u, _, _)| *u == user) {
@@ -50,7 +55,7 @@ impl Domain {
             add(user, Category::Mention, "{} mentioned you");
         }
         if conv.kind == ConversationKind::Direct
-            && let Some(receiver) = message.receiver_id
+            && let Some(receiver) = receiver
             && !self.has_live_connection(receiver).await?
         {
             add(receiver, Category::Message, "New message from {}");
@@ -66,11 +71,11 @@ impl Domain {
             );
         }
         if whom.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let sender = self.user(actor.user_id).await?.display_name;
         let body: String = message.content.chars().take(PREVIEW_CHARS).collect();
-        let notes = whom
+        Ok(whom
             .into_iter()
             .map(|(user_id, category, why)| NewNotification {
                 user_id,
@@ -85,7 +90,20 @@ impl Domain {
                 conversation_id: Some(conv.id),
                 urgent: false,
             })
-            .collect();
-        self.notify(conv.tenant_id, notes).await
+            .collect())
+    }
+
+    /// The message writer's hook that stores `notes` in the message's own
+    /// transaction: a message and the notifications it makes commit together.
+    pub(crate) fn notes_hook(&self, tenant_id: Uuid, notes: Vec<NewNotification>) -> Option<Hook> {
+        if notes.is_empty() {
+            return None;
+        }
+        let domain = self.clone();
+        let notes = std::sync::Arc::new(notes);
+        Some(Box::new(move |txn| {
+            let (domain, notes) = (domain.clone(), notes.clone());
+            Box::pin(async move { domain.write_notes(txn, tenant_id, &notes).await })
+        }))
     }
 }

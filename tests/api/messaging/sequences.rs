@@ -116,3 +116,65 @@ async fn concurrent_senders_get_gapless_seqs_and_resends_are_stored_once() {
         .await;
     assert_error(&res, 409, "CONFLICT");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sends_to_many_conversations_at_once_each_stay_gapless_with_their_notifications() {
+    let s = TestServer::start().await;
+    let ann = s.signup("ann@acme.test").await;
+    let mut peers = Vec::new();
+    let mut chats = Vec::new();
+    for i in 0..4 {
+        let peer = s.add_member(&ann, &format!("p{i}@acme.test")).await;
+        chats.push(direct(&s, &ann, &peer).await);
+        peers.push(peer);
+    }
+    // 40 sends at once across four direct chats whose peers are not connected: the
+    // writer takes them in shared batches; each chat is numbered on its own and each
+    // message makes its peer one notification, committed with it.
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let (http, base, access) = (s.http.clone(), s.base.clone(), ann.access.clone());
+        let chat = chats[i % chats.len()].clone();
+        tasks.push(tokio::spawn(async move {
+            let body = json!({"conversation_id": chat, "content": format!("m{i}")});
+            let res = http
+                .post(format!("{base}/api/v1/chat/messages/send"))
+                .bearer_auth(&access)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::CREATED);
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    for (chat, peer) in chats.iter().zip(&peers) {
+        let (_, page) = s
+            .get(
+                &format!("/api/v1/chat/conversations/{chat}/messages?after_seq=0&limit=100"),
+                &peer.access,
+            )
+            .await;
+        assert_eq!(seqs(&page), (1..=10).collect::<Vec<i64>>(), "{chat}");
+        let (_, c) = s
+            .get("/api/v1/notifications/unread-count", &peer.access)
+            .await;
+        assert_eq!(c["unread_count"], 10, "one notification per message");
+        let (_, list) = s.get("/api/v1/notifications", &peer.access).await;
+        let mut bodies: Vec<String> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["body"].as_str().unwrap().to_string())
+            .collect();
+        bodies.sort();
+        bodies.dedup();
+        assert_eq!(
+            bodies.len(),
+            10,
+            "each of the chat's messages once: {bodies:?}"
+        );
+    }
+}
