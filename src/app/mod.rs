@@ -274,7 +274,12 @@ pub async fn start(
         local_media,
     };
     let ws_routes = crate::ws::routes::router(config.legacy_ws_enabled);
-    let router = crate::http::app(state, ws_routes).layer(layer);
+    let router =
+        crate::http::app(state, ws_routes)
+            .layer(layer)
+            .layer(axum::middleware::map_request(
+                crate::http::connection_requests::own_bytes,
+            ));
 
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "listening");

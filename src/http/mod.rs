@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod calls;
 pub mod chat;
+pub mod connection_requests;
 pub mod error;
 pub mod extract;
 pub mod health;
