@@ -13,6 +13,14 @@ use uuid::Uuid;
 use crate::domain::{Actor, Domain};
 use crate::error::{AppError, AppResult};
 
+/// The caller's participation, as far as a send needs it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Membership {
+    /// The participant row's id.
+    pub id: Uuid,
+    pub role: ParticipantRole,
+}
+
 impl Domain {
     /// The conversation and the caller's participation. A conversation that does not
     /// exist, is deleted, or belongs to another tenant is 404; one the caller does not
@@ -36,6 +44,40 @@ impl Domain {
             .await?
             .ok_or_else(|| AppError::Forbidden("not a participant of this conversation".into()))?;
         Ok((conv, part))
+    }
+
+    /// [`Domain::access`] and the current participants' user ids, in two reads instead of
+    /// three (a send needs both): the caller's own participation is picked from the list.
+    pub(crate) async fn access_with_members(
+        &self,
+        actor: &Actor,
+        conversation_id: Uuid,
+    ) -> AppResult<(conversations::Model, Membership, Vec<Uuid>)> {
+        let conv = conversations::Entity::find_by_id(conversation_id)
+            .filter(conversations::Column::TenantId.eq(actor.tenant_id))
+            .filter(conversations::Column::DeletedAt.is_null())
+            .one(&self.db)
+            .await?
+            .ok_or(AppError::NotFound("conversation"))?;
+        let members: Vec<(Uuid, Uuid, ParticipantRole)> = cp::Entity::find()
+            .select_only()
+            .column(cp::Column::Id)
+            .column(cp::Column::UserId)
+            .column(cp::Column::Role)
+            .filter(cp::Column::ConversationId.eq(conversation_id))
+            .filter(cp::Column::LeftAt.is_null())
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let own = members
+            .iter()
+            .find(|(_, user, _)| *user == actor.user_id)
+            .map(|(id, _, role)| Membership {
+                id: *id,
+                role: *role,
+            })
+            .ok_or_else(|| AppError::Forbidden("not a participant of this conversation".into()))?;
+        Ok((conv, own, members.into_iter().map(|(_, u, _)| u).collect()))
     }
 
     /// User ids of the current participants.

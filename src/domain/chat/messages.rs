@@ -83,7 +83,9 @@ impl Domain {
             Some(id) => Some(validate::text("client_msg_id", id, limits::CLIENT_MSG_ID)?),
             None => None,
         };
-        let (conv, part) = self.access(actor, input.conversation_id).await?;
+        let (conv, part, participants) = self
+            .access_with_members(actor, input.conversation_id)
+            .await?;
         if conv.kind == ConversationKind::Channel && part.role == ParticipantRole::Member {
             return Err(AppError::Forbidden(
                 "only channel owners and admins may post".into(),
@@ -105,7 +107,6 @@ impl Domain {
         if content.is_empty() && files.is_empty() {
             return Err(AppError::validation("content", "must not be empty"));
         }
-        let participants = self.participant_ids(conv.id).await?;
         if conv.kind == ConversationKind::Direct
             && let Some(other) = participants.iter().find(|u| **u != actor.user_id)
         {
