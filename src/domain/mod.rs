@@ -44,9 +44,21 @@ use crate::error::{AppError, AppResult};
 use crate::realtime::Hub;
 
 /// Everything a domain call needs: the database, signing keys, limits, the stores
-/// behind their traits and the Hub. Built once by `app` with [`Domain::new`].
+/// behind their traits and the Hub. Built once by `app` with [`Domain::new`]; a clone
+/// (one per connection, per request) shares it.
 #[derive(Clone)]
-pub struct Domain {
+pub struct Domain(Arc<DomainParts>);
+
+impl std::ops::Deref for Domain {
+    type Target = DomainParts;
+
+    fn deref(&self) -> &DomainParts {
+        &self.0
+    }
+}
+
+/// What a [`Domain`] holds.
+pub struct DomainParts {
     db: DatabaseConnection,
     keys: Arc<JwtKeys>,
     refresh_ttl: Duration,
@@ -110,7 +122,7 @@ impl Domain {
         stores: Stores,
         writer: MessageWriter,
     ) -> Self {
-        Self {
+        Self(Arc::new(DomainParts {
             presence: Arc::new(Presence::new(stores.presence, settings.presence)),
             db,
             keys: settings.keys,
@@ -135,7 +147,7 @@ impl Domain {
             },
             rate_gate: stores.rate_gate,
             rate_limits: settings.rate_limits,
-        }
+        }))
     }
 
     /// The publish point and its event log (transports read replays from it).

@@ -85,9 +85,8 @@ pub fn setup<A: Adapter>(
     let worker_overflow = overflow.clone();
     background.tracker.spawn(async move {
         let _open = crate::telemetry::metrics::Connected::new("socketio");
-        domain
-            .connection_opened(actor.user_id, &conn_id, platform)
-            .await;
+        // Boxed like the jobs: the task keeps only a pointer while the socket idles.
+        Box::pin(domain.connection_opened(actor.user_id, &conn_id, platform)).await;
         loop {
             let job = tokio::select! {
                 job = rx.recv() => job,
@@ -96,7 +95,7 @@ pub fn setup<A: Adapter>(
             let Some(job) = job else { break };
             Box::pin(handle(&domain, &actor, limits, &worker_overflow, *job)).await;
         }
-        domain.connection_closed(actor.user_id, &conn_id).await;
+        Box::pin(domain.connection_closed(actor.user_id, &conn_id)).await;
     });
     let pace = std::sync::Arc::new(crate::realtime::pace::per_connection(
         limits.events_per_second,
