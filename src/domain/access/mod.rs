@@ -13,6 +13,10 @@ use uuid::Uuid;
 use crate::domain::{Actor, Domain};
 use crate::error::{AppError, AppResult};
 
+fn not_a_participant() -> AppError {
+    AppError::Forbidden("not a participant of this conversation".into())
+}
+
 /// The caller's participation, as far as a send needs it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Membership {
@@ -30,20 +34,30 @@ impl Domain {
         actor: &Actor,
         conversation_id: Uuid,
     ) -> AppResult<(conversations::Model, cp::Model)> {
-        let conv = conversations::Entity::find_by_id(conversation_id)
-            .filter(conversations::Column::TenantId.eq(actor.tenant_id))
-            .filter(conversations::Column::DeletedAt.is_null())
-            .one(&self.db)
-            .await?
-            .ok_or(AppError::NotFound("conversation"))?;
+        let conv = self.visible_conversation(actor, conversation_id).await?;
         let part = cp::Entity::find()
             .filter(cp::Column::ConversationId.eq(conversation_id))
             .filter(cp::Column::UserId.eq(actor.user_id))
             .filter(cp::Column::LeftAt.is_null())
             .one(&self.db)
             .await?
-            .ok_or_else(|| AppError::Forbidden("not a participant of this conversation".into()))?;
+            .ok_or_else(not_a_participant)?;
         Ok((conv, part))
+    }
+
+    /// The caller's tenant's conversation, unless it is deleted (404 otherwise, whether
+    /// it is missing or another tenant's).
+    async fn visible_conversation(
+        &self,
+        actor: &Actor,
+        conversation_id: Uuid,
+    ) -> AppResult<conversations::Model> {
+        conversations::Entity::find_by_id(conversation_id)
+            .filter(conversations::Column::TenantId.eq(actor.tenant_id))
+            .filter(conversations::Column::DeletedAt.is_null())
+            .one(&self.db)
+            .await?
+            .ok_or(AppError::NotFound("conversation"))
     }
 
     /// [`Domain::access`] and the current participants' user ids, in two reads instead of
@@ -53,12 +67,7 @@ impl Domain {
         actor: &Actor,
         conversation_id: Uuid,
     ) -> AppResult<(conversations::Model, Membership, Vec<Uuid>)> {
-        let conv = conversations::Entity::find_by_id(conversation_id)
-            .filter(conversations::Column::TenantId.eq(actor.tenant_id))
-            .filter(conversations::Column::DeletedAt.is_null())
-            .one(&self.db)
-            .await?
-            .ok_or(AppError::NotFound("conversation"))?;
+        let conv = self.visible_conversation(actor, conversation_id).await?;
         let members: Vec<(Uuid, Uuid, ParticipantRole)> = cp::Entity::find()
             .select_only()
             .column(cp::Column::Id)
@@ -76,7 +85,7 @@ impl Domain {
                 id: *id,
                 role: *role,
             })
-            .ok_or_else(|| AppError::Forbidden("not a participant of this conversation".into()))?;
+            .ok_or_else(not_a_participant)?;
         Ok((conv, own, members.into_iter().map(|(_, u, _)| u).collect()))
     }
 

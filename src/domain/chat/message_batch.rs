@@ -104,48 +104,9 @@ pub(super) async fn write(db: &DatabaseConnection, rows: &[Pending]) -> AppResul
         }
         inserted.push((i, message));
     }
-    if inserted.is_empty() {
-        tx.commit().await?;
-        return Ok(out
-            .into_iter()
-            .map(|o| o.expect("every row answered"))
-            .collect());
+    if !inserted.is_empty() {
+        store_rows(&tx, &inserted, &read_to).await?;
     }
-    let stored = messages::Entity::insert_many(
-        inserted
-            .iter()
-            .map(|(_, m)| m.clone().into_active_model().reset_all()),
-    )
-    .on_conflict(OnConflict::new().do_nothing().to_owned())
-    .exec_without_returning(&tx)
-    .await?;
-    if stored != inserted.len() as u64 {
-        // A client_msg_id committed by another node since the read above: the row-by-row
-        // path answers that row with the stored message.
-        return Err(AppError::Conflict(
-            "a client_msg_id of this batch was stored meanwhile".into(),
-        ));
-    }
-    // The senders have read their own messages.
-    let mut read = CaseStatement::new();
-    for (part, seq) in &read_to {
-        read = read.case(cp::Column::Id.eq(*part), Expr::value(*seq));
-    }
-    cp::Entity::update_many()
-        .col_expr(
-            cp::Column::LastReadSeq,
-            read.clone()
-                .finally(Expr::col(cp::Column::LastReadSeq))
-                .into(),
-        )
-        .col_expr(
-            cp::Column::LastDeliveredSeq,
-            read.finally(Expr::col(cp::Column::LastDeliveredSeq)).into(),
-        )
-        .filter(cp::Column::Id.is_in(read_to.iter().map(|(part, _)| *part)))
-        .exec(&tx)
-        .await?;
-
     for (i, message) in inserted {
         let row = &rows[i].row;
         link_files(&tx, message.id, message.conversation_id, &row.files, 0).await?;
@@ -160,6 +121,50 @@ pub(super) async fn write(db: &DatabaseConnection, rows: &[Pending]) -> AppResul
         .into_iter()
         .map(|o| o.expect("every row answered"))
         .collect())
+}
+
+/// The batch's messages in one insert, and each sender's read marker moved to their last
+/// one in one update.
+async fn store_rows(
+    tx: &sea_orm::DatabaseTransaction,
+    inserted: &[(usize, messages::Model)],
+    read_to: &[(Uuid, i64)],
+) -> AppResult<()> {
+    let stored = messages::Entity::insert_many(
+        inserted
+            .iter()
+            .map(|(_, m)| m.clone().into_active_model().reset_all()),
+    )
+    .on_conflict(OnConflict::new().do_nothing().to_owned())
+    .exec_without_returning(tx)
+    .await?;
+    if stored != inserted.len() as u64 {
+        // A client_msg_id committed by another node since the read above: the row-by-row
+        // path answers that row with the stored message.
+        return Err(AppError::Conflict(
+            "a client_msg_id of this batch was stored meanwhile".into(),
+        ));
+    }
+    // The senders have read their own messages.
+    let mut read = CaseStatement::new();
+    for (part, seq) in read_to {
+        read = read.case(cp::Column::Id.eq(*part), Expr::value(*seq));
+    }
+    cp::Entity::update_many()
+        .col_expr(
+            cp::Column::LastReadSeq,
+            read.clone()
+                .finally(Expr::col(cp::Column::LastReadSeq))
+                .into(),
+        )
+        .col_expr(
+            cp::Column::LastDeliveredSeq,
+            read.finally(Expr::col(cp::Column::LastDeliveredSeq)).into(),
+        )
+        .filter(cp::Column::Id.is_in(read_to.iter().map(|(part, _)| *part)))
+        .exec(tx)
+        .await?;
+    Ok(())
 }
 
 /// Marks as resends the rows whose sender already stored their `client_msg_id`, or
