@@ -1,6 +1,6 @@
-//! Client → server events of namespace `/`. Each socket gets one queue and one worker,
-//! so a client's events are handled in the order it sent them (socketioxide would
-//! otherwise run every event as its own task). Handlers only parse, call the domain
+//! Client → server events of namespace `/`. Each socket gets one queue and one worker
+//! (`worker.rs`), so a client's events are handled in the order it sent them
+//! (socketioxide would otherwise run every event as its own task). Handlers only parse, call the domain
 //! and reply: an event and/or the ack `{status: "ok", data}`; failures emit
 //! `exception` and answer the ack with the same object.
 
@@ -9,11 +9,11 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, Event, SocketRef, TryData};
-use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::SocketLimits;
 use super::overflow::Overflow;
+use super::worker::{Refused, Worker};
 use crate::app::Background;
 use crate::domain::calls::SignalInput;
 use crate::domain::chat::history::HistoryQuery;
@@ -22,7 +22,7 @@ use crate::domain::presence::Platform;
 use crate::domain::{Actor, Domain};
 use crate::error::{AppError, AppResult};
 
-struct Job<A: Adapter> {
+pub(super) struct Job<A: Adapter> {
     socket: SocketRef<A>,
     event: String,
     data: Option<Value>,
@@ -73,33 +73,18 @@ pub fn setup<A: Adapter>(
     // Presence: this connection keeps the user online until it closes.
     let query = s.req_parts().uri.query().unwrap_or("");
     let platform = Platform::from_hint(crate::auth::query_param(query, "platform").as_deref());
-    let conn_id = format!("sio:{}", s.id);
-    // Jobs and the handler future are boxed so that an idle socket's queue and task
-    // hold pointers, not room for the largest event's state (~8 KiB per socket).
-    let (tx, mut rx) = mpsc::channel::<Box<Job<A>>>(limits.queue_depth);
-    // The worker owns the connection's presence: it marks the device open before the
-    // first event and closed when it ends, which is when the socket (and with it
-    // `tx`) is gone, however it went (a disconnect, a dropped handshake, shutdown).
-    // One task, so a close can never overtake its open and leave a device online.
-    let cancel = background.cancel.clone();
-    let worker_overflow = overflow.clone();
-    background.tracker.spawn(async move {
-        let _open = crate::telemetry::metrics::Connected::new("socketio");
-        // Boxed like the jobs: the task keeps only a pointer while the socket idles.
-        Box::pin(domain.connection_opened(actor.user_id, &conn_id, platform)).await;
-        loop {
-            let job = tokio::select! {
-                job = rx.recv() => job,
-                _ = cancel.cancelled() => None,
-            };
-            let Some(job) = job else { break };
-            Box::pin(handle(&domain, &actor, limits, &worker_overflow, *job)).await;
-        }
-        Box::pin(domain.connection_closed(actor.user_id, &conn_id)).await;
-    });
-    let pace = std::sync::Arc::new(crate::realtime::pace::per_connection(
-        limits.events_per_second,
-    ));
+    // The worker marks the device open now and closed when the handler below (and with
+    // it `worker`) is dropped, which is when the socket is gone, however it went (a
+    // disconnect, a dropped handshake).
+    let worker = Worker::start(
+        s.id,
+        actor,
+        platform,
+        domain,
+        limits,
+        overflow.clone(),
+        background,
+    );
     // Called synchronously in arrival order; only the (empty) future is spawned.
     s.on_fallback(
         move |socket: SocketRef<A>,
@@ -109,7 +94,7 @@ pub fn setup<A: Adapter>(
             if let Some(admin) = &admin {
                 admin.event_in(&socket, event.as_ref());
             }
-            if pace.check().is_err() {
+            if worker.0.pace.check().is_err() {
                 fail(&overflow, &socket, ack, &AppError::RateLimited(Some(1)));
                 return std::future::ready(());
             }
@@ -119,17 +104,17 @@ pub fn setup<A: Adapter>(
                 data: data.ok(),
                 ack,
             });
-            match tx.try_send(job) {
+            match worker.0.push(job) {
                 Ok(()) => {}
-                Err(mpsc::error::TrySendError::Full(job)) => fail(
+                Err(Refused::Full(job)) => fail(
                     &overflow,
                     &job.socket,
                     job.ack,
                     &AppError::RateLimited(None),
                 ),
-                // The worker is gone (it panicked, or the server is stopping): the
-                // client hears it rather than waiting for an answer that never comes.
-                Err(mpsc::error::TrySendError::Closed(job)) => fail(
+                // The server is stopping, or an event's handling panicked: the client
+                // hears it rather than waiting for an answer that never comes.
+                Err(Refused::Stopped(job)) => fail(
                     &overflow,
                     &job.socket,
                     job.ack,
@@ -141,7 +126,7 @@ pub fn setup<A: Adapter>(
     );
 }
 
-async fn handle<A: Adapter>(
+pub(super) async fn handle<A: Adapter>(
     domain: &Domain,
     actor: &Actor,
     limits: SocketLimits,

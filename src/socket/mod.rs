@@ -9,6 +9,7 @@ mod handlers;
 mod overflow;
 mod render;
 mod resume;
+mod worker;
 
 use crate::app::Background;
 use socketioxide::SocketIo;
@@ -44,6 +45,7 @@ pub fn register<A: Adapter + DefinedAdapter>(
     admin: Option<crate::admin::Admin>,
 ) -> A::InitRes {
     let background = background.clone();
+    worker::close_all_on_shutdown(domain.clone(), &background);
     let connect_overflow = overflow.clone();
     let connect_domain = domain.clone();
     let connect_admin = admin.clone();

@@ -337,6 +337,23 @@ impl Domain {
         }
     }
 
+    /// Closes every connection of this node whose id starts with `prefix` (at shutdown);
+    /// closing one again later changes nothing.
+    pub async fn close_local_connections(&self, prefix: &str) {
+        let open: Vec<(String, Uuid)> = self
+            .presence
+            .local
+            .lock()
+            .await
+            .iter()
+            .filter(|(id, _)| id.starts_with(prefix))
+            .map(|(id, (user, _))| (id.clone(), *user))
+            .collect();
+        for (conn_id, user) in open {
+            Box::pin(self.connection_closed(user, &conn_id)).await;
+        }
+    }
+
     /// Keeps this node's open connections online and publishes time-based changes.
     /// Run periodically by the server.
     pub async fn presence_tick(&self) -> AppResult<()> {
