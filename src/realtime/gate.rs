@@ -74,25 +74,35 @@ impl<T> Gate<T> {
     }
 
     /// The replay up to `replayed` has been written: sends the held events newer than
-    /// it (under the gate's lock, so no live event overtakes them) and opens.
-    pub fn open(
+    /// it, in order (under the gate's lock, so no live event overtakes them), and opens
+    /// once all are sent: `Ok(true)`. An event `send` gives back (the client's buffer
+    /// is full) stays held with the ones after it and the gate stays closed:
+    /// `Ok(false)`, to be called again once the client has read some.
+    pub fn try_open(
         &self,
         replayed: Option<Position>,
-        mut send: impl FnMut(T),
-    ) -> Result<(), Overflowed> {
+        mut send: impl FnMut(T) -> Result<(), T>,
+    ) -> Result<bool, Overflowed> {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if s.overflowed {
             s.held.clear();
             return Err(Overflowed);
         }
         s.last = s.last.max(replayed);
-        for (pos, item) in std::mem::take(&mut s.held) {
-            if s.fresh(pos) {
-                send(item);
+        let mut held = std::mem::take(&mut s.held).into_iter();
+        while let Some((pos, item)) = held.next() {
+            let before = s.last;
+            if !s.fresh(pos) {
+                continue;
+            }
+            if let Err(item) = send(item) {
+                s.last = before;
+                s.held = std::iter::once((pos, item)).chain(held).collect();
+                return Ok(false);
             }
         }
         s.open = true;
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -109,11 +119,15 @@ mod tests {
         let gate = Gate::default();
         let out = std::cell::RefCell::new(Vec::new());
         let push = |i| out.borrow_mut().push(i);
+        let send = |i| {
+            push(i);
+            Ok(())
+        };
         gate.live(Some(p(3)), 3, push);
         gate.live(Some(p(4)), 4, push);
         assert!(out.borrow().is_empty(), "closed: held");
         // The replay went up to 3; the held 3 is a duplicate, 4 is not.
-        gate.open(Some(p(3)), push).unwrap();
+        assert_eq!(gate.try_open(Some(p(3)), send), Ok(true));
         gate.live(Some(p(4)), 4, push);
         gate.live(Some(p(5)), 5, push);
         gate.live(None, 9, push);
@@ -126,6 +140,34 @@ mod tests {
         for i in 0..=MAX_HELD as u64 {
             gate.live(Some(p(i + 1)), i, |_| {});
         }
-        assert_eq!(gate.open(None, |_| {}), Err(Overflowed));
+        assert_eq!(gate.try_open(None, |_| Ok(())), Err(Overflowed));
+    }
+
+    #[test]
+    fn a_full_buffer_keeps_the_rest_held_and_the_gate_closed() {
+        let gate = Gate::default();
+        let out = std::cell::RefCell::new(Vec::new());
+        for i in 1..=3 {
+            gate.live(Some(p(i)), i, |_| unreachable!("closed"));
+        }
+        // Room for one: 1 goes, 2 is given back, 3 waits behind it.
+        let mut room = 1;
+        let send = |i| {
+            if room == 0 {
+                return Err(i);
+            }
+            room -= 1;
+            out.borrow_mut().push(i);
+            Ok(())
+        };
+        assert_eq!(gate.try_open(None, send), Ok(false));
+        gate.live(Some(p(4)), 4, |_| unreachable!("still closed"));
+        let send_all = |i| {
+            out.borrow_mut().push(i);
+            Ok(())
+        };
+        assert_eq!(gate.try_open(None, send_all), Ok(true));
+        gate.live(Some(p(4)), 4, |_| unreachable!("a duplicate"));
+        assert_eq!(*out.borrow(), vec![1, 2, 3, 4]);
     }
 }

@@ -65,9 +65,10 @@ pub async fn prepare<A: Adapter>(s: &SocketRef<A>, user: Uuid, start: Start, hub
 /// Once connected: the replay (paced by what the client reads), `session`, the held
 /// events, then live. The socket joined its rooms before its replay was read, but live
 /// events reach it only from the moment it became visible (now): what was published
-/// in between is read again here, and the gate drops what it also holds. A socket
-/// that cannot take its replay is cut like any socket whose buffer overflows, and
-/// comes back from its offset.
+/// in between is read again here, and the gate drops what it also holds. The
+/// replay, `session` and the held events are all paced by what the client reads; a
+/// socket that cannot take them within `REPLAY_STALL` is cut like any socket whose
+/// buffer overflows, and comes back from its offset.
 pub fn open<A: Adapter>(s: SocketRef<A>, overflow: Overflow, hub: Hub) {
     let (Some(gate), Some(catch_up)) = (
         s.extensions.get::<Arc<SocketGate>>(),
@@ -110,14 +111,41 @@ pub fn open<A: Adapter>(s: SocketRef<A>, overflow: Overflow, hub: Hub) {
             "offset": offset.as_ref().map(ToString::to_string),
             "epoch": offset.as_ref().map(|o| o.epoch.to_string()),
         });
-        let _ = s.emit("session", &session);
-        let opened = gate.open(replayed, |v| {
-            if !overflow.is_full(s.id) {
-                overflow.sent(&s, s.send_encoded(v).map_err(Into::into));
+        // Paced like the replay, which leaves the client's buffer full: the held
+        // events wait for room rather than overflow it.
+        let session_sent = match s.encode_event("session", &session) {
+            Ok(packet) => paced(&s, packet).await,
+            Err(e) => {
+                tracing::warn!(error = %e, "session event not encoded");
+                true
             }
-        });
-        if opened.is_err() {
+        };
+        if !session_sent {
             overflow.cut(&s);
+            return;
+        }
+        let deadline = tokio::time::Instant::now() + REPLAY_STALL;
+        loop {
+            let opened = gate.try_open(replayed, |v| {
+                if overflow.is_full(s.id) {
+                    return Ok(());
+                }
+                match s.send_encoded(v.clone()) {
+                    Err(SocketError::InternalChannelFull) => Err(v),
+                    // Sent, or the socket is gone and nothing reaches it any more.
+                    _ => Ok(()),
+                }
+            });
+            match opened {
+                Ok(true) => break,
+                Ok(false) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                _ => {
+                    overflow.cut(&s);
+                    break;
+                }
+            }
         }
     });
 }

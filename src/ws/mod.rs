@@ -212,7 +212,10 @@ impl Sessions {
             return;
         };
         if h.gate
-            .open(replayed, |frames| h.push(id, &frames, self.send_buffer))
+            .try_open(replayed, |frames| {
+                h.push(id, &frames, self.send_buffer);
+                Ok(())
+            })
             .is_err()
         {
             h.kill.fire(KillReason::TooSlow);
