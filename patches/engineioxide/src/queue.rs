@@ -8,7 +8,9 @@
 //! behind. Semantics follow the bounded channel it replaces: a capacity counting queued
 //! packets and outstanding permits, `try_send`/`try_reserve` failing with `Full` or
 //! `Closed`, one receiver at a time (the transport holding the socket's `internal_rx`
-//! lock), packets queued before [`PacketQueue::close`] still received, then `None`.
+//! lock), packets queued before [`PacketQueue::close`] still received, then `None`. It
+//! also holds the socket's volatile slot (was a `watch` channel, ~0.5 KB per socket): the
+//! latest volatile group, outside the capacity, received after the buffered ones.
 
 use std::{
     collections::VecDeque,
@@ -24,6 +26,8 @@ use tokio::sync::{Notify, mpsc::error::TrySendError};
 #[derive(Debug, Default)]
 struct State {
     packets: VecDeque<PacketBuf>,
+    /// The latest volatile group, sent after the buffered ones; a newer one replaces it.
+    volatile: Option<PacketBuf>,
     /// Permits handed out and not yet used or dropped.
     reserved: usize,
     closed: bool,
@@ -89,6 +93,20 @@ impl PacketQueue {
         Ok(QueuePermit { queue: self })
     }
 
+    /// Puts a volatile group in the slot, replacing one not yet sent; `false` (dropped)
+    /// once the queue is closed.
+    pub(crate) fn send_volatile(&self, packets: PacketBuf) -> bool {
+        {
+            let mut state = self.lock();
+            if state.closed {
+                return false;
+            }
+            state.volatile = Some(packets);
+        }
+        self.rx_waker.wake();
+        true
+    }
+
     /// No more packets can be queued (the session is closed).
     pub(crate) fn is_closed(&self) -> bool {
         self.lock().closed
@@ -115,14 +133,22 @@ impl PacketQueue {
 
     /// The next group of packets; `None` once the queue is closed and empty.
     pub(crate) fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Option<PacketBuf>> {
-        self.poll_with(cx, |state| state.packets.pop_front())
+        self.poll_with(cx, |state| {
+            state.packets.pop_front().or_else(|| state.volatile.take())
+        })
     }
 
     /// Every queued group, taking the queue's buffer with them so an idle socket keeps no
     /// memory; `None` once the queue is closed and empty.
     pub(crate) fn poll_take_all(&self, cx: &mut Context<'_>) -> Poll<Option<VecDeque<PacketBuf>>> {
         self.poll_with(cx, |state| {
-            (!state.packets.is_empty()).then(|| std::mem::take(&mut state.packets))
+            let volatile = state.volatile.take();
+            if state.packets.is_empty() && volatile.is_none() {
+                return None;
+            }
+            let mut all = std::mem::take(&mut state.packets);
+            all.extend(volatile);
+            Some(all)
         })
     }
 
@@ -230,6 +256,27 @@ mod tests {
         assert!(q.recv().await.is_some());
         assert!(q.recv().await.is_none());
         assert!(q.take_all().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn the_latest_volatile_group_goes_after_the_buffered_ones() {
+        let q = PacketQueue::new(1);
+        q.try_send(msg("a")).unwrap();
+        assert!(q.send_volatile(msg("old")));
+        assert!(q.send_volatile(msg("new")), "outside the capacity");
+        let all = q.take_all().await.unwrap();
+        let texts: Vec<_> = all
+            .iter()
+            .map(|g| match &g[0] {
+                Packet::Message(m) => m.as_str().to_owned(),
+                _ => String::new(),
+            })
+            .collect();
+        assert_eq!(texts, ["a", "new"]);
+        assert!(q.send_volatile(msg("v")));
+        assert!(matches!(q.recv().await.unwrap()[0], Packet::Message(ref m) if m.as_str() == "v"));
+        q.close();
+        assert!(!q.send_volatile(msg("late")), "dropped once closed");
     }
 
     #[tokio::test]

@@ -74,7 +74,7 @@ use engineioxide_core::{Packet, PacketBuf, ProtocolVersion, Str, TransportType};
 use futures_util::FutureExt;
 use http::request::Parts;
 use smallvec::{SmallVec, smallvec};
-use tokio::sync::{Mutex, Notify, mpsc::error::TrySendError, watch};
+use tokio::sync::{Mutex, Notify, mpsc::error::TrySendError};
 
 pub use engineioxide_core::Sid;
 use tokio_util::sync::CancellationToken;
@@ -157,14 +157,12 @@ impl Permit<'_> {
 #[derive(Debug)]
 pub(crate) struct InternalRx {
     pub peeked_packet: Option<PacketBuf>,
-    pub volatile_rx: watch::Receiver<Option<PacketBuf>>,
 }
 
 impl InternalRx {
-    fn new(volatile_rx: watch::Receiver<Option<PacketBuf>>) -> Self {
+    fn new() -> Self {
         Self {
             peeked_packet: None,
-            volatile_rx,
         }
     }
 }
@@ -213,11 +211,6 @@ where
     /// `internal_rx`.
     pub(crate) queue: PacketQueue,
 
-    /// Channel to send volatile [PacketBuf]s that bypass the internal buffer.
-    /// Uses a [`watch`](tokio::sync::watch) channel so only the latest volatile
-    /// message is retained; subsequent volatile sends overwrite the previous one.
-    volatile_tx: watch::Sender<Option<PacketBuf>>,
-
     /// PATCH (switchboard): a Pong (v4) or Ping (v3) arrived, for the heartbeat job (was a
     /// one-slot mpsc channel; a `Notify` keeps one pending signal the same way, inline).
     pub(crate) heartbeat: Notify,
@@ -249,18 +242,14 @@ where
         close_fn: Box<dyn Fn(Sid, DisconnectReason) + Send + Sync>,
         supports_binary: bool,
     ) -> Self {
-        let (volatile_tx, volatile_rx) = watch::channel(None);
-
         Self {
             id: Sid::new(),
             protocol,
             transport: AtomicU8::new(transport as u8),
             upgrading: AtomicBool::new(false),
 
-            internal_rx: Mutex::new(InternalRx::new(volatile_rx)),
+            internal_rx: Mutex::new(InternalRx::new()),
             queue: PacketQueue::new(config.max_buffer_size),
-
-            volatile_tx,
 
             heartbeat: Notify::new(),
             cancellation_token: CancellationToken::new(),
@@ -525,7 +514,9 @@ where
     }
 
     pub(crate) fn send_volatile(&self, packets: PacketBuf) -> bool {
-        self.volatile_tx.send(Some(packets)).is_ok()
+        // PATCH (switchboard): the latest volatile group waits in the queue's slot (was a
+        // watch channel, ~0.5 KB per socket).
+        self.queue.send_volatile(packets)
     }
 }
 
@@ -584,18 +575,14 @@ where
         close_fn: Box<dyn Fn(Sid, DisconnectReason) + Send + Sync>,
         buffer_size: usize,
     ) -> (Arc<Socket<D>>, tokio::sync::mpsc::Receiver<Packet>) {
-        let (volatile_tx, volatile_rx) = watch::channel(None);
-
         let sock = Self {
             id: sid,
             protocol: ProtocolVersion::V4,
             transport: AtomicU8::new(TransportType::Websocket as u8),
             upgrading: AtomicBool::new(false),
 
-            internal_rx: Mutex::new(InternalRx::new(volatile_rx)),
+            internal_rx: Mutex::new(InternalRx::new()),
             queue: PacketQueue::new(buffer_size),
-
-            volatile_tx,
 
             heartbeat: Notify::new(),
             cancellation_token: CancellationToken::new(),

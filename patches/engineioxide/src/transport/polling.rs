@@ -117,15 +117,12 @@ where
 
     let max_payload = engine.config.max_payload;
     let payload = {
-        let InternalRx {
-            volatile_rx,
-            peeked_packet,
-        } = &mut *rx;
+        let InternalRx { peeked_packet } = &mut *rx;
 
         // Prepend the packet peeked during the previous
         // polling request so it is encoded first, ahead of the newly received packets.
-        let rx_stream = stream::iter(peeked_packet.take())
-            .chain(rx_stream::EncoderStream::new(&socket.queue, volatile_rx));
+        let rx_stream =
+            stream::iter(peeked_packet.take()).chain(rx_stream::ReceiverStream::new(&socket.queue));
 
         // Stop waiting for the next packet as soon as the session is closed. The combinator is biased
         // towards the encoder completion, so any buffered close packet is still flushed to the client.
@@ -219,22 +216,22 @@ where
     Ok(http_response(StatusCode::OK, "ok", false))
 }
 
+/// PATCH (switchboard): the socket's packets as a stream, for the payload encoder (was a
+/// `mpsc::Receiver` and a `watch::Receiver` for volatile packets combined; the queue now
+/// holds both, volatile ones after the buffered ones).
 mod rx_stream {
     use std::{
         pin::Pin,
-        task::{Context, Poll, ready},
+        task::{Context, Poll},
     };
 
     use engineioxide_core::PacketBuf;
     use futures_core::Stream;
-    use pin_project_lite::pin_project;
-    use tokio::sync::watch;
 
     use crate::queue::PacketQueue;
-    use tokio_util::sync::ReusableBoxFuture;
 
-    /// [`ReceiverStream`] is a stream over a socket's [`PacketQueue`] (PATCH (switchboard):
-    /// was a `mpsc::Receiver`), read while the polling request holds `internal_rx`.
+    /// A stream over a socket's [`PacketQueue`], read while the polling request holds
+    /// `internal_rx`.
     pub struct ReceiverStream<'a> {
         inner: &'a PacketQueue,
     }
@@ -250,90 +247,6 @@ mod rx_stream {
 
         fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
             self.inner.poll_recv(cx)
-        }
-    }
-
-    type WatchFutOutput<'a, T> = (
-        Result<(), watch::error::RecvError>,
-        &'a mut watch::Receiver<T>,
-    );
-
-    /// Wraps a [`watch::Receiver`] into a [`Stream`] by reference.
-    /// Allowing to use it as a stream even if it is behind a mutex.
-    ///
-    /// Inspired by <https://docs.rs/tokio-stream/latest/tokio_stream/wrappers/struct.WatchStream.html>
-    pub struct WatchStream<'a, T> {
-        inner: ReusableBoxFuture<'a, WatchFutOutput<'a, T>>,
-    }
-    impl<'a, T: Send + Sync + 'static> WatchStream<'a, T> {
-        pub fn new(rx: &'a mut watch::Receiver<T>) -> Self {
-            Self {
-                inner: ReusableBoxFuture::new(make_future(rx)),
-            }
-        }
-    }
-
-    async fn make_future<T>(
-        rx: &mut watch::Receiver<T>,
-    ) -> (Result<(), watch::error::RecvError>, &mut watch::Receiver<T>) {
-        let result = rx.changed().await;
-        (result, rx)
-    }
-
-    impl<'a, T: Clone + Send + Sync + 'static> Stream for WatchStream<'a, T> {
-        type Item = T;
-
-        fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-            let (result, rx) = ready!(self.inner.poll(cx));
-            match result {
-                Ok(_) => {
-                    let received = (*rx.borrow_and_update()).clone();
-                    self.inner.set(make_future(rx));
-                    Poll::Ready(Some(received))
-                }
-                Err(_) => {
-                    self.inner.set(make_future(rx));
-                    Poll::Ready(None)
-                }
-            }
-        }
-    }
-
-    impl<T> Unpin for WatchStream<'_, T> {}
-
-    pin_project! {
-        /// Combines a [`WatchStream`] and a [`ReceiverStream`] into a single [`Stream`].
-        pub struct EncoderStream<'a> {
-            #[pin]
-            watch: WatchStream<'a, Option<PacketBuf>>,
-            #[pin]
-            rx: ReceiverStream<'a>,
-        }
-    }
-
-    impl<'a> EncoderStream<'a> {
-        pub fn new(rx: &'a PacketQueue, watch: &'a mut watch::Receiver<Option<PacketBuf>>) -> Self {
-            Self {
-                rx: ReceiverStream::new(rx),
-                watch: WatchStream::new(watch),
-            }
-        }
-    }
-
-    impl<'a> Stream for EncoderStream<'a> {
-        type Item = PacketBuf;
-
-        fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-            let this = self.project();
-            // low priority: poll the watch stream first, then the rx stream.
-            // same than with ws transport
-            match this.rx.poll_next(cx) {
-                Poll::Ready(v) => Poll::Ready(v),
-                Poll::Pending => match this.watch.poll_next(cx) {
-                    Poll::Ready(Some(v)) => Poll::Ready(v),
-                    Poll::Ready(None) | Poll::Pending => Poll::Pending,
-                },
-            }
         }
     }
 }

@@ -27,7 +27,7 @@ use engineioxide_core::{Packet, PacketBuf, ProtocolVersion, Sid, Str, TransportT
 
 use crate::{
     DisconnectReason, Socket, body::ResponseBody, config::EngineIoConfig, engine::EngineIo,
-    errors::Error, handler::EngineIoHandler, socket::InternalRx, transport::make_open_packet,
+    errors::Error, handler::EngineIoHandler, transport::make_open_packet,
 };
 
 /// Create a response for websocket upgrade
@@ -186,7 +186,8 @@ enum Ended {
 
 /// PATCH (switchboard): one task per WebSocket connection reads the client's frames,
 /// writes the socket's queued packets and, when `heartbeat` is set (interval, timeout),
-/// pings the client. It replaces a reader task, a writer task sharing the split stream
+/// pings the client (written directly, not through the queue, so a full queue does not
+/// count as a lost heartbeat). It replaces a reader task, a writer task sharing the split stream
 /// and a heartbeat task: ~3 KB per idle connection. Like the writer it replaces, it
 /// holds the socket's `internal_rx` lock (waiting for a polling request that still has
 /// it) and, once the session ends, writes what is queued (a Close packet) and closes.
@@ -199,7 +200,7 @@ async fn serve<H: EngineIoHandler, S>(
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let lock = socket.internal_rx.lock();
-    let Some(mut internal_rx) = lock
+    let Some(_internal_rx) = lock
         .with_cancellation_token(&socket.cancellation_token)
         .await
     else {
@@ -207,7 +208,6 @@ async fn serve<H: EngineIoHandler, S>(
         tracing::debug!(sid = %socket.id, "session closed before its websocket started");
         return;
     };
-    let InternalRx { volatile_rx, .. } = &mut *internal_rx;
 
     // The first ping goes out at once, as with the heartbeat task's first interval tick.
     let ping = tokio::time::sleep(Duration::ZERO);
@@ -237,13 +237,6 @@ async fn serve<H: EngineIoHandler, S>(
                 None => break Ended::Closing,
             },
             _ = socket.cancellation_token.cancelled() => break Ended::Closing,
-            Ok(()) = volatile_rx.changed() => {
-                let val = volatile_rx.borrow_and_update().clone();
-                if let Some(packets) = val {
-                    write_packets(&mut ws, socket, packets).await;
-                    ws.flush().await.ok();
-                }
-            },
             msg = ws.next() => match msg {
                 None => break Ended::Transport(Ok(())),
                 Some(Err(e)) => break Ended::Transport(Err(e.into())),
@@ -266,12 +259,16 @@ async fn serve<H: EngineIoHandler, S>(
                 if pong_due.is_some() {
                     break Ended::HeartbeatTimeout;
                 }
-                if socket.queue.try_send(smallvec![Packet::Ping]).is_err() {
+                // Written here, ahead of the queue: a queue kept full by a client that
+                // reads slowly (a paced replay) is not a client that stopped answering.
+                // One that does not take the ping within the timeout has.
+                let timeout = heartbeat.map_or(Duration::ZERO, |(_, timeout)| timeout);
+                let now = Instant::now();
+                let write = ws.send(Message::Text(String::from(Packet::Ping).into()));
+                if tokio::time::timeout(timeout, write).await.is_err() {
                     break Ended::HeartbeatTimeout;
                 }
-                let now = Instant::now();
                 pong_due = Some(now);
-                let timeout = heartbeat.map_or(Duration::ZERO, |(_, timeout)| timeout);
                 ping.as_mut().reset(now + timeout);
             },
         }
@@ -637,6 +634,43 @@ mod tests {
         assert!(!conn.is_finished(), "a client that answers stays connected");
         socket.emit(Str::from("still here")).unwrap();
         assert_eq!(next_text(&mut client).await, Message::text("4still here"));
+    }
+
+    /// A queue kept full (a paced replay to a client that reads at its own pace) does not
+    /// keep pings from going out or count as a lost heartbeat.
+    #[tokio::test]
+    async fn serve_pings_past_a_full_queue() {
+        let (engine, socket) = (engine(), socket());
+        let (server, mut client) = ws_pair().await;
+        let interval = Duration::from_millis(30);
+        let conn = {
+            let socket = socket.clone();
+            tokio::spawn(async move {
+                serve(&engine, server, &socket, Some((interval, interval))).await
+            })
+        };
+        let producer = {
+            let socket = socket.clone();
+            tokio::spawn(async move {
+                loop {
+                    while socket.emit(Str::from("filler")).is_ok() {}
+                    tokio::task::yield_now().await;
+                }
+            })
+        };
+        let mut pings = 0;
+        while pings < 8 {
+            match next_text(&mut client).await {
+                Message::Text(t) if t == "2" => {
+                    pings += 1;
+                    client.send(Message::text("3")).await.unwrap();
+                }
+                Message::Text(t) => assert_eq!(t, "4filler"),
+                other => panic!("the connection should stay open: {other:?}"),
+            }
+        }
+        producer.abort();
+        assert!(!conn.is_finished());
     }
 
     /// A client that does not answer a ping is sent a Close packet and the socket closed.
