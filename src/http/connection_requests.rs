@@ -1,11 +1,12 @@
 //! Requests that open a long-lived connection (a Socket.IO session, a WebSocket) get
 //! their own copy of their URI and headers before a transport keeps them. hyper parses
 //! both as slices of the connection's read buffer (8–16 KiB), so a kept header or URI
-//! (or axum's `OriginalUri`, a clone of it) kept that whole buffer alive for as long as
-//! the connection lived.
+//! (or axum's `OriginalUri`, a clone of it, now dropped) kept that whole buffer alive for
+//! as long as the connection lived.
 
 use axum::extract::{OriginalUri, Request};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri};
+use bytes::BytesMut;
 
 /// The request, with its URI and headers copied out of the read buffer when it opens a
 /// long-lived connection; any other request is left as it is.
@@ -16,25 +17,33 @@ pub async fn own_bytes(request: Request) -> Request {
         return request;
     }
     let (mut parts, body) = request.into_parts();
+    // Every value in one buffer of its own: one allocation for all of them.
+    let mut values = BytesMut::with_capacity(parts.headers.values().map(|v| v.len()).sum());
+    for value in parts.headers.values() {
+        values.extend_from_slice(value.as_bytes());
+    }
+    let values = values.freeze();
     let mut headers = HeaderMap::with_capacity(parts.headers.len());
+    let mut at = 0;
     for (name, value) in &parts.headers {
-        let (Ok(name), Ok(value)) = (
+        let own = values.slice(at..at + value.len());
+        at += value.len();
+        let (Ok(name), Ok(mut copy)) = (
             HeaderName::from_bytes(name.as_str().as_bytes()),
-            HeaderValue::from_bytes(value.as_bytes()),
+            HeaderValue::from_maybe_shared(own),
         ) else {
             continue;
         };
-        headers.append(name, value);
+        copy.set_sensitive(value.is_sensitive());
+        headers.append(name, copy);
     }
     parts.headers = headers;
     if let Ok(uri) = parts.uri.to_string().parse::<Uri>() {
         parts.uri = uri;
     }
-    if let Some(OriginalUri(original)) = parts.extensions.get_mut::<OriginalUri>()
-        && let Ok(uri) = original.to_string().parse::<Uri>()
-    {
-        *original = uri;
-    }
+    // Routing is done, and nothing of a connection reads the URI before nesting; the
+    // transport keeps these parts for the connection's life.
+    parts.extensions.remove::<OriginalUri>();
     Request::from_parts(parts, body)
 }
 
@@ -59,6 +68,8 @@ mod tests {
         let mut request = Request::builder()
             .uri(uri.clone())
             .header(axum::http::header::UPGRADE, upgrade)
+            .header("x-forwarded-for", "203.0.113.7")
+            .header(axum::http::header::AUTHORIZATION, "Bearer t")
             .body(Body::empty())
             .unwrap();
         request.extensions_mut().insert(OriginalUri(uri));
@@ -71,9 +82,11 @@ mod tests {
         let upgrade = &request.headers()["upgrade"];
         assert_eq!(upgrade, "websocket");
         assert!(!inside(&buffer, upgrade.as_bytes()), "headers copied");
-        let OriginalUri(original) = request.extensions().get::<OriginalUri>().unwrap();
-        let original = original.path_and_query().unwrap().as_str();
-        assert_eq!(original, uri);
-        assert!(!inside(&buffer, original.as_bytes()), "OriginalUri copied");
+        assert_eq!(request.headers()["x-forwarded-for"], "203.0.113.7");
+        assert_eq!(request.headers()["authorization"], "Bearer t");
+        assert!(
+            request.extensions().get::<OriginalUri>().is_none(),
+            "OriginalUri (a second copy of the URI) dropped"
+        );
     }
 }

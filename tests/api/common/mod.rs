@@ -92,10 +92,11 @@ impl TestServer {
         vars: &[(&str, &str)],
         sqlite_file: Option<std::path::PathBuf>,
     ) -> Self {
-        // The servers' errors go to the test output (shown when a test fails).
+        // The servers' errors go to the test output (shown when a test fails);
+        // `TEST_LOG` (a `RUST_LOG` filter) shows more.
         let _ = tracing_subscriber::fmt()
             .with_test_writer()
-            .with_env_filter("error")
+            .with_env_filter(std::env::var("TEST_LOG").unwrap_or_else(|_| "error".into()))
             .try_init();
         let mut map: HashMap<String, String> = HashMap::from([
             ("DATABASE_URL".into(), database_url.to_string()),
