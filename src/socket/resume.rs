@@ -124,8 +124,7 @@ pub fn open<A: Adapter>(s: SocketRef<A>, overflow: Overflow, hub: Hub) {
             overflow.cut(&s);
             return;
         }
-        let deadline = tokio::time::Instant::now() + REPLAY_STALL;
-        loop {
+        let opened = when_room(|| {
             let opened = gate.try_open(replayed, |v| {
                 if overflow.is_full(s.id) {
                     return Ok(());
@@ -137,15 +136,14 @@ pub fn open<A: Adapter>(s: SocketRef<A>, overflow: Overflow, hub: Hub) {
                 }
             });
             match opened {
-                Ok(true) => break,
-                Ok(false) if tokio::time::Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-                _ => {
-                    overflow.cut(&s);
-                    break;
-                }
+                Ok(true) => Some(true),
+                Ok(false) => None,
+                Err(_) => Some(false),
             }
+        })
+        .await;
+        if !opened {
+            overflow.cut(&s);
         }
     });
 }
@@ -156,14 +154,25 @@ const REPLAY_STALL: Duration = Duration::from_secs(30);
 /// Sends one packet, waiting while the socket's buffer is full (the client reads at
 /// its own pace). False when the socket is gone or stalled for `REPLAY_STALL`.
 async fn paced<A: Adapter>(s: &SocketRef<A>, packet: socketioxide_core::Value) -> bool {
+    when_room(|| match s.send_encoded(packet.clone()) {
+        Ok(()) => Some(true),
+        Err(SocketError::InternalChannelFull) => None,
+        Err(_) => Some(false),
+    })
+    .await
+}
+
+/// Tries `attempt` every 10 ms while it finds the client's buffer full (`None`), for at
+/// most `REPLAY_STALL`; its answer, or false when the client stalled.
+async fn when_room(mut attempt: impl FnMut() -> Option<bool>) -> bool {
     let deadline = tokio::time::Instant::now() + REPLAY_STALL;
     loop {
-        match s.send_encoded(packet.clone()) {
-            Ok(()) => return true,
-            Err(SocketError::InternalChannelFull) if tokio::time::Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            Err(_) => return false,
+        if let Some(done) = attempt() {
+            return done;
         }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }

@@ -124,14 +124,18 @@ impl<A: Adapter> Worker<A> {
             !std::mem::replace(&mut queue.running, true)
         };
         if start {
-            let worker = self.clone();
-            self.tracker.spawn(async move { worker.run().await });
+            self.spawn_run();
         }
+    }
+
+    fn spawn_run(self: &Arc<Self>) {
+        let worker = self.clone();
+        self.tracker.spawn(async move { worker.run().await });
     }
 
     /// Runs the queued steps until none is left; ends without holding the queue's buffer.
     async fn run(self: Arc<Self>) {
-        let mut running = Running(Some(&self));
+        let _running = Running(&self);
         loop {
             let step = {
                 let mut queue = self.lock();
@@ -145,7 +149,6 @@ impl<A: Adapter> Worker<A> {
                     None => {
                         queue.running = false;
                         queue.steps = VecDeque::new();
-                        running.0 = None;
                         return;
                     }
                 }
@@ -187,14 +190,16 @@ impl<A: Adapter> Worker<A> {
 /// Marks a worker broken when its task ends by a panic, so the client hears that its
 /// events are refused instead of waiting on a queue nobody runs; a later close still
 /// starts a task of its own.
-struct Running<'a, A: Adapter>(Option<&'a Arc<Worker<A>>>);
+struct Running<'a, A: Adapter>(&'a Arc<Worker<A>>);
 
 impl<A: Adapter> Drop for Running<'_, A> {
     fn drop(&mut self) {
-        // Only a panic: a task dropped as the runtime stops needs nothing.
-        let Some(worker) = self.0.filter(|_| std::thread::panicking()) else {
+        // Only a panic: a task that ran out of steps, or was dropped as the runtime
+        // stops, needs nothing.
+        if !std::thread::panicking() {
             return;
-        };
+        }
+        let worker = self.0;
         let restart = {
             let mut queue = worker.lock();
             queue.broken = true;
@@ -204,11 +209,7 @@ impl<A: Adapter> Drop for Running<'_, A> {
             queue.running
         };
         if restart {
-            let worker = worker.clone();
-            worker
-                .tracker
-                .clone()
-                .spawn(async move { worker.run().await });
+            worker.spawn_run();
         }
     }
 }

@@ -4,7 +4,7 @@
 //! Other functions are used internally to handle the websocket connection through tasks and channels
 //! and to handle upgrade from polling to ws
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::VecDeque, sync::Arc, time::Duration};
 
 use futures_util::{FutureExt as _, SinkExt, StreamExt};
 use http::{HeaderValue, Request, Response, StatusCode, request::Parts};
@@ -123,7 +123,7 @@ where
         .max_frame_size(Some(engine.config.ws_max_frame_size));
 
     let ws_init = move || WebSocketStream::from_raw_socket(conn, Role::Server, Some(ws_config));
-    let (socket, ws) = if let Some(sid) = sid {
+    let (socket, ws, inline_heartbeat) = if let Some(sid) = sid {
         match engine.get_socket(sid) {
             None => return Err(Error::UnknownSessionID(sid)),
             Some(socket) if socket.is_ws() => return Err(Error::MultipleWebsocketRequests),
@@ -148,7 +148,7 @@ where
                         return Err(Error::Upgrade);
                     }
                 }
-                (socket, ws)
+                (socket, ws, false)
             }
         }
     } else {
@@ -161,15 +161,16 @@ where
         init_handshake(socket.id, &mut ws, &engine.config).await?;
         // PATCH (switchboard): a v4 session born on WebSocket keeps its heartbeat in its
         // connection's task (`serve`); others keep the heartbeat task.
-        if socket.protocol != ProtocolVersion::V4 {
+        let inline = socket.protocol == ProtocolVersion::V4;
+        if !inline {
             socket
                 .clone()
                 .spawn_heartbeat(engine.config.ping_interval, engine.config.ping_timeout);
         }
-        (socket, ws)
+        (socket, ws, inline)
     };
-    let heartbeat = (sid.is_none() && socket.protocol == ProtocolVersion::V4)
-        .then_some((engine.config.ping_interval, engine.config.ping_timeout));
+    let heartbeat =
+        inline_heartbeat.then_some((engine.config.ping_interval, engine.config.ping_timeout));
     serve(&engine, ws, &socket, heartbeat).await;
     Ok(())
 }
@@ -221,9 +222,7 @@ async fn serve<H: EngineIoHandler, S>(
                     // A client that stops reading must not keep a closed session's task
                     // waiting on its writes.
                     let write = async {
-                        for packets in groups {
-                            write_packets(&mut ws, socket, packets).await;
-                        }
+                        write_groups(&mut ws, socket, groups).await;
                         ws.flush().await.ok();
                     };
                     if write
@@ -262,7 +261,7 @@ async fn serve<H: EngineIoHandler, S>(
                 // Written here, ahead of the queue: a queue kept full by a client that
                 // reads slowly (a paced replay) is not a client that stopped answering.
                 // One that does not take the ping within the timeout has.
-                let timeout = heartbeat.map_or(Duration::ZERO, |(_, timeout)| timeout);
+                let (_, timeout) = heartbeat.unwrap_or_default();
                 let now = Instant::now();
                 let write = ws.send(Message::Text(String::from(Packet::Ping).into()));
                 if tokio::time::timeout(timeout, write).await.is_err() {
@@ -302,9 +301,7 @@ async fn serve<H: EngineIoHandler, S>(
     // does not take it within `CLOSING_WRITE_TIMEOUT`.
     let closing = async {
         if let Some(Some(groups)) = socket.queue.take_all().now_or_never() {
-            for packets in groups {
-                write_packets(&mut ws, socket, packets).await;
-            }
+            write_groups(&mut ws, socket, groups).await;
         }
         #[cfg(feature = "tracing")]
         tracing::trace!(sid = %socket.id, "ws closing flush");
@@ -368,16 +365,16 @@ fn on_frame<H: EngineIoHandler>(
     }
 }
 
-/// Feeds a group of packets to the connection (flushed by the caller); a failed write is
-/// logged, as the session ends through its reader or its heartbeat.
-async fn write_packets<D: Default + Send + Sync + 'static, S>(
+/// Feeds the groups taken from the queue to the connection (flushed by the caller); a
+/// failed write is logged, as the session ends through its reader or its heartbeat.
+async fn write_groups<D: Default + Send + Sync + 'static, S>(
     ws: &mut WebSocketStream<S>,
     socket: &Socket<D>,
-    packets: PacketBuf,
+    groups: VecDeque<PacketBuf>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    for item in packets {
+    for item in groups.into_iter().flatten() {
         let res = match item {
             Packet::Binary(bin) | Packet::BinaryV3(bin) => {
                 if socket.protocol == ProtocolVersion::V3 {
