@@ -13,20 +13,28 @@ use tokio::sync::Mutex;
 use crate::realtime::HistoryLimits;
 use crate::realtime::log::new_epoch;
 
-/// Appends one event: KEYS stream, epoch; ARGV body, a new epoch name (used when
-/// none is set: the log was lost, so the stream starts over), max length, oldest id
-/// to keep, the publishing node, `1` when that node delivered it already.
-/// Returns `{epoch, id}`.
+/// Appends one event: KEYS stream, epoch, floor; ARGV body, a new epoch name (used
+/// when none is set: the log was lost, so the stream starts over), max length, oldest
+/// id to keep, the publishing node, `1` when that node delivered it already.
+/// Whenever trimming removes entries, the floor becomes the first entry still
+/// present: everything before it may be gone, so an offset older than the floor is not
+/// recoverable. (Redis's own `max-deleted-entry-id` does not move on trimming in
+/// Redis 7.0, so it cannot say this.) Returns `{epoch, id}`.
 const APPEND: &str = r"
 local epoch = redis.call('GET', KEYS[2])
 if not epoch then
   epoch = ARGV[2]
   redis.call('SET', KEYS[2], epoch)
-  redis.call('DEL', KEYS[1])
+  redis.call('DEL', KEYS[1], KEYS[3])
 end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*',
+local id = redis.call('XADD', KEYS[1], '*',
   'epoch', epoch, 'e', ARGV[1], 'origin', ARGV[5], 'local', ARGV[6])
-redis.call('XTRIM', KEYS[1], 'MINID', '~', ARGV[4])
+local trimmed = redis.call('XTRIM', KEYS[1], 'MAXLEN', '~', ARGV[3])
+  + redis.call('XTRIM', KEYS[1], 'MINID', '~', ARGV[4])
+if trimmed > 0 then
+  local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
+  redis.call('SET', KEYS[3], first[1][1])
+end
 return {epoch, id}
 ";
 
@@ -34,6 +42,7 @@ pub(super) struct Appender {
     conn: ConnectionManager,
     stream: String,
     epoch_key: String,
+    floor_key: String,
     limits: HistoryLimits,
     script: redis::Script,
     /// This node, as entries name their origin.
@@ -57,6 +66,7 @@ impl Appender {
         conn: ConnectionManager,
         stream: String,
         epoch_key: String,
+        floor_key: String,
         limits: HistoryLimits,
         node: String,
     ) -> Self {
@@ -64,6 +74,7 @@ impl Appender {
             conn,
             stream,
             epoch_key,
+            floor_key,
             limits,
             script: redis::Script::new(APPEND),
             node,
@@ -78,6 +89,7 @@ impl Appender {
         self.script
             .key(&self.stream)
             .key(&self.epoch_key)
+            .key(&self.floor_key)
             .arg(body)
             .arg(new_epoch().as_ref())
             .arg(self.limits.size)

@@ -37,12 +37,15 @@ struct Wire {
 /// Entries read per `XREAD`, and how long one waits for new ones.
 const READ_COUNT: usize = 512;
 const READ_BLOCK_MS: u64 = 2000;
+/// Entries read per `XRANGE` of a replay.
+const REPLAY_PAGE: usize = 1000;
 
 pub struct RedisFanout {
     conn: ConnectionManager,
     stream: String,
     epoch_key: String,
-    limits: HistoryLimits,
+    /// Where trimming left the log (`appender.rs`): older offsets are not recoverable.
+    floor_key: String,
     local: LocalDelivery,
     appender: Arc<Appender>,
     /// Whether the reader is reading the stream right now.
@@ -65,6 +68,7 @@ impl RedisFanout {
     ) -> redis::RedisResult<Self> {
         let stream = format!("{prefix}:stream");
         let epoch_key = format!("{prefix}:epoch");
+        let floor_key = format!("{prefix}:floor");
         let mut reader = reader_connection(&client).await?;
         let last: StreamRangeReply = redis::cmd("XREVRANGE")
             .arg(&stream)
@@ -92,6 +96,7 @@ impl RedisFanout {
             conn.clone(),
             stream.clone(),
             epoch_key.clone(),
+            floor_key.clone(),
             limits,
             Uuid::now_v7().simple().to_string(),
         ));
@@ -112,7 +117,7 @@ impl RedisFanout {
             conn,
             stream,
             epoch_key,
-            limits,
+            floor_key,
             local,
             appender,
             reading,
@@ -281,48 +286,64 @@ impl Fanout for RedisFanout {
         after: &Offset,
     ) -> Result<Vec<Arc<Delivery>>, Unrecoverable> {
         let mut conn = self.conn.clone();
-        let epoch: Option<String> = redis::cmd("GET")
-            .arg(&self.epoch_key)
-            .query_async(&mut conn)
-            .await
-            .map_err(|e| lost("epoch", e))?;
-        if epoch.as_deref() != Some(after.epoch.as_ref()) {
-            return Err(Unrecoverable);
-        }
-        // The log reaches back to `after` only if nothing after it was trimmed, and
-        // `after` must be a position the log has reached.
         let info: HashMap<String, redis::Value> = redis::cmd("XINFO")
             .arg("STREAM")
             .arg(&self.stream)
             .query_async(&mut conn)
             .await
             .map_err(|e| lost("stream info", e))?;
-        let position = |field: &str| {
-            info.get(field)
-                .cloned()
-                .and_then(|v| redis::from_redis_value::<String>(v).ok())
-                .and_then(|s| Position::parse(&s))
-        };
-        let (Some(deleted), Some(last)) = (
-            position("max-deleted-entry-id"),
-            position("last-generated-id"),
-        ) else {
+        let Some(last) = info
+            .get("last-generated-id")
+            .cloned()
+            .and_then(|v| redis::from_redis_value::<String>(v).ok())
+            .and_then(|s| Position::parse(&s))
+        else {
             return Err(Unrecoverable);
         };
-        if after.pos < deleted || after.pos > last {
+        if after.pos > last {
             return Err(Unrecoverable);
         }
-        let entries: StreamRangeReply = redis::cmd("XRANGE")
-            .arg(&self.stream)
-            .arg(format!("({}", after.pos))
-            .arg("+")
-            .arg("COUNT")
-            .arg(self.limits.size)
+        // Everything after `after` up to the last entry now, page by page.
+        let mut entries = Vec::new();
+        let mut cursor = after.pos;
+        while cursor < last {
+            let page: StreamRangeReply = redis::cmd("XRANGE")
+                .arg(&self.stream)
+                .arg(format!("({cursor}"))
+                .arg(last.to_string())
+                .arg("COUNT")
+                .arg(REPLAY_PAGE)
+                .query_async(&mut conn)
+                .await
+                .map_err(|e| lost("range", e))?;
+            let Some(end) = page.ids.last().and_then(|e| Position::parse(&e.id)) else {
+                break;
+            };
+            cursor = end;
+            let full = page.ids.len() >= REPLAY_PAGE;
+            entries.extend(page.ids);
+            if !full {
+                break;
+            }
+        }
+        // Then whether the log still reached back to `after` when it was read: within
+        // an epoch the floor only rises, so a floor at or below `after` now means
+        // nothing after `after` had been trimmed before the range was read.
+        let (epoch, floor): (Option<String>, Option<String>) = redis::cmd("MGET")
+            .arg(&self.epoch_key)
+            .arg(&self.floor_key)
             .query_async(&mut conn)
             .await
-            .map_err(|e| lost("range", e))?;
+            .map_err(|e| lost("epoch", e))?;
+        if epoch.as_deref() != Some(after.epoch.as_ref())
+            || floor
+                .as_deref()
+                .and_then(Position::parse)
+                .is_some_and(|floor| after.pos < floor)
+        {
+            return Err(Unrecoverable);
+        }
         Ok(entries
-            .ids
             .iter()
             .filter_map(|e| delivery_of(e, Position::parse(&e.id)?))
             .filter(|d| d.replays_to(user))
