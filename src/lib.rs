@@ -10,6 +10,7 @@ pub(crate) mod domain;
 pub(crate) mod error;
 pub(crate) mod http;
 pub(crate) mod infra;
+pub mod outbound;
 pub(crate) mod realtime;
 pub(crate) mod socket;
 pub mod telemetry;

@@ -8,6 +8,7 @@ mod state;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::serve::ListenerExt;
 use socketioxide::{SocketIo, TransportType};
@@ -135,7 +136,9 @@ pub async fn start(
         sessions.clone(),
     ]);
     let gateway = push_gateway(&config)?;
-    let jwks: Arc<crate::infra::jwks::HttpJwks> = Arc::default();
+    let jwks = Arc::new(crate::infra::jwks::HttpJwks::new(
+        crate::infra::outbound::client(outbound_resolver(&config), Duration::from_secs(5)),
+    ));
     let crate::infra::media::Opened {
         store: media,
         local: local_media,
@@ -335,9 +338,26 @@ pub async fn start(
     Ok(RunningServer { addr, task })
 }
 
+/// The names outbound fetches may resolve to private addresses: those the
+/// configuration lists exactly (allow-list entries, `EXPO_PUSH_URL`'s host).
+fn outbound_resolver(config: &Config) -> crate::infra::outbound::GuardedResolver {
+    let expo = config
+        .expo_push_url
+        .as_deref()
+        .and_then(|u| url::Url::parse(u).ok())
+        .and_then(|u| u.host_str().map(str::to_string));
+    let listed: Vec<&str> = config
+        .web_push_allowed_endpoints
+        .exact_names()
+        .chain(config.jwks_allowed_urls.exact_names())
+        .chain(expo.as_deref())
+        .collect();
+    crate::infra::outbound::GuardedResolver::new(listed)
+}
+
 /// The push services the configuration names (Web Push with VAPID, Expo, SMTP).
 fn push_gateway(config: &Config) -> Result<Arc<push::HttpPushGateway>, StartError> {
-    let client = push::http_client(config.push_timeout);
+    let client = crate::infra::outbound::client(outbound_resolver(config), config.push_timeout);
     let web_push = match (&config.vapid_public_key, &config.vapid_private_key) {
         (Some(public), Some(private)) => Some(push::web_push::WebPushSender::new(
             client.clone(),

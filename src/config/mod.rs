@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::outbound::AllowList;
+
 mod admin_ui;
 mod media;
 mod rate_limits;
@@ -95,9 +97,10 @@ pub struct Config {
     pub vapid_public_key: Option<String>,
     /// `VAPID_PRIVATE_KEY`: base64url 32-byte scalar (never read back by any route).
     pub vapid_private_key: Option<String>,
-    /// `WEB_PUSH_ALLOWED_ENDPOINTS`: comma-separated URL prefixes a push subscription's
-    /// endpoint must start with (default: the public browser push services).
-    pub web_push_allowed_endpoints: Vec<String>,
+    /// `WEB_PUSH_ALLOWED_ENDPOINTS`: comma-separated URLs a push subscription's
+    /// endpoint must fall under, matched on the parsed URL (`outbound.rs`; default:
+    /// the public browser push services).
+    pub web_push_allowed_endpoints: AllowList,
     /// `VAPID_SUBJECT`: the contact push services see (`mailto:` or an https URL);
     /// default `mailto:webpush@localhost` (set it: some services refuse that one).
     pub vapid_subject: String,
@@ -141,9 +144,10 @@ pub struct Config {
     /// `SCHEDULER_POLL_MS`, default 1000: how often due jobs are looked for (arming
     /// one on this node wakes the scheduler at once).
     pub scheduler_poll: Duration,
-    /// `JWKS_ALLOWED_URLS`: comma-separated URL prefixes a host platform's `jwks_url`
-    /// must start with (the server fetches it); unset: JWKS bindings are refused.
-    pub jwks_allowed_urls: Vec<String>,
+    /// `JWKS_ALLOWED_URLS`: comma-separated URLs a host platform's `jwks_url` must
+    /// fall under, matched as `WEB_PUSH_ALLOWED_ENDPOINTS` (the server fetches it);
+    /// unset: JWKS bindings are refused.
+    pub jwks_allowed_urls: AllowList,
     /// `RETENTION_DAYS`, default 7: settled push outbox rows and finished scheduler
     /// jobs older than this are deleted (swept at start and hourly).
     pub retention: Duration,
@@ -257,14 +261,11 @@ impl Config {
             legacy_ws_enabled: parse(&get, "LEGACY_WS_ENABLED", true)?,
             vapid_public_key: vapid_key(&get, "VAPID_PUBLIC_KEY", 65)?,
             vapid_private_key: vapid_key(&get, "VAPID_PRIVATE_KEY", 32)?,
-            web_push_allowed_endpoints: list(&get, "WEB_PUSH_ALLOWED_ENDPOINTS").unwrap_or_else(
-                || {
-                    DEFAULT_PUSH_SERVICES
-                        .iter()
-                        .map(|s| s.to_string())
-                        .collect()
-                },
-            ),
+            web_push_allowed_endpoints: allow_list(
+                &get,
+                "WEB_PUSH_ALLOWED_ENDPOINTS",
+                DEFAULT_PUSH_SERVICES,
+            )?,
             vapid_subject: get("VAPID_SUBJECT")
                 .map(|v| v.trim().to_string())
                 .unwrap_or_else(|| "mailto:webpush@localhost".into()),
@@ -298,7 +299,7 @@ impl Config {
                 45,
             )?),
             scheduler_poll: Duration::from_millis(positive(&get, "SCHEDULER_POLL_MS", 1000)?),
-            jwks_allowed_urls: list(&get, "JWKS_ALLOWED_URLS").unwrap_or_default(),
+            jwks_allowed_urls: allow_list(&get, "JWKS_ALLOWED_URLS", &[])?,
             retention: Duration::from_secs(86_400 * positive(&get, "RETENTION_DAYS", 7)?),
             login_max_failures: positive(&get, "LOGIN_MAX_FAILURES", 10)? as u32,
             login_max_failures_per_ip: positive(&get, "LOGIN_MAX_FAILURES_PER_IP", 50)? as u32,
@@ -397,7 +398,7 @@ const DEFAULT_PUSH_SERVICES: &[&str] = &[
     "https://fcm.googleapis.com/",
     "https://updates.push.services.mozilla.com/",
     "https://web.push.apple.com/",
-    "https://wns2-",
+    "https://*.notify.windows.com/",
 ];
 
 /// Expo's public push endpoint.
@@ -431,6 +432,16 @@ fn list(get: &impl Fn(&str) -> Option<String>, var: &str) -> Option<Vec<String>>
             .filter(|p| !p.is_empty())
             .collect()
     })
+}
+
+/// An outbound allow-list (`outbound::AllowList`), `default` when unset.
+fn allow_list(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: &[&str],
+) -> Result<AllowList, ConfigError> {
+    let entries = list(get, var).unwrap_or_else(|| default.iter().map(|s| s.to_string()).collect());
+    AllowList::parse(&entries).map_err(|reason| ConfigError { var, reason })
 }
 
 fn positive(

@@ -23,21 +23,12 @@ pub struct HttpJwks {
 }
 
 impl HttpJwks {
-    pub fn new() -> Self {
+    /// `client`: `infra::outbound::client`, no redirects, a 5 s timeout.
+    pub fn new(client: reqwest::Client) -> Self {
         Self {
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .timeout(Duration::from_secs(5))
-                .build()
-                .expect("an HTTP client with rustls builds"),
+            client,
             cache: Mutex::default(),
         }
-    }
-}
-
-impl Default for HttpJwks {
-    fn default() -> Self {
-        Self::new()
     }
 }
 

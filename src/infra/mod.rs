@@ -6,5 +6,6 @@
 pub mod jwks;
 pub mod media;
 pub mod memory;
+pub mod outbound;
 pub mod push;
 pub mod redis;

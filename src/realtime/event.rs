@@ -125,6 +125,15 @@ impl RealtimeEvent {
         self
     }
 
+    /// The conversation and the user a `participant_removed` event is about.
+    pub fn removed_participant(&self) -> Option<(Uuid, Uuid)> {
+        if self.kind != EventType::ParticipantRemoved {
+            return None;
+        }
+        let user = self.payload["user_id"].as_str()?.parse().ok()?;
+        Some((self.conversation_id?, user))
+    }
+
     pub fn entity(mut self, kind: &'static str, id: Uuid) -> Self {
         self.entity_type = Some(kind.to_string());
         self.entity_id = Some(id);

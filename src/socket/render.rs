@@ -53,6 +53,26 @@ impl<A: Adapter> SocketIoRenderer<A> {
     }
 }
 
+impl<A: Adapter> SocketIoRenderer<A> {
+    /// A participant was removed (or left): their sockets on this node leave the
+    /// conversation's channel.
+    async fn end_subscription(&self, event: &crate::realtime::RealtimeEvent) {
+        let Some((conversation, user)) = event.removed_participant() else {
+            return;
+        };
+        let Some(chat) = self.chat() else {
+            return;
+        };
+        if let Err(e) = chat
+            .to(user_room(user))
+            .leave(conversation_room(conversation))
+            .await
+        {
+            tracing::warn!(error = %e, "a removed participant's sockets did not all leave the channel");
+        }
+    }
+}
+
 impl<A: Adapter> Renderer for SocketIoRenderer<A> {
     fn deliver<'a>(&'a self, d: &'a Delivery) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
         Box::pin(async move {
@@ -60,13 +80,14 @@ impl<A: Adapter> Renderer for SocketIoRenderer<A> {
             if event.kind == EventType::SessionRevoked {
                 return self.end_sessions(audience).await;
             }
-            let rooms: Vec<String> = audience
-                .users
-                .iter()
-                .copied()
-                .map(user_room)
-                .chain(audience.conversation.map(conversation_room))
-                .collect();
+            if event.kind == EventType::ParticipantRemoved {
+                self.end_subscription(event).await;
+            }
+            // Only to the users the event is for: they are the conversation's members
+            // when it was published, and every socket is in its user's room. A
+            // conversation's channel adds no one (a subscriber who is no longer a
+            // member must not hear it).
+            let rooms: Vec<String> = audience.users.iter().copied().map(user_room).collect();
             if rooms.is_empty() {
                 return;
             }

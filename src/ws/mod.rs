@@ -247,11 +247,32 @@ impl Sessions {
         }
     }
 
+    /// A participant was removed (or left): their sessions on this node leave the
+    /// conversation's channel.
+    fn end_subscriptions(&self, user: Uuid, conversation: Uuid) {
+        let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        let sessions: Vec<u64> = inner
+            .by_user
+            .get(&user)
+            .into_iter()
+            .flatten()
+            .copied()
+            .collect();
+        if let Some(set) = inner.by_conversation.get_mut(&conversation) {
+            for id in sessions {
+                set.remove(&id);
+            }
+        }
+    }
+
     /// Sends the event to every local session in the audience, once each, rendered
     /// once per dialect. A session whose buffer is full is closed. A revocation ends
     /// the user's sessions instead.
     pub fn deliver(&self, d: &Delivery) {
         let (event, audience) = (&d.event, &d.audience);
+        if let Some((conversation, user)) = event.removed_participant() {
+            self.end_subscriptions(user, conversation);
+        }
         let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
         if event.kind == EventType::SessionRevoked {
             for u in &audience.users {
@@ -263,17 +284,14 @@ impl Sessions {
             }
             return;
         }
+        // Only to the users the event is for (the conversation's members when it was
+        // published): a conversation's channel adds no one, so a subscriber who is no
+        // longer a member never hears it.
         let mut targets: HashSet<u64> = HashSet::new();
         for u in &audience.users {
             if let Some(set) = inner.by_user.get(u) {
                 targets.extend(set);
             }
-        }
-        if let Some(set) = audience
-            .conversation
-            .and_then(|c| inner.by_conversation.get(&c))
-        {
-            targets.extend(set);
         }
         if targets.is_empty() {
             return;

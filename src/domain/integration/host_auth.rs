@@ -27,8 +27,8 @@ pub trait JwksSource: Send + Sync {
 /// What the configuration allows for host platforms.
 #[derive(Debug, Clone, Default)]
 pub struct HostAuthSettings {
-    /// URL prefixes a `jwks_url` must start with (`JWKS_ALLOWED_URLS`); none: JWKS off.
-    pub jwks_allowed: Vec<String>,
+    /// What a `jwks_url` must fall under (`JWKS_ALLOWED_URLS`); none: JWKS off.
+    pub jwks_allowed: crate::outbound::AllowList,
 }
 
 /// `PUT /api/v1/host-auth`: one of `hs256_secret`, `public_key_pem`, `jwks_url`.
@@ -149,17 +149,12 @@ impl Domain {
         }
         if let Some(u) = &input.jwks_url {
             let u = validate::url("jwks_url", u)?;
-            if !self
-                .host_auth
-                .jwks_allowed
-                .iter()
-                .any(|p| u.starts_with(p.as_str()))
-            {
-                return Err(AppError::validation(
+            self.host_auth.jwks_allowed.check(&u).map_err(|why| {
+                AppError::validation(
                     "jwks_url",
-                    "is not under JWKS_ALLOWED_URLS: this server fetches only what its configuration allows",
-                ));
-            }
+                    format!("{why} (JWKS_ALLOWED_URLS: this server fetches only what its configuration allows)"),
+                )
+            })?;
         }
         if host_auth::Entity::find()
             .filter(host_auth::Column::Issuer.eq(&issuer))
@@ -232,9 +227,18 @@ impl Domain {
             .jwks_url
             .as_deref()
             .ok_or_else(|| refused("no key for this issuer"))?;
-        let unavailable = |e: String| AppError::Unavailable {
-            what: format!("the host's JWKS ({e})"),
-            source: None,
+        // Fetched only while the configuration still allows it.
+        self.host_auth
+            .jwks_allowed
+            .check(url)
+            .map_err(|_| refused("the host's JWKS URL is not allowed by this server"))?;
+        // The URL and the fetch error are the operator's to read, not the caller's.
+        let unavailable = |e: String| {
+            tracing::warn!(issuer = %h.issuer, error = %e, "host JWKS unavailable");
+            AppError::Unavailable {
+                what: "the host platform's key set".into(),
+                source: None,
+            }
         };
         let mut set = self.jwks.jwks(url, false).await.map_err(unavailable)?;
         if let Some(kid) = kid

@@ -269,6 +269,14 @@ impl Domain {
             Ok(_) => return Outcome::Gone("subscription removed".into()),
             Err(e) => return retry(e),
         };
+        if self
+            .web_push
+            .allowed_endpoints
+            .check(&sub.endpoint)
+            .is_err()
+        {
+            return Outcome::Failed("the endpoint is no longer allowed".into());
+        }
         let target = WebPushTarget::from(&sub);
         self.push
             .gateway
@@ -368,6 +376,15 @@ impl Domain {
         .expect("a push body serialises");
         let (mut delivered, mut failed) = (0, 0);
         for sub in &rows {
+            if self
+                .web_push
+                .allowed_endpoints
+                .check(&sub.endpoint)
+                .is_err()
+            {
+                failed += 1;
+                continue;
+            }
             match self
                 .push
                 .gateway

@@ -20,7 +20,7 @@ pub struct WebPushSettings {
     /// The VAPID public key (base64url), when Web Push is configured.
     pub public_key: Option<String>,
     /// URL prefixes a subscription's endpoint must start with.
-    pub allowed_endpoints: Vec<String>,
+    pub allowed_endpoints: crate::outbound::AllowList,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -88,20 +88,10 @@ impl Domain {
             });
         }
         let endpoint = validate::url("endpoint", &input.endpoint)?;
-        if !endpoint.starts_with("https://") && !endpoint.starts_with("http://127.0.0.1") {
-            return Err(AppError::validation("endpoint", "must be an https URL"));
-        }
-        if !self
-            .web_push
+        self.web_push
             .allowed_endpoints
-            .iter()
-            .any(|prefix| endpoint.starts_with(prefix.as_str()))
-        {
-            return Err(AppError::validation(
-                "endpoint",
-                "is not a push service this server sends to",
-            ));
-        }
+            .check(&endpoint)
+            .map_err(|why| AppError::validation("endpoint", why))?;
         let (p256dh, auth) = match (&input.keys, &input.p256dh, &input.auth) {
             (Some(k), _, _) => (k.p256dh.as_str(), k.auth.as_str()),
             (None, Some(p), Some(a)) => (p.as_str(), a.as_str()),

@@ -23,16 +23,6 @@ pub struct HttpPushGateway {
     pub mail: Option<email::Mailer>,
 }
 
-/// An HTTP client for push services: no redirects, bounded time.
-pub fn http_client(timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(timeout)
-        .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .expect("an HTTP client with rustls builds")
-}
-
 fn not_configured(what: &str) -> Outcome {
     Outcome::Failed(format!("{what} is not configured"))
 }
