@@ -10,12 +10,15 @@
 // <stopFile> appears (the caller restarts the nodes in between). Then it checks:
 // every acknowledged message reached every other member exactly once, no message
 // reached anyone twice, and every reconnect was a recovery (`socket.recovered`).
+// Those checks run behind a barrier, not after a pause: one last message, sent once
+// every acknowledged one is in the event log, must reach everyone; each connection gets
+// the log in order, so whatever the server sent before it has arrived when it does.
 // Prints one line per check; exits 1 on the first failure.
 
 import { existsSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { io } from 'socket.io-client';
-import { check, createRun, rest, sleep, whenConnected } from './lib/testkit.mjs';
+import { check, createRun, rest, sleep, waitFor, whenConnected } from './lib/testkit.mjs';
 
 const [base, readyFile, stopFile] = process.argv.slice(2);
 if (!stopFile) {
@@ -103,7 +106,17 @@ await step('every client is connected again', async () => {
   check(clients.every((c) => c.socket.connected), 'all connected',
     clients.map((c) => c.socket.connected));
 });
-await sleep(2000); // the last deliveries settle
+await step('a last message reaches everyone (the barrier for the checks below)', async () => {
+  // Every acknowledged message was in the event log before its ack, so before this one.
+  const text = `barrier-${suffix}`;
+  const arrived = clients.map((c) => waitFor(c.socket, 'response_message',
+    (m) => m.chat_id === group.id && m.message === text));
+  const ack = await clients[0].socket.timeout(10_000).emitWithAck('create_message', {
+    chat_id: group.id, message: text, client_msg_id: text,
+  });
+  check(ack?.status === 'ok', 'the last message is stored', ack);
+  await Promise.all(arrived);
+});
 await step('every client reconnected and every reconnect recovered', () => {
   for (const c of clients) {
     check(c.connects > 1, `${c.socket.label} reconnected (its node restarted)`, c.connects);

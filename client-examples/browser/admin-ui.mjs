@@ -71,8 +71,11 @@ await step('/admin refuses a wrong password with "invalid credentials"', async (
   check(err.message === 'invalid credentials', 'connect_error message', err.message);
 });
 // `io(url + '/admin')` is the namespace, as the UI connects.
+const serverIds = new Set();
 const adminSock = await step('/admin accepts the operator: `session`, then `config`', async () => {
   const s = connect(`${urlA}/admin`, 'admin', { auth: { username, password: adminPassword } });
+  // Every node's `server_stats` (each sends one every 2 s) reach every UI socket.
+  s.on('server_stats', (st) => { if (st?.serverId) serverIds.add(st.serverId); });
   const session = waitFor(s, 'session');
   const config = waitFor(s, 'config');
   await whenConnected(s);
@@ -143,14 +146,34 @@ await step('actions: disconnect B from the UI\'s protocol; B hears it, the list 
   await page.getByText(idB, { exact: true }).waitFor({ state: 'detached', timeout: UI_TIMEOUT_MS });
 });
 
-await step('browser: the dashboard shows the servers (screenshot)', async () => {
-  await page.goto(`${urlA}/admin/ui/#/`);
-  // Stats arrive every 2 s from each node.
-  await sleep(4500);
+await step('browser: the dashboard counts every node healthy; the Servers page lists each (screenshots)', async () => {
+  // Each node sends `server_stats` every 2 s: one serverId per node, as the UI gets them.
   const nodes = new Set(urls).size;
-  await page.locator('text=/#\\d+#/').nth(nodes - 1).waitFor({ timeout: UI_TIMEOUT_MS })
-    .catch(() => {});
+  for (let i = 0; i < UI_TIMEOUT_MS / 100 && serverIds.size < nodes; i += 1) await sleep(100);
+  check(serverIds.size === nodes, `server_stats from each of the ${nodes} node(s)`, [...serverIds]);
+  // The dashboard's Servers card: a row per status, its count in an <h2>.
+  await page.goto(`${urlA}/admin/ui/#/`);
+  const card = page.locator('.v-card', { has: page.locator('.v-card__title', { hasText: 'Servers' }) });
+  const count = (status) => card.locator('tr', {
+    has: page.locator('.v-chip__content', { hasText: new RegExp(`^\\s*${status}\\s*$`, 'i') }),
+  }).locator('h2').innerText({ timeout: UI_TIMEOUT_MS });
+  let shown = {};
+  for (let i = 0; i < UI_TIMEOUT_MS / 200; i += 1) {
+    shown = { healthy: (await count('healthy')).trim(), unhealthy: (await count('unhealthy')).trim() };
+    if (shown.healthy === String(nodes) && shown.unhealthy === '0') break;
+    await sleep(200);
+  }
+  check(shown.healthy === String(nodes) && shown.unhealthy === '0',
+    `the dashboard counts ${nodes} healthy server(s) and none unhealthy`, shown);
   await page.screenshot({ path: join(shots, 'admin-ui-dashboard.png') });
+  // The Servers page: a row per node, by its serverId, marked healthy.
+  await page.goto(`${urlA}/admin/ui/#/servers`);
+  for (const id of serverIds) {
+    const row = page.locator('tr', { hasText: id });
+    await row.locator('.v-chip__content', { hasText: /^\s*healthy\s*$/i })
+      .waitFor({ timeout: UI_TIMEOUT_MS }); // times out naming `id` when it is not listed healthy
+  }
+  await page.screenshot({ path: join(shots, 'admin-ui-servers.png') });
 });
 
 finish(0);
