@@ -44,6 +44,8 @@ pub struct Admin(Arc<Inner>);
 
 struct Inner {
     io: SocketIo,
+    /// For the login guard the operator's login shares with users'.
+    domain: crate::domain::Domain,
     credentials: session::Credentials,
     bus: Arc<dyn AdminBus>,
     node: Node,
@@ -56,8 +58,14 @@ struct Inner {
 
 /// Why an Admin UI connection was refused; the UI shows the message.
 #[derive(Debug, thiserror::Error)]
-#[error("invalid credentials")]
-struct InvalidCredentials;
+enum Refused {
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("too many attempts; try again in {0} s")]
+    TooManyAttempts(u64),
+    #[error("the login check is unavailable; try again")]
+    Unavailable,
+}
 
 /// A session id minted at login, sent once the socket is connected.
 #[derive(Clone)]
@@ -69,6 +77,7 @@ impl Admin {
     /// namespaces being registered (the operator's password is hashed before).
     pub fn start(
         io: &SocketIo,
+        domain: crate::domain::Domain,
         credentials: Credentials,
         proxies: RateLimitConfig,
         bus: Arc<dyn AdminBus>,
@@ -76,6 +85,7 @@ impl Admin {
     ) -> Self {
         let admin = Self(Arc::new(Inner {
             io: io.clone(),
+            domain,
             credentials,
             bus,
             node: Node::this_process(),
@@ -103,12 +113,32 @@ impl Admin {
                 if creds.session_valid(field("sessionId")) {
                     return Ok(());
                 }
-                if creds.check(field("username"), field("password")).await {
-                    s.extensions.insert(NewSession(creds.new_session()));
-                    return Ok(());
+                // The login guard of user logins, per operator name and address.
+                let ip = protocol::client_ip(&s, &admin.0.proxies);
+                let (name, password) = (field("username"), field("password"));
+                let checked = admin
+                    .0
+                    .domain
+                    .guarded_login(name, ip, creds.check(name, password))
+                    .await;
+                match checked {
+                    Ok(true) => {
+                        s.extensions.insert(NewSession(creds.new_session()));
+                        Ok(())
+                    }
+                    Ok(false) => {
+                        tracing::warn!(sid = %s.id, ip = ?ip, "admin ui: invalid credentials");
+                        Err(Refused::InvalidCredentials)
+                    }
+                    Err(crate::error::AppError::RateLimited(after)) => {
+                        tracing::warn!(sid = %s.id, ip = ?ip, "admin ui: login refused, too many attempts");
+                        Err(Refused::TooManyAttempts(after.unwrap_or(1)))
+                    }
+                    Err(e) => {
+                        e.log_hidden("admin ui login");
+                        Err(Refused::Unavailable)
+                    }
                 }
-                tracing::warn!(sid = %s.id, "admin ui: invalid credentials");
-                Err(InvalidCredentials)
             }
         };
         let admin = self.clone();

@@ -1,7 +1,7 @@
 //! What the Socket.IO Admin UI (`@socket.io/admin-ui` 0.5) reads, in its own shapes:
 //! the features offered, a socket's description, a node's `server_stats`.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use serde_json::{Map, Value, json};
 use socketioxide::adapter::Adapter;
@@ -29,7 +29,22 @@ pub const FEATURES: [&str; 8] = [
 
 /// Headers and query parameters that carry credentials; shown as `[redacted]`.
 const SECRET_HEADERS: [&str; 4] = ["authorization", "cookie", "x-api-key", "sec-websocket-key"];
-const SECRET_PARAMS: [&str; 4] = ["token", "ticket", "access_token", "auth"];
+const SECRET_PARAMS: [&str; 6] = ["token", "ticket", "access_token", "auth", "api_key", "sid"];
+const REDACTED: &str = "[redacted]";
+
+/// A request's query with every credential replaced by `[redacted]` (names compared
+/// without case), as pairs and as the query string the UI shows in `url`.
+fn redacted_query(query: &str) -> (Map<String, Value>, String) {
+    let mut pairs = Map::new();
+    let mut text = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        let secret = SECRET_PARAMS.iter().any(|p| p.eq_ignore_ascii_case(&k));
+        let shown = if secret { REDACTED } else { v.as_ref() };
+        text.append_pair(&k, shown);
+        pairs.insert(k.into_owned(), Value::String(shown.to_owned()));
+    }
+    (pairs, text.finish())
+}
 
 /// Who a socket belongs to, kept on it when the Admin UI is on.
 #[derive(Clone, Debug)]
@@ -79,30 +94,10 @@ pub fn transport<A: Adapter>(s: &SocketRef<A>) -> &'static str {
     }
 }
 
-/// A socket as the UI lists it (Node's `serialize`), credentials left out.
-pub fn describe<A: Adapter>(s: &SocketRef<A>, proxies: &RateLimitConfig) -> Value {
+/// The address a socket's client connected from (through the trusted proxies).
+pub fn client_ip<A: Adapter>(s: &SocketRef<A>, proxies: &RateLimitConfig) -> Option<IpAddr> {
     let parts = s.req_parts();
-    let mut headers = Map::new();
-    for (name, value) in &parts.headers {
-        let shown = if SECRET_HEADERS.contains(&name.as_str()) {
-            "[redacted]".to_owned()
-        } else {
-            String::from_utf8_lossy(value.as_bytes()).into_owned()
-        };
-        headers.insert(name.as_str().to_owned(), Value::String(shown));
-    }
-    let query: Map<String, Value> =
-        form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
-            .map(|(k, v)| {
-                let shown = if SECRET_PARAMS.contains(&k.as_ref()) {
-                    "[redacted]".to_owned()
-                } else {
-                    v.into_owned()
-                };
-                (k.into_owned(), Value::String(shown))
-            })
-            .collect();
-    let address = parts
+    parts
         .extensions
         .get::<axum::extract::ConnectInfo<SocketAddr>>()
         .map(|peer| {
@@ -110,8 +105,28 @@ pub fn describe<A: Adapter>(s: &SocketRef<A>, proxies: &RateLimitConfig) -> Valu
                 .headers
                 .get("x-forwarded-for")
                 .and_then(|v| v.to_str().ok());
-            proxies.client_ip(peer.0.ip(), forwarded).to_string()
-        });
+            proxies.client_ip(peer.0.ip(), forwarded)
+        })
+}
+
+/// A socket as the UI lists it (Node's `serialize`), credentials left out.
+pub fn describe<A: Adapter>(s: &SocketRef<A>, proxies: &RateLimitConfig) -> Value {
+    let parts = s.req_parts();
+    let mut headers = Map::new();
+    for (name, value) in &parts.headers {
+        let shown = if SECRET_HEADERS.contains(&name.as_str()) {
+            REDACTED.to_owned()
+        } else {
+            String::from_utf8_lossy(value.as_bytes()).into_owned()
+        };
+        headers.insert(name.as_str().to_owned(), Value::String(shown));
+    }
+    let (query, query_text) = redacted_query(parts.uri.query().unwrap_or(""));
+    let url = match query_text.is_empty() {
+        true => parts.uri.path().to_owned(),
+        false => format!("{}?{query_text}", parts.uri.path()),
+    };
+    let address = client_ip(s, proxies).map(|ip| ip.to_string());
     let info = s.extensions.get::<SocketInfo>();
     let issued = info.as_ref().map_or_else(chrono::Utc::now, |i| i.issued);
     let mut data = Map::new();
@@ -133,7 +148,7 @@ pub fn describe<A: Adapter>(s: &SocketRef<A>, proxies: &RateLimitConfig) -> Valu
             "issued": issued.timestamp_millis(),
             "secure": parts.headers.get("x-forwarded-proto").is_some_and(|v| v == "https"),
             "time": issued.to_rfc2822(),
-            "url": parts.uri.to_string(),
+            "url": url,
             "xdomain": parts.headers.contains_key("origin"),
         },
         "rooms": s.rooms().into_iter().map(|r| r.to_string()).collect::<Vec<_>>(),

@@ -31,14 +31,14 @@ impl Credentials {
     }
 
     /// Whether `username` and `password` are the operator's (always hashes, so a wrong
-    /// name takes as long as a wrong password).
-    pub async fn check(&self, username: &str, password: &str) -> bool {
+    /// name takes as long as a wrong password); `RateLimited` while another operator
+    /// check runs (`password::verify_operator`).
+    pub async fn check(&self, username: &str, password: &str) -> AppResult<bool> {
         let name_ok: bool = username.as_bytes().ct_eq(self.username.as_bytes()).into();
         let password_ok =
-            crate::auth::password::verify(password.to_owned(), self.password_hash.clone())
-                .await
-                .unwrap_or(false);
-        name_ok && password_ok
+            crate::auth::password::verify_operator(password.to_owned(), self.password_hash.clone())
+                .await?;
+        Ok(name_ok && password_ok)
     }
 
     /// A new session id, valid for 24 hours.
@@ -76,9 +76,9 @@ mod tests {
         let c = Credentials::new("ops".into(), "correct horse battery".into(), "secret")
             .await
             .unwrap();
-        assert!(c.check("ops", "correct horse battery").await);
-        assert!(!c.check("ops", "wrong").await);
-        assert!(!c.check("opz", "correct horse battery").await);
+        assert!(c.check("ops", "correct horse battery").await.unwrap());
+        assert!(!c.check("ops", "wrong").await.unwrap());
+        assert!(!c.check("opz", "correct horse battery").await.unwrap());
         let s = c.new_session();
         assert!(c.session_valid(&s));
         let (expiry, mac) = s.split_once('.').unwrap();

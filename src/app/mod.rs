@@ -261,7 +261,14 @@ pub async fn start(
         events_per_second: config.rate_limits.events_per_second,
     };
     let admin = admin_credentials.map(|credentials| {
-        Admin::start(&io, credentials, config.rate_limits.clone(), admin_bus, &bg)
+        Admin::start(
+            &io,
+            domain.clone(),
+            credentials,
+            config.rate_limits.clone(),
+            admin_bus,
+            &bg,
+        )
     });
     socket::register(&io, domain.clone(), limits, &bg, overflow, admin);
     background::presence_ticker(&bg, domain.clone(), config.presence_sweep);

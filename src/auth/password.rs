@@ -26,9 +26,31 @@ pub async fn hash(password: String) -> AppResult<String> {
     .map_err(AppError::internal)?
 }
 
+/// Unauthenticated checks that are not user logins (the Admin UI's operator) run
+/// one at a time on their own permit, and are refused rather than queued while one
+/// runs: a flood of them never waits in line ahead of users' logins.
+static OPERATOR_HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+
 /// True when `password` matches the stored PHC string.
 pub async fn verify(password: String, phc: String) -> AppResult<bool> {
-    let _permit = HASHING.acquire().await.map_err(AppError::internal)?;
+    let permit = HASHING.acquire().await.map_err(AppError::internal)?;
+    verify_now(password, phc, permit).await
+}
+
+/// Like [`verify`] for an operator's check: `RateLimited` at once while another
+/// such check runs.
+pub async fn verify_operator(password: String, phc: String) -> AppResult<bool> {
+    let permit = OPERATOR_HASHING
+        .try_acquire()
+        .map_err(|_| AppError::RateLimited(Some(1)))?;
+    verify_now(password, phc, permit).await
+}
+
+async fn verify_now(
+    password: String,
+    phc: String,
+    _permit: tokio::sync::SemaphorePermit<'static>,
+) -> AppResult<bool> {
     tokio::task::spawn_blocking(move || {
         let parsed = PasswordHash::new(&phc).map_err(AppError::internal)?;
         Ok(Argon2::default()

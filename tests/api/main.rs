@@ -1,6 +1,7 @@
 //! The integration tests, in one binary: each test starts the real server on port 0
 //! with a fresh database (`common::TestServer`) and talks to it over the wire.
 
+mod admin_ui;
 mod architecture;
 mod auth;
 mod calls;

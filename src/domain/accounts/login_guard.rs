@@ -76,3 +76,26 @@ pub(crate) async fn failed(
 pub(crate) async fn succeeded(counter: &dyn FailureCounter, email: &str) -> AppResult<()> {
     counter.clear(&account_key(email)).await
 }
+
+impl crate::domain::Domain {
+    /// A login that is not a user's (the Admin UI's operator), under the same guard:
+    /// counted per `name` (in its own key space) and per address, refused while over
+    /// the limit without running `check`, and cleared by a success.
+    pub async fn guarded_login(
+        &self,
+        name: &str,
+        ip: Option<IpAddr>,
+        check: impl std::future::Future<Output = AppResult<bool>>,
+    ) -> AppResult<bool> {
+        let key = format!("operator:{name}");
+        let guard = self.login_failures.as_ref();
+        self::check(guard, self.login_limits, &key, ip).await?;
+        if check.await? {
+            succeeded(guard, &key).await?;
+            Ok(true)
+        } else {
+            failed(guard, self.login_limits, &key, ip).await?;
+            Ok(false)
+        }
+    }
+}
