@@ -31,6 +31,7 @@ impl JwtKeys {
     pub fn new(secret: &str, ttl: Duration) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 5;
+        validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp", "sub"]);
         Self {
             encoding: EncodingKey::from_secret(secret.as_bytes()),
@@ -56,7 +57,7 @@ impl JwtKeys {
         Ok((token, self.ttl.as_secs()))
     }
 
-    /// Checks signature and expiry.
+    /// Checks signature, expiry and `nbf` (when present).
     pub fn verify(&self, token: &str) -> AppResult<Claims> {
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|d| d.claims)

@@ -25,6 +25,11 @@ pub enum ConnectRejection {
     Internal,
 }
 
+/// The handshake's token, kept on the socket until it became visible and was
+/// checked once more (`admitted`).
+#[derive(Clone)]
+pub struct HandshakeToken(String);
+
 /// Resolves the handshake's credentials to the connecting user.
 pub async fn authenticate<A: Adapter>(
     s: &SocketRef<A>,
@@ -40,6 +45,7 @@ pub async fn authenticate<A: Adapter>(
         .or_else(|| bearer_token(&s.req_parts().headers).map(str::to_string))
         .filter(|t| !t.is_empty())
         .ok_or(ConnectRejection::Unauthorized)?;
+    s.extensions.insert(HandshakeToken(token.clone()));
     let actor = domain.authenticate(&token).await.map_err(|e| match e {
         AppError::UserInactive => ConnectRejection::UserInactive,
         AppError::Unauthorized(_) => ConnectRejection::Unauthorized,
@@ -62,4 +68,26 @@ pub async fn authenticate<A: Adapter>(
         }
     }
     Ok(actor)
+}
+
+/// Once the socket is visible (in its user's room, where a revocation finds it), the
+/// handshake's token is checked again: a deactivation or a password change that
+/// committed while the handshake ran, and whose revocation was delivered before the
+/// socket could be found, is caught here. False (after telling the client, as a
+/// revocation does) when the socket must go.
+pub async fn admitted<A: Adapter>(s: &SocketRef<A>, domain: &Domain) -> bool {
+    let Some(HandshakeToken(token)) = s.extensions.remove::<HandshakeToken>() else {
+        return true;
+    };
+    match domain.authenticate(&token).await {
+        Ok(_) => true,
+        Err(e @ (AppError::Unauthorized(_) | AppError::UserInactive)) => {
+            tracing::info!(sid = %s.id, error = %e, "a handshake raced a revocation; disconnecting");
+            let why = AppError::Unauthorized("session revoked".into()).to_exception();
+            let _ = s.emit("exception", &why);
+            false
+        }
+        // The next event's re-check decides; an outage is not a revocation.
+        Err(_) => true,
+    }
 }

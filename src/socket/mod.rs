@@ -87,7 +87,17 @@ pub fn register<A: Adapter + DefinedAdapter>(
         if let Some(admin) = &connect_admin {
             admin.connected(&s);
         }
-        resume::open(s, connect_overflow.clone(), connect_domain.hub().clone());
+        let domain = connect_domain.clone();
+        let admitted = {
+            let s = s.clone();
+            async move { connect::admitted(&s, &domain).await }
+        };
+        resume::open(
+            s,
+            connect_overflow.clone(),
+            connect_domain.hub().clone(),
+            admitted,
+        );
         std::future::ready(())
     };
     io.ns("/", on_connect.with(auth))

@@ -9,6 +9,7 @@
 //! client reads it, then `session {recovered, offset, epoch}`, then the events held
 //! meanwhile.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -62,14 +63,20 @@ pub async fn prepare<A: Adapter>(s: &SocketRef<A>, user: Uuid, start: Start, hub
     s.extensions.insert(Arc::new(catch_up));
 }
 
-/// Once connected: the replay (paced by what the client reads), `session`, the held
-/// events, then live. The socket joined its rooms before its replay was read, but live
+/// Once connected and `admitted` (the handshake's token checked again now that the
+/// socket is visible): the replay (paced by what the client reads), `session`, the
+/// held events, then live. The socket joined its rooms before its replay was read, but live
 /// events reach it only from the moment it became visible (now): what was published
 /// in between is read again here, and the gate drops what it also holds. The
 /// replay, `session` and the held events are all paced by what the client reads; a
 /// socket that cannot take them within `REPLAY_STALL` is cut like any socket whose
 /// buffer overflows, and comes back from its offset.
-pub fn open<A: Adapter>(s: SocketRef<A>, overflow: Overflow, hub: Hub) {
+pub fn open<A: Adapter>(
+    s: SocketRef<A>,
+    overflow: Overflow,
+    hub: Hub,
+    admitted: impl Future<Output = bool> + Send + 'static,
+) {
     let (Some(gate), Some(catch_up)) = (
         s.extensions.get::<Arc<SocketGate>>(),
         s.extensions.remove::<Arc<CatchUp>>(),
@@ -78,6 +85,11 @@ pub fn open<A: Adapter>(s: SocketRef<A>, overflow: Overflow, hub: Hub) {
     };
     let tasks = overflow.clone();
     tasks.spawn(async move {
+        // Nothing is sent (live events wait behind the gate) until it is admitted.
+        if !admitted.await {
+            let _ = s.disconnect();
+            return;
+        }
         let mut deliveries = catch_up.deliveries.clone();
         let mut offset = catch_up.offset();
         if let Some(from) = &offset {

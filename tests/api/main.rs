@@ -26,6 +26,7 @@ mod push_delivery;
 mod rate_limits;
 mod removed_member;
 mod resume;
+mod revocation;
 mod service;
 mod slow_clients;
 mod socket;

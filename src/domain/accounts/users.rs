@@ -45,6 +45,9 @@ impl Domain {
         let user = self
             .stored_user(claims.sub, claims.tid, "invalid token")
             .await?;
+        if !user.is_active {
+            return Err(AppError::UserInactive);
+        }
         if user
             .tokens_valid_from
             .is_some_and(|from| claims.iat < from.timestamp())
@@ -130,6 +133,10 @@ impl Domain {
             am.is_active = Set(active);
             if !active {
                 revoke_all_of_user(&tx, id).await?;
+                // Access tokens issued until now never work again, after a
+                // reactivation either. Tokens count in whole seconds: the next one.
+                let next_second = chrono::DateTime::from_timestamp(now().timestamp() + 1, 0);
+                am.tokens_valid_from = Set(Some(next_second.unwrap_or_else(now)));
             }
         }
         am.updated_at = Set(now());

@@ -288,6 +288,7 @@ impl Domain {
         }
         let mut validation = Validation::new(alg);
         validation.leeway = 30;
+        validation.validate_nbf = true;
         validation.set_issuer(&[issuer.as_str()]);
         // `sub` is checked below: hosts send numbers too, which the library refuses.
         validation.set_required_spec_claims(&["exp", "iss"]);
