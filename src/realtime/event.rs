@@ -79,6 +79,51 @@ impl EventType {
     }
 }
 
+/// Names a host's own event (`Publication`) can never go out under, on top of every
+/// [`EventType`]'s: the ones Socket.IO reserves (socket.io-client's parser refuses a
+/// packet that carries them, reconnects, is replayed the same event and loops), and
+/// every name Switchboard's Socket.IO dialect sends or answers to itself.
+/// `tests/api/architecture.rs` checks that every name `src/socket/` emits is here.
+pub const RESERVED_EVENT_NAMES: &[&str] = &[
+    // Socket.IO's own.
+    "connect",
+    "connect_error",
+    "disconnect",
+    "disconnecting",
+    "newlistener",
+    "removelistener",
+    "error",
+    "message",
+    // Switchboard's Socket.IO dialect: what it sends…
+    "session",
+    "exception",
+    "response_message",
+    "chat_created",
+    "get_all_chat_messages",
+    "updated_chat_list",
+    "subscribed",
+    "unsubscribed",
+    "pong",
+    // …and what it answers to.
+    "create_chat",
+    "create_message",
+    "seen_message",
+    "chat_messages",
+    "get_chats",
+    "subscribe",
+    "unsubscribe",
+    "ping",
+    "call_signal",
+    "typing",
+];
+
+/// Whether `name` is Socket.IO's or Switchboard's own (any case).
+pub fn is_reserved_event_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    RESERVED_EVENT_NAMES.contains(&lower.as_str())
+        || serde_json::from_value::<EventType>(serde_json::Value::String(lower)).is_ok()
+}
+
 /// The envelope every dialect renders from.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RealtimeEvent {

@@ -14,7 +14,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-pub use event::{Audience, EventType, RealtimeEvent};
+pub use event::{Audience, EventType, RealtimeEvent, is_reserved_event_name};
 pub use log::{Delivery, HistoryLimits, Offset, Position, Unrecoverable};
 use uuid::Uuid;
 

@@ -136,7 +136,14 @@ pub fn encode<A: Adapter>(socket: &SocketRef<A>, d: &Delivery) -> Option<Value> 
     let event = &d.event;
     let name = match event.kind {
         EventType::NewMessage => "response_message",
-        EventType::Publication => event.payload["event"].as_str().unwrap_or("publication"),
+        // A reserved name never goes out (refused at publish; this guards the log).
+        EventType::Publication => match event.payload["event"].as_str() {
+            Some(n) if !crate::realtime::is_reserved_event_name(n) => n,
+            _ => {
+                tracing::warn!(event = %event.event_id, "a host event with a reserved name is not sent");
+                return None;
+            }
+        },
         kind => kind.as_str(),
     };
     let offset = d.offset.as_ref().map(ToString::to_string);

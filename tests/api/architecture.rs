@@ -80,3 +80,53 @@ fn no_source_file_is_too_long() {
         .collect();
     assert!(long.is_empty(), "split these by job:\n{}", long.join("\n"));
 }
+
+/// Architecture invariant: a host's own event (`service/publish`) can never take a
+/// name the Socket.IO dialect sends or answers to: every event name written in
+/// `src/socket/` (emitted, or matched as an incoming event) is in
+/// `RESERVED_EVENT_NAMES` (`src/realtime/event.rs`), which the publish rule and the
+/// renderer both use.
+#[test]
+fn every_socket_event_name_is_reserved_from_host_events() {
+    let reserved_src = std::fs::read_to_string(root().join("src/realtime/event.rs")).unwrap();
+    let start = reserved_src
+        .find("pub const RESERVED_EVENT_NAMES")
+        .expect("the list");
+    let list = &reserved_src[start..start + reserved_src[start..].find("];").unwrap()];
+    let mut names = Vec::new();
+    for f in rust_files(&root().join("src/socket")) {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for call in [
+            "Reply::event(",
+            "Reply::event_and_ack(",
+            "emit(",
+            "encode_event(",
+        ] {
+            for (i, _) in text.match_indices(call) {
+                let rest = text[i + call.len()..].trim_start();
+                if let Some(lit) = rest.strip_prefix('"') {
+                    names.push(lit[..lit.find('"').unwrap()].to_string());
+                }
+            }
+        }
+        // Incoming events: the arms of the handlers' `match`.
+        let handlers = f.ends_with("handlers.rs");
+        for line in text.lines().filter(|_| handlers) {
+            let t = line.trim();
+            if let Some(lit) = t.strip_prefix('"')
+                && let Some(end) = lit.find("\" =>")
+            {
+                names.push(lit[..end].to_string());
+            }
+        }
+    }
+    assert!(names.len() >= 15, "too few names found: {names:?}");
+    let missing: Vec<_> = names
+        .iter()
+        .filter(|n| !list.contains(&format!("\"{}\"", n.to_ascii_lowercase())))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "not in RESERVED_EVENT_NAMES: {missing:?}"
+    );
+}

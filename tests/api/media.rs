@@ -237,6 +237,62 @@ async fn s3_store_a_photo_goes_up_and_comes_down() {
     a_photo_goes_up_and_comes_down(&s3_server(&[]).await).await;
 }
 
+/// A confirmed file is immutable: its upload URL, used again with other bytes, is
+/// refused (the embedded store) or lands nowhere anyone reads (S3, whose presigned
+/// URLs cannot be revoked); the file served is still the one confirmed, checksum and
+/// thumbnail included.
+async fn a_confirmed_upload_cannot_be_replaced(s: &TestServer, refused_at_the_door: bool) {
+    let ann = s.signup("ann@immutable.test").await;
+    let bob = s.add_member(&ann, "bob@immutable.test").await;
+    let conv = s.direct_chat(&ann, &bob).await;
+    let photo = png(64, 48);
+    let (st, ticket) = upload_url(s, &ann, &conv, "a.png", "image/png", photo.len()).await;
+    assert_eq!(st, StatusCode::OK, "{ticket}");
+    let id = ticket["id"].as_str().unwrap().to_string();
+    assert!(
+        put_bytes(s, &ticket, photo.clone(), None)
+            .await
+            .status()
+            .is_success()
+    );
+    let (st, file) = confirm(s, &ann, &id, Value::Null).await;
+    assert_eq!(st, StatusCode::OK, "{file}");
+
+    let other: Vec<u8> = photo.iter().map(|b| b ^ 0x5a).collect();
+    let again = put_bytes(s, &ticket, other, None).await;
+    if refused_at_the_door {
+        assert_eq!(
+            again.status(),
+            StatusCode::FORBIDDEN,
+            "a confirmed upload's URL is dead"
+        );
+    }
+    let (st, after) = confirm(s, &ann, &id, Value::Null).await;
+    assert_eq!(st, StatusCode::OK, "{after}");
+    assert_eq!(after["checksum_sha256"], sha256(&photo));
+    let (st, headers, body) = download(s, after["cdn_url"].as_str().unwrap()).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(headers["content-type"], "image/png");
+    assert_eq!(
+        sha256(&body),
+        sha256(&photo),
+        "the confirmed bytes, not the later PUT"
+    );
+    let (st, _, thumb) = download(s, after["thumbnail_url"].as_str().unwrap()).await;
+    assert_eq!(st, StatusCode::OK);
+    image::load_from_memory(&thumb).expect("the thumbnail is still an image");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_store_a_confirmed_upload_cannot_be_replaced() {
+    a_confirmed_upload_cannot_be_replaced(&TestServer::start().await, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_store_a_confirmed_upload_cannot_be_replaced() {
+    a_confirmed_upload_cannot_be_replaced(&s3_server(&[]).await, false).await;
+}
+
 /// Uploads that are refused, on either store, and what they leave behind (nothing).
 async fn bad_uploads_are_refused(s: &TestServer) {
     let ann = s.signup("ann@refuse.test").await;

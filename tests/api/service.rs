@@ -439,3 +439,49 @@ async fn a_host_publishes_its_own_events_to_users_and_channels() {
     assert_error(&res, 403, "PERMISSION_ERROR");
     assert!(bob_io.before_barrier("x", WAIT).await.unwrap().is_empty());
 }
+
+/// A host event named like one of Socket.IO's or Switchboard's own is refused: once
+/// `connect_error` went out, every member's socket.io-client hit a parser error,
+/// reconnected, was replayed the same event and looped. Bob stays connected and hears
+/// the well-named event that follows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reserved_event_names_are_refused() {
+    let s = TestServer::start().await;
+    let ann = s.signup("ann@reserved.test").await;
+    let bob = s.add_member(&ann, "bob@reserved.test").await;
+    let key = new_key(&s, &ann, &["publish"]).await;
+    let mut bob_io = SioClient::connect(&s.base, Some(json!({"token": bob.access})), "")
+        .await
+        .unwrap();
+    for name in [
+        "connect_error",
+        "connect",
+        "disconnect",
+        "disconnecting",
+        "error",
+        "session",
+        "exception",
+        "updated_chat_list",
+        "get_all_chat_messages",
+        "chat_created",
+        "subscribed",
+        "pong",
+        "create_message",
+        "typing",
+        "publication",
+    ] {
+        let body = json!({"user_ids": [bob.user_id], "event": name, "data": {}});
+        let res = service(&s, &key, Method::POST, "/publish", Some(body)).await;
+        assert_eq!(res.0, StatusCode::BAD_REQUEST, "{name}: {}", res.1);
+        assert_error(&res, 400, "VALIDATION_ERROR");
+    }
+    let body = json!({"user_ids": [bob.user_id], "event": "order.shipped", "data": {}});
+    let (st, _) = service(&s, &key, Method::POST, "/publish", Some(body)).await;
+    assert_eq!(st, StatusCode::ACCEPTED);
+    let got = bob_io.before_barrier("order.shipped", WAIT).await.unwrap();
+    assert_eq!(
+        got.len(),
+        1,
+        "Bob is still connected and hears the next one"
+    );
+}

@@ -123,19 +123,10 @@ impl Domain {
                 "1–64 of a-z 0-9 _ . : -, starting with a letter",
             ));
         }
-        let reserved = serde_json::from_value::<EventType>(serde_json::json!(name)).is_ok()
-            || [
-                "response_message",
-                "exception",
-                "message",
-                "connect",
-                "disconnect",
-            ]
-            .contains(&name);
-        if reserved {
+        if crate::realtime::is_reserved_event_name(name) {
             return Err(AppError::validation(
                 "event",
-                "is one of Switchboard's own events",
+                "is reserved: Socket.IO's own names and Switchboard's events cannot be published",
             ));
         }
         if input.data.to_string().len() > limits::MAX_PUBLISH_BYTES {

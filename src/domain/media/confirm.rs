@@ -1,5 +1,5 @@
-//! Confirming an upload: the stored object must be there with the declared size and
-//! type; its SHA-256 is recorded, an image is checked to really be the declared
+//! Confirming an upload: the uploaded object is moved to a key no upload URL can
+//! write (`MediaStore::seal`), then must have the declared size and type; its SHA-256 is recorded, an image is checked to really be the declared
 //! format and gets a thumbnail. A lying upload is deleted and the row stays pending,
 //! so the client can upload again while its URL works.
 
@@ -44,11 +44,21 @@ impl Domain {
 
     async fn check_upload(&self, row: media::Model) -> AppResult<media::Model> {
         let store = &self.media.store;
-        let key = row.storage_key.as_str();
+        // What is checked is first moved where no upload URL reaches: the bytes that
+        // are hashed, thumbnailed and served can never be replaced afterwards.
+        let sealed = format!("{}.stored", row.storage_key);
+        let key = sealed.as_str();
+        let nothing =
+            || AppError::Conflict("nothing has been uploaded to this file's upload_url yet".into());
+        if !store.seal(&row.storage_key, key).await? {
+            // Or a concurrent confirm sealed it first.
+            return match media::Entity::find_by_id(row.id).one(&self.db).await? {
+                Some(now) if now.status == MediaStatus::Confirmed => Ok(now),
+                _ => Err(nothing()),
+            };
+        }
         let Some(object) = store.head(key).await? else {
-            return Err(AppError::Conflict(
-                "nothing has been uploaded to this file's upload_url yet".into(),
-            ));
+            return Err(nothing());
         };
         let declared = row.size_bytes as u64;
         if object.size != declared {
@@ -124,6 +134,7 @@ impl Domain {
         }
         let mut update = media::Entity::update_many()
             .col_expr(media::Column::Status, Expr::value(MediaStatus::Confirmed))
+            .col_expr(media::Column::StorageKey, Expr::value(sealed.clone()))
             .col_expr(media::Column::ChecksumSha256, Expr::value(checksum))
             .col_expr(media::Column::ConfirmedAt, Expr::value(now()));
         if let Some(t) = thumbnail {

@@ -91,6 +91,26 @@ pub struct MediaView {
 }
 
 impl Domain {
+    /// Whether the embedded store may take a `PUT` under `key`: only while that
+    /// upload is pending (its URL's signature and expiry are the store's to check).
+    /// A confirmed upload's bytes were moved away (`MediaStore::seal`) and its URL
+    /// is dead.
+    pub async fn media_upload_open(&self, key: &str) -> AppResult<()> {
+        let id = key
+            .rsplit('/')
+            .next()
+            .and_then(|id| Uuid::parse_str(id).ok());
+        let row = match id {
+            Some(id) => media::Entity::find_by_id(id).one(&self.db).await?,
+            None => None,
+        };
+        match row {
+            Some(r) if r.storage_key == key && r.status == MediaStatus::Pending => Ok(()),
+            _ => Err(AppError::Forbidden(
+                "this upload URL is closed: the file was confirmed or removed".into(),
+            )),
+        }
+    }
     /// Records a pending upload in a conversation the caller takes part in and hands
     /// back a URL that accepts its bytes until `upload_ttl` from now.
     pub async fn media_upload_url(

@@ -57,6 +57,10 @@ pub trait MediaStore: Send + Sync {
     /// Stores `bytes` under `key` (thumbnails the server makes).
     async fn put(&self, key: &str, bytes: Bytes, content_type: &str) -> AppResult<()>;
 
+    /// Moves what was uploaded under `from` to `to`, a key no upload URL can write,
+    /// so what is checked and served is immutable; false when nothing is at `from`.
+    async fn seal(&self, from: &str, to: &str) -> AppResult<bool>;
+
     /// Removes the object; a missing one is not an error.
     async fn delete(&self, key: &str) -> AppResult<()>;
 }

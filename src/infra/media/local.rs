@@ -277,6 +277,21 @@ impl MediaStore for LocalMediaStore {
         tokio::fs::write(&path, &bytes).await.map_err(io_error)
     }
 
+    async fn seal(&self, from: &str, to: &str) -> AppResult<bool> {
+        let (from, to) = (self.path(from)?, self.path(to)?);
+        // The type first: a file without its type reads as octet-stream.
+        match tokio::fs::rename(type_path(&from), type_path(&to)).await {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(io_error(e)),
+        }
+        match tokio::fs::rename(&from, &to).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(io_error(e)),
+        }
+    }
+
     async fn delete(&self, key: &str) -> AppResult<()> {
         let path = self.path(key)?;
         for p in [type_path(&path), path] {

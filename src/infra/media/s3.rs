@@ -136,6 +136,19 @@ impl MediaStore for S3MediaStore {
         Ok(())
     }
 
+    async fn seal(&self, from: &str, to: &str) -> AppResult<bool> {
+        // A server-side copy keeps the object's Content-Type; the upload key is then
+        // removed (a presigned URL cannot be revoked: a later PUT there lands in an
+        // object nothing reads, swept with abandoned uploads).
+        match self.s3.copy(&Path::from(from), &Path::from(to)).await {
+            Ok(()) => {}
+            Err(object_store::Error::NotFound { .. }) => return Ok(false),
+            Err(e) => return Err(unavailable(e)),
+        }
+        self.delete(from).await?;
+        Ok(true)
+    }
+
     async fn delete(&self, key: &str) -> AppResult<()> {
         match self.s3.delete(&Path::from(key)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
