@@ -239,6 +239,8 @@ pub async fn start(
             upload_ttl: config.media.upload_ttl,
             download_ttl: config.media.download_ttl,
             thumbnail_px: config.media.thumbnail_px,
+            max_image_pixels: config.media.max_image_pixels,
+            pending_quota_bytes: config.media.pending_quota_bytes,
         },
         rate_limits: crate::domain::rate_limits::RateLimits {
             per_user: config.rate_limits.per_user,

@@ -45,6 +45,12 @@ pub struct MediaConfig {
     pub download_ttl: Duration,
     /// `MEDIA_THUMBNAIL_PX`, default 320: the longer side of an image's thumbnail.
     pub thumbnail_px: u32,
+    /// `MEDIA_MAX_IMAGE_PIXELS`, default 40 000 000: an image with more pixels is
+    /// refused at confirm without being decoded.
+    pub max_image_pixels: u64,
+    /// `MEDIA_PENDING_QUOTA_BYTES`, default 4 × `MEDIA_MAX_BYTES`: the bytes one user
+    /// may have in uploads not yet confirmed (asked for, not expired).
+    pub pending_quota_bytes: u64,
 }
 
 /// Images, video, audio, PDF, text and office documents.
@@ -85,9 +91,10 @@ impl MediaConfig {
                 .map(|t| t.trim().to_string())
                 .collect()
         });
+        let max_bytes = positive(get, "MEDIA_MAX_BYTES", 25 * 1024 * 1024)?;
         Ok(Self {
             backend,
-            max_bytes: positive(get, "MEDIA_MAX_BYTES", 25 * 1024 * 1024)?,
+            max_bytes,
             allowed_types: allowed_types
                 .into_iter()
                 .map(|t| t.to_ascii_lowercase())
@@ -99,6 +106,12 @@ impl MediaConfig {
                 3600,
             )?),
             thumbnail_px: parse(get, "MEDIA_THUMBNAIL_PX", 320u32)?.clamp(16, 2048),
+            max_image_pixels: positive(get, "MEDIA_MAX_IMAGE_PIXELS", 40_000_000)?,
+            pending_quota_bytes: positive(
+                get,
+                "MEDIA_PENDING_QUOTA_BYTES",
+                max_bytes.saturating_mul(4),
+            )?,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! Retention: push outbox rows that are settled (`sent`, `failed`, `gone`) and
 //! scheduler jobs that are over (`done`, `cancelled`, `failed`) are deleted once
-//! older than `RETENTION_DAYS`. The scheduler's loop sweeps at start and hourly on
+//! older than `RETENTION_DAYS`; abandoned uploads once their URL expired
+//! (`media/uploads.rs`). The scheduler's loop sweeps at start and hourly on
 //! each node (a delete of old rows is the same whoever runs it).
 
 use std::time::{Duration, Instant};
@@ -38,6 +39,7 @@ impl Domain {
             .exec(&self.db)
             .await?
             .rows_affected;
+        self.sweep_uploads().await?;
         if rows + finished > 0 {
             tracing::info!(outbox = rows, jobs = finished, "old settled rows deleted");
         }

@@ -12,6 +12,7 @@ mod compat_001_004_ws;
 mod compat_003_chat;
 mod db_outage;
 mod drain;
+mod exhaustion;
 mod host_platform;
 mod hostile;
 mod isolation;

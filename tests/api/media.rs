@@ -14,7 +14,7 @@ use switchboard_tools::client::SioClient;
 use crate::common::{Session, TestServer, assert_error, services};
 
 /// A PNG photo-like test image.
-fn png(width: u32, height: u32) -> Vec<u8> {
+pub(crate) fn png(width: u32, height: u32) -> Vec<u8> {
     let img = image::RgbImage::from_fn(width, height, |x, y| {
         image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8])
     });
@@ -57,7 +57,7 @@ fn absolute(s: &TestServer, url: &str) -> String {
     }
 }
 
-async fn upload_url(
+pub(crate) async fn upload_url(
     s: &TestServer,
     who: &Session,
     conv: &str,
@@ -75,7 +75,7 @@ async fn upload_url(
 }
 
 /// PUTs `bytes` to a ticket's URL with its headers, `content_type` overriding.
-async fn put_bytes(
+pub(crate) async fn put_bytes(
     s: &TestServer,
     ticket: &Value,
     bytes: Vec<u8>,
@@ -96,7 +96,12 @@ async fn put_bytes(
     req.send().await.expect("upload sent")
 }
 
-async fn confirm(s: &TestServer, who: &Session, id: &str, body: Value) -> (StatusCode, Value) {
+pub(crate) async fn confirm(
+    s: &TestServer,
+    who: &Session,
+    id: &str,
+    body: Value,
+) -> (StatusCode, Value) {
     s.post(
         &format!("/v1/chat/media/{id}/confirm"),
         Some(&who.access),

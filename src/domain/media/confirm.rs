@@ -116,6 +116,21 @@ impl Domain {
         let checksum = hex::encode(hasher.finalize());
         let mut thumbnail = None;
         if image {
+            let (width, height) = match thumbnails::dimensions(&kept, &row.content_type) {
+                Ok(d) => d,
+                Err(p @ ImageProblem::WrongFormat { .. }) => {
+                    return self.refuse_upload(key, "content_type", p.to_string()).await;
+                }
+                Err(p @ ImageProblem::Unreadable(_)) => {
+                    return self.refuse_upload(key, "file", p.to_string()).await;
+                }
+            };
+            let max = self.media.policy.max_image_pixels;
+            if u64::from(width) * u64::from(height) > max {
+                let why = format!("the image is {width} × {height}, more than {max} pixels");
+                return self.refuse_upload(key, "file", why).await;
+            }
+            let _share = thumbnails::decode_share(width, height).await;
             let content_type = row.content_type.clone();
             let px = self.media.policy.thumbnail_px;
             let made =

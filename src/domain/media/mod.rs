@@ -7,6 +7,7 @@ pub mod attachments;
 mod confirm;
 pub mod store;
 mod thumbnails;
+mod uploads;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -33,6 +34,10 @@ pub struct MediaPolicy {
     pub upload_ttl: Duration,
     pub download_ttl: Duration,
     pub thumbnail_px: u32,
+    /// Images with more pixels are refused undecoded (`MEDIA_MAX_IMAGE_PIXELS`).
+    pub max_image_pixels: u64,
+    /// Bytes a user may hold in pending uploads (`MEDIA_PENDING_QUOTA_BYTES`).
+    pub pending_quota_bytes: u64,
 }
 
 /// The store and the policy, as the domain holds them.
@@ -131,6 +136,7 @@ impl Domain {
             )));
         }
         let (conv, _) = self.access(actor, req.conversation_id).await?;
+        self.within_pending_quota(actor, req.size as u64).await?;
         let id = Uuid::now_v7();
         let key = format!("{}/{}", actor.tenant_id, id);
         let created_at = now();

@@ -39,6 +39,39 @@ pub(super) enum ImageProblem {
     Unreadable(String),
 }
 
+/// Memory all decodes of this process may hold at once, in MiB: a decode waits
+/// for its share (4 bytes a pixel), so concurrent confirms of large images queue
+/// instead of taking the process's memory together.
+const DECODE_BUDGET_MIB: u32 = 384;
+static DECODE_BUDGET: tokio::sync::Semaphore =
+    tokio::sync::Semaphore::const_new(DECODE_BUDGET_MIB as usize);
+
+/// The image's width and height from its header, without decoding it; its real
+/// format must be the declared one.
+pub(super) fn dimensions(bytes: &[u8], content_type: &str) -> Result<(u32, u32), ImageProblem> {
+    let reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| ImageProblem::Unreadable(e.to_string()))?;
+    if reader.format().is_none() || reader.format() != format_of(content_type) {
+        return Err(ImageProblem::WrongFormat {
+            declared: content_type.to_string(),
+        });
+    }
+    reader
+        .into_dimensions()
+        .map_err(|e| ImageProblem::Unreadable(e.to_string()))
+}
+
+/// Waits for the memory a decode of `width` × `height` needs from the budget.
+pub(super) async fn decode_share(width: u32, height: u32) -> tokio::sync::SemaphorePermit<'static> {
+    let mib = (u64::from(width) * u64::from(height) * 4).div_ceil(1024 * 1024);
+    let mib = mib.clamp(1, u64::from(DECODE_BUDGET_MIB)) as u32;
+    DECODE_BUDGET
+        .acquire_many(mib)
+        .await
+        .expect("the decode budget is never closed")
+}
+
 /// Decodes `bytes` (declared as `content_type`) and makes a thumbnail whose longer
 /// side is at most `px`. CPU-bound: call it from a blocking thread.
 pub(super) fn make(bytes: &[u8], content_type: &str, px: u32) -> Result<Thumbnail, ImageProblem> {

@@ -1,0 +1,251 @@
+//! Every per-request cost is bounded: what one caller (or a crowd of them) can make
+//! the server fetch, decode, store or replay has a ceiling, and past it they get a
+//! clear error rather than the server's memory or a host's patience.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::Router;
+use axum::http::StatusCode as AxumStatus;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use p256::elliptic_curve::sec1::ToEncodedPoint;
+use p256::pkcs8::EncodePrivateKey;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::common::TestServer;
+
+/// A host's JWKS endpoint on loopback that counts its requests: it serves `jwks`, or
+/// answers 500 when `jwks` is null.
+async fn counting_jwks(jwks: Value) -> (String, Arc<AtomicUsize>) {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counting = hits.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let app = Router::new().fallback(move || {
+            counting.fetch_add(1, Ordering::SeqCst);
+            let jwks = jwks.clone();
+            async move {
+                // Slow enough that concurrent tokens overlap the fetch.
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                if jwks.is_null() {
+                    Err(AxumStatus::INTERNAL_SERVER_ERROR)
+                } else {
+                    Ok(axum::Json(jwks))
+                }
+            }
+        });
+        axum::serve(listener, app).await
+    });
+    (base, hits)
+}
+
+/// Sends these token exchanges at once; their statuses and bodies.
+async fn exchanges(s: &TestServer, tokens: Vec<String>) -> Vec<(StatusCode, Value)> {
+    let calls = tokens
+        .iter()
+        .map(|t| s.call(Method::GET, "/v1/messaging/token", Some(t), None));
+    futures::future::join_all(calls).await
+}
+
+/// Twenty tokens arriving together while the host's key set is not cached make one
+/// fetch, not twenty; a host that fails is asked once for all of them, each told 503
+/// without the URL or the fetch error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_tokens_share_one_jwks_fetch_and_a_failure_is_cached() {
+    let secret = p256::SecretKey::random(&mut rand::rngs::OsRng);
+    let point = secret.public_key().to_encoded_point(false);
+    let jwks = json!({"keys": [{"kty": "EC", "crv": "P-256", "kid": "k1", "use": "sig", "alg": "ES256",
+        "x": URL_SAFE_NO_PAD.encode(point.x().unwrap()), "y": URL_SAFE_NO_PAD.encode(point.y().unwrap())}]});
+    let (good, good_hits) = counting_jwks(jwks).await;
+    let (bad, bad_hits) = counting_jwks(Value::Null).await;
+    let allowed = format!("{good}/,{bad}/");
+    let s = TestServer::start_with(&[("JWKS_ALLOWED_URLS", allowed.as_str())]).await;
+    let key = EncodingKey::from_ec_der(secret.to_pkcs8_der().unwrap().as_bytes());
+    let token = |iss: &str, i: usize| {
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some("k1".into());
+        jsonwebtoken::encode(
+            &header,
+            &json!({"iss": iss, "sub": format!("u-{i}"), "exp": chrono::Utc::now().timestamp() + 300}),
+            &key,
+        )
+        .unwrap()
+    };
+    // A user each (the first use of a host id creates it).
+    let tokens = |iss: &str, n: usize| -> Vec<String> { (0..n).map(|i| token(iss, i)).collect() };
+
+    for (i, (base, iss)) in [
+        (&good, "https://id.good.test"),
+        (&bad, "https://id.bad.test"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let admin = s.signup(&format!("admin{i}@jwks-crowd.test")).await;
+        let (st, v) = s
+            .call(
+                Method::PUT,
+                "/api/v1/host-auth",
+                Some(&admin.access),
+                Some(json!({"issuer": iss, "jwks_url": format!("{base}/jwks.json")})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+    }
+
+    let answers = exchanges(&s, tokens("https://id.good.test", 20)).await;
+    assert!(
+        answers.iter().all(|(st, _)| *st == StatusCode::OK),
+        "{answers:?}"
+    );
+    assert_eq!(
+        good_hits.load(Ordering::SeqCst),
+        1,
+        "one fetch for twenty tokens"
+    );
+
+    let answers = exchanges(&s, tokens("https://id.bad.test", 20)).await;
+    for (st, v) in &answers {
+        assert_eq!(*st, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+        assert!(
+            !v.to_string().contains("127.0.0.1"),
+            "the URL is not echoed: {v}"
+        );
+        assert!(!v.to_string().contains("500"), "nor the fetch error: {v}");
+    }
+    // And the next ones, within seconds, are answered from the cached failure.
+    exchanges(&s, tokens("https://id.bad.test", 5)).await;
+    assert_eq!(
+        bad_hits.load(Ordering::SeqCst),
+        1,
+        "one fetch for every failure"
+    );
+}
+
+/// An image whose header claims more pixels than `MEDIA_MAX_IMAGE_PIXELS` is refused
+/// at confirm, before it is decoded (a 249 KB PNG of 16 000 × 16 000 once decoded to
+/// 256 MB, seven at once to 1.8 GiB), and the upload is deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_with_too_many_pixels_is_not_decoded() {
+    use crate::media::{confirm, put_bytes, upload_url};
+    let s = TestServer::start_with(&[("MEDIA_MAX_IMAGE_PIXELS", "1000000")]).await;
+    let ann = s.signup("ann@pixels.test").await;
+    let bob = s.add_member(&ann, "bob@pixels.test").await;
+    let conv = s.direct_chat(&ann, &bob).await;
+    let wide = image::GrayImage::new(2000, 1000);
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    wide.write_to(&mut bytes, image::ImageFormat::Png).unwrap();
+    let bytes = bytes.into_inner();
+    let (st, ticket) = upload_url(&s, &ann, &conv, "wide.png", "image/png", bytes.len()).await;
+    assert_eq!(st, StatusCode::OK, "{ticket}");
+    assert!(
+        put_bytes(&s, &ticket, bytes, None)
+            .await
+            .status()
+            .is_success()
+    );
+    let id = ticket["id"].as_str().unwrap();
+    let res = confirm(&s, &ann, id, Value::Null).await;
+    assert_eq!(res.0, StatusCode::BAD_REQUEST, "{}", res.1);
+    assert!(res.1.to_string().contains("1000000 pixels"), "{}", res.1);
+    // Within the bound, the same shape is fine.
+    let ok = crate::media::png(1000, 500);
+    let (_, ticket) = upload_url(&s, &ann, &conv, "ok.png", "image/png", ok.len()).await;
+    put_bytes(&s, &ticket, ok, None).await;
+    let (st, v) = confirm(&s, &ann, ticket["id"].as_str().unwrap(), Value::Null).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+}
+
+/// Upload URLs hold at most `MEDIA_PENDING_QUOTA_BYTES` per user (one member once
+/// stored 500 MiB in 1.5 s): past it, 429 with the wait; another user is not held
+/// back, and confirming frees the room.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_uploads_are_bounded_per_user() {
+    use crate::media::{confirm, put_bytes, upload_url};
+    let s = TestServer::start_with(&[
+        ("MEDIA_MAX_BYTES", "1000"),
+        ("MEDIA_PENDING_QUOTA_BYTES", "3000"),
+    ])
+    .await;
+    let ann = s.signup("ann@quota.test").await;
+    let bob = s.add_member(&ann, "bob@quota.test").await;
+    let conv = s.direct_chat(&ann, &bob).await;
+    let mut tickets = Vec::new();
+    for i in 0..3 {
+        let (st, t) = upload_url(&s, &ann, &conv, &format!("{i}.txt"), "text/plain", 1000).await;
+        assert_eq!(st, StatusCode::OK, "{t}");
+        tickets.push(t);
+    }
+    let (st, v) = upload_url(&s, &ann, &conv, "3.txt", "text/plain", 1000).await;
+    assert_eq!(st, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    assert_eq!(v["error"]["code"], "RATE_LIMITED", "{v}");
+    let (st, v) = upload_url(&s, &bob, &conv, "b.txt", "text/plain", 1000).await;
+    assert_eq!(st, StatusCode::OK, "another user is not held back: {v}");
+
+    put_bytes(&s, &tickets[0], vec![b'x'; 1000], None).await;
+    let (st, v) = confirm(&s, &ann, tickets[0]["id"].as_str().unwrap(), Value::Null).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (st, v) = upload_url(&s, &ann, &conv, "4.txt", "text/plain", 1000).await;
+    assert_eq!(st, StatusCode::OK, "a confirmed file no longer counts: {v}");
+}
+
+/// An upload abandoned past its URL's expiry is deleted by the retention sweep (at
+/// start, then hourly), row and bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abandoned_uploads_are_swept_with_their_bytes() {
+    use crate::media::{put_bytes, upload_url};
+    let dir = std::env::temp_dir().join(format!("sb-sweep-{}", uuid::Uuid::now_v7()));
+    let dir_text = dir.display().to_string();
+    let vars = [
+        ("MEDIA_DIR", dir_text.as_str()),
+        ("MEDIA_UPLOAD_URL_TTL_SECONDS", "1"),
+    ];
+    let s = TestServer::start_with(&vars).await;
+    let ann = s.signup("ann@sweep.test").await;
+    let bob = s.add_member(&ann, "bob@sweep.test").await;
+    let conv = s.direct_chat(&ann, &bob).await;
+    let (_, ticket) = upload_url(&s, &ann, &conv, "left.txt", "text/plain", 10).await;
+    assert!(
+        put_bytes(&s, &ticket, vec![b'y'; 10], None)
+            .await
+            .status()
+            .is_success()
+    );
+    let id = ticket["id"].as_str().unwrap().to_string();
+    let files = || {
+        walk(&dir)
+            .into_iter()
+            .filter(|p| p.to_string_lossy().contains(&id))
+            .count()
+    };
+    assert!(files() > 0, "the upload is on disk");
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+
+    // Another node starts on the same database and directory: its first round sweeps.
+    let other = TestServer::start_on(&s.database_url, &vars, None).await;
+    let path = format!("/api/v1/chat/media/{id}");
+    for _ in 0..100 {
+        if other.get(&path, &ann.access).await.0 == StatusCode::NOT_FOUND && files() == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the abandoned upload is still there: {} files", files());
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
