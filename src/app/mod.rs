@@ -246,6 +246,7 @@ pub async fn start(
             per_user: config.rate_limits.per_user,
             per_ip: config.rate_limits.per_ip,
             window: config.rate_limits.window,
+            events_per_user: config.rate_limits.events_per_user_per_second,
         },
         login: LoginLimits {
             per_account: config.login_max_failures,
@@ -255,7 +256,13 @@ pub async fn start(
     };
     let writer_db = crate::db::connect_writer(&config).await?;
     let writer = MessageWriter::start(writer_db, &bg.tracker, bg.cancel.clone());
-    let domain = Domain::new(db, Hub::new(fanout), settings, stores, writer);
+    let domain = Domain::new(
+        db,
+        Hub::new(fanout, config.history.max_replay),
+        settings,
+        stores,
+        writer,
+    );
 
     let limits = SocketLimits {
         max_payload: config.socketio_max_payload as usize,
@@ -272,7 +279,15 @@ pub async fn start(
             &bg,
         )
     });
-    socket::register(&io, domain.clone(), limits, &bg, overflow, admin);
+    socket::register(
+        &io,
+        domain.clone(),
+        limits,
+        config.rate_limits.clone(),
+        &bg,
+        overflow,
+        admin,
+    );
     background::presence_ticker(&bg, domain.clone(), config.presence_sweep);
     background::push_worker(&bg, domain.clone(), config.push_poll);
     background::scheduler(&bg, domain.clone(), config.scheduler_poll);

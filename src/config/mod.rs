@@ -182,7 +182,8 @@ pub struct Config {
     /// `ADMIN_UI_USERNAME`, `ADMIN_UI_PASSWORD`: the Socket.IO Admin UI.
     pub admin_ui: AdminUiConfig,
     /// `HISTORY_SIZE` (default 10 000 events) and `HISTORY_TTL_SECONDS` (default 300):
-    /// how much of the event log is kept for clients that reconnect.
+    /// how much of the event log is kept for clients that reconnect;
+    /// `HISTORY_REPLAY_MAX` (default 1 000): the most one reconnect is replayed.
     pub history: crate::realtime::HistoryLimits,
 }
 
@@ -334,6 +335,7 @@ impl Config {
             history: crate::realtime::HistoryLimits {
                 size: positive(&get, "HISTORY_SIZE", 10_000)? as usize,
                 ttl: Duration::from_secs(positive(&get, "HISTORY_TTL_SECONDS", 300)?),
+                max_replay: positive(&get, "HISTORY_REPLAY_MAX", 1000)? as usize,
             },
         };
         if config.vapid_public_key.is_some() != config.vapid_private_key.is_some() {

@@ -17,6 +17,9 @@ pub struct RateLimitConfig {
     /// `RATE_LIMIT_EVENTS_PER_SECOND`, default 20 (bursts of twice that) per Socket.IO
     /// socket or plain-WebSocket session.
     pub events_per_second: u32,
+    /// `RATE_LIMIT_EVENTS_PER_USER_PER_SECOND`, default 40: events one user may send
+    /// per second across all their sockets and sessions, on every node.
+    pub events_per_user_per_second: u32,
     /// `TRUSTED_PROXIES`: comma-separated addresses or CIDRs (`10.0.0.0/8`) whose
     /// `X-Forwarded-For` names the client; unset: the TCP peer is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
@@ -40,6 +43,8 @@ impl RateLimitConfig {
             per_ip: positive(get, "RATE_LIMIT_PER_IP", 1200)?.min(u64::from(u32::MAX)) as u32,
             window: Duration::from_secs(positive(get, "RATE_LIMIT_WINDOW_SECONDS", 60)?),
             events_per_second: positive(get, "RATE_LIMIT_EVENTS_PER_SECOND", 20)?
+                .min(u64::from(u32::MAX)) as u32,
+            events_per_user_per_second: positive(get, "RATE_LIMIT_EVENTS_PER_USER_PER_SECOND", 40)?
                 .min(u64::from(u32::MAX)) as u32,
             trusted_proxies,
         })

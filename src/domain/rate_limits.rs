@@ -3,7 +3,10 @@
 //! [`RateGate`] (this process through `governor`, or Redis shared by every node). Over
 //! a limit a request answers 429 `RATE_LIMITED` with the seconds until it may retry.
 //! Events on one connection are limited by the transports themselves
-//! (`RATE_LIMIT_EVENTS_PER_SECOND`, one `governor` limiter per connection).
+//! (`RATE_LIMIT_EVENTS_PER_SECOND`, one `governor` limiter per connection), and a
+//! user's events across connections and nodes here
+//! (`RATE_LIMIT_EVENTS_PER_USER_PER_SECOND`); a Socket.IO handshake counts as a
+//! request.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -26,6 +29,8 @@ pub struct RateLimits {
     pub per_user: u32,
     pub per_ip: u32,
     pub window: Duration,
+    /// Events per user per second, across connections and nodes.
+    pub events_per_user: u32,
 }
 
 impl Domain {
@@ -46,6 +51,26 @@ impl Domain {
             }
         }
         Ok(())
+    }
+
+    /// Admits one realtime event of `user`, counted across all their connections on
+    /// every node (each connection also has its own limit), or refuses it with 429's
+    /// `RateLimited`. A counter that cannot be reached admits.
+    pub async fn admit_event(&self, user: Uuid) -> AppResult<()> {
+        let key = format!("rl:events:{user}");
+        let limit = self.rate_limits.events_per_user;
+        match self
+            .rate_gate
+            .admit(&key, limit, Duration::from_secs(1))
+            .await
+        {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(wait)) => Err(AppError::RateLimited(Some(wait.max(1)))),
+            Err(e) => {
+                e.log_hidden("event rate counter");
+                Ok(())
+            }
+        }
     }
 
     /// The user a bearer token names, when it is valid (no database read: a request

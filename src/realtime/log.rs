@@ -104,6 +104,9 @@ pub struct Unrecoverable;
 pub struct HistoryLimits {
     pub size: usize,
     pub ttl: std::time::Duration,
+    /// The most events one catch-up replays (`HISTORY_REPLAY_MAX`): a client owed
+    /// more is not recovered and fetches its state, which pages.
+    pub max_replay: usize,
 }
 
 /// A fresh random epoch name.

@@ -100,11 +100,13 @@ impl CatchUp {
 #[derive(Clone)]
 pub struct Hub {
     fanout: Arc<dyn Fanout>,
+    /// The most events one catch-up replays.
+    max_replay: usize,
 }
 
 impl Hub {
-    pub fn new(fanout: Arc<dyn Fanout>) -> Self {
-        Self { fanout }
+    pub fn new(fanout: Arc<dyn Fanout>, max_replay: usize) -> Self {
+        Self { fanout, max_replay }
     }
 
     /// Whether events reach every node now (`/readyz`).
@@ -126,7 +128,8 @@ impl Hub {
     }
 
     /// What a connection is owed as it joins: after `asked` (the client's offset)
-    /// when the log reaches back there (`recovered`), otherwise after `head` (what this
+    /// when the log reaches back there and it is at most `HISTORY_REPLAY_MAX` events
+    /// (`recovered`), otherwise after `head` (what this
     /// node had delivered before the connection joined its rooms), so that nothing
     /// published while it joined is missed.
     pub async fn catch_up(
@@ -135,8 +138,11 @@ impl Hub {
         asked: Option<&Offset>,
         head: Option<Offset>,
     ) -> CatchUp {
+        // A client owed more than `max_replay` events is not recovered: it fetches
+        // its state (paged) rather than have this connection replay the log.
         if let Some(asked) = asked
             && let Ok(deliveries) = self.replay(user, asked).await
+            && deliveries.len() <= self.max_replay
         {
             return CatchUp {
                 user,

@@ -18,6 +18,10 @@ pub enum ConnectRejection {
     UserInactive,
     #[error("user_mismatch")]
     UserMismatch,
+    /// Too many handshakes from this user or address (a handshake counts as a
+    /// REST request); the client's reconnection backs off.
+    #[error("rate_limited")]
+    RateLimited,
     /// The server is draining: the client should try again (another node).
     #[error("server_draining")]
     Draining,
@@ -35,6 +39,7 @@ pub async fn authenticate<A: Adapter>(
     s: &SocketRef<A>,
     auth: Option<&serde_json::Value>,
     domain: &Domain,
+    proxies: &crate::config::RateLimitConfig,
 ) -> Result<Actor, ConnectRejection> {
     let query = s.req_parts().uri.query().unwrap_or("");
     let token = auth
@@ -46,6 +51,21 @@ pub async fn authenticate<A: Adapter>(
         .filter(|t| !t.is_empty())
         .ok_or(ConnectRejection::Unauthorized)?;
     s.extensions.insert(HandshakeToken(token.clone()));
+    let ip = s
+        .req_parts()
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|peer| {
+            let forwarded = s.req_parts().headers.get("x-forwarded-for");
+            proxies.client_ip(peer.0.ip(), forwarded.and_then(|v| v.to_str().ok()))
+        });
+    // Counted before any database read: a storm of handshakes costs a counter each.
+    let user = domain.token_subject(&token);
+    match domain.admit_request(user, ip).await {
+        Ok(()) => {}
+        Err(AppError::RateLimited(_)) => return Err(ConnectRejection::RateLimited),
+        Err(e) => e.log_hidden("handshake rate limit"),
+    }
     let actor = domain.authenticate(&token).await.map_err(|e| match e {
         AppError::UserInactive => ConnectRejection::UserInactive,
         AppError::Unauthorized(_) => ConnectRejection::Unauthorized,

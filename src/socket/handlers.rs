@@ -156,6 +156,11 @@ pub(super) async fn handle<A: Adapter>(
         }
     };
     let actor = &actor;
+    // A user's events across all their sockets, on every node.
+    if let Err(e) = domain.admit_event(actor.user_id).await {
+        fail(overflow, &socket, ack, &e);
+        return;
+    }
     let result = if size > limits.max_payload {
         Err(AppError::PayloadTooLarge(format!(
             "payload is {size} bytes; the limit is {}",

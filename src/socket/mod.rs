@@ -40,6 +40,7 @@ pub fn register<A: Adapter + DefinedAdapter>(
     io: &SocketIo<A>,
     domain: Domain,
     limits: SocketLimits,
+    proxies: crate::config::RateLimitConfig,
     background: &Background,
     overflow: Overflow,
     admin: Option<crate::admin::Admin>,
@@ -58,13 +59,14 @@ pub fn register<A: Adapter + DefinedAdapter>(
         serde_json::Value,
     >| {
         let (domain, background, overflow) = (domain.clone(), background.clone(), overflow.clone());
+        let proxies = proxies.clone();
         let admin = admin.clone();
         async move {
             if background.drain.is_cancelled() {
                 return Err(connect::ConnectRejection::Draining);
             }
             let auth = auth.ok();
-            let actor = connect::authenticate(&s, auth.as_ref(), &domain).await?;
+            let actor = connect::authenticate(&s, auth.as_ref(), &domain, &proxies).await?;
             let start = resume::begin(&s, auth.as_ref(), domain.hub());
             let user = actor.user_id;
             if let Some(admin) = &admin {

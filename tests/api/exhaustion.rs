@@ -249,3 +249,130 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// The per-socket event limit multiplied with sockets (25 sockets stored 1 004
+/// messages in 0.6 s): a user's events are also counted across all their sockets.
+/// Five sockets sending ten events each at once get the limit's worth through, the
+/// rest `rate_limited`, and every socket stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_users_events_are_limited_across_sockets() {
+    use switchboard_tools::client::SioClient;
+    let s = TestServer::start_with(&[("RATE_LIMIT_EVENTS_PER_USER_PER_SECOND", "10")]).await;
+    let ann = s.signup("ann@events.test").await;
+    let mut sockets = Vec::new();
+    for _ in 0..5 {
+        let c = SioClient::connect(&s.base, Some(json!({"token": ann.access})), "")
+            .await
+            .unwrap();
+        sockets.push(c);
+    }
+    let wait = std::time::Duration::from_secs(10);
+    let ping = json!({});
+    let sends = sockets
+        .iter()
+        .flat_map(|c| (0..10).map(|_| c.emit_with_ack("ping", &ping, wait)));
+    let acks = futures::future::join_all(sends).await;
+    let ok = acks
+        .iter()
+        .filter(|a| a.as_ref().is_ok_and(|v| v.get("code").is_none()))
+        .count();
+    let limited = acks
+        .iter()
+        .filter(|a| a.as_ref().is_ok_and(|v| v["code"] == "rate_limited"))
+        .count();
+    assert_eq!(ok + limited, 50, "every event is answered: {acks:?}");
+    // The limit's worth gets through (a window boundary may let a second one in).
+    assert!((10..=20).contains(&ok), "{ok} admitted of 50");
+    for mut c in sockets {
+        assert!(
+            c.before_barrier("pong", wait).await.is_ok(),
+            "the socket stays"
+        );
+    }
+}
+
+/// Socket.IO handshakes count as requests: a client reconnecting in a loop is
+/// refused with `rate_limited` past `RATE_LIMIT_PER_USER` in the window, while
+/// another user still connects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handshakes_are_rate_limited() {
+    use switchboard_tools::client::{ClientError, SioClient};
+    let s = TestServer::start_with(&[("RATE_LIMIT_PER_USER", "8")]).await;
+    let ann = s.signup("ann@handshakes.test").await;
+    let bob = s.add_member(&ann, "bob@handshakes.test").await;
+    let (mut admitted, mut refused) = (0, 0);
+    for _ in 0..12 {
+        match SioClient::connect(&s.base, Some(json!({"token": bob.access})), "").await {
+            Ok(c) => {
+                admitted += 1;
+                c.close();
+            }
+            Err(ClientError::Rejected(why)) => {
+                assert_eq!(why, "rate_limited");
+                refused += 1;
+            }
+            Err(e) => panic!("neither admitted nor refused: {e}"),
+        }
+    }
+    assert_eq!(
+        (admitted, refused),
+        (8, 4),
+        "the window's eight, then refusals"
+    );
+    let other = s.add_member(&ann, "cat@handshakes.test").await;
+    SioClient::connect(&s.base, Some(json!({"token": other.access})), "")
+        .await
+        .expect("another user connects");
+}
+
+/// A reconnect replays at most `HISTORY_REPLAY_MAX` events (resuming from the log's
+/// first offset once cost 140 fresh handshakes): a client owed more is told
+/// `recovered: false` and fetches its state; one owed fewer is replayed as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_is_bounded() {
+    use switchboard_tools::client::SioClient;
+    let s = TestServer::start_with(&[("HISTORY_REPLAY_MAX", "5")]).await;
+    let ann = s.signup("ann@replay-bound.test").await;
+    let bob = s.add_member(&ann, "bob@replay-bound.test").await;
+    let conv = s.direct_chat(&ann, &bob).await;
+    let wait = std::time::Duration::from_secs(10);
+    let connect = |extra: Value| {
+        let mut auth = json!({"token": bob.access});
+        auth.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        SioClient::connect(&s.base, Some(auth), "")
+    };
+    // A message is several events for Bob (the message, its notification, the count).
+    for (missed, recovered) in [(1, true), (10, false)] {
+        let mut first = connect(json!({})).await.unwrap();
+        s.say(&ann, &conv, "seen").await;
+        first
+            .before_barrier("response_message", wait)
+            .await
+            .unwrap();
+        let (pid, offset) = (
+            first.pid.clone().unwrap(),
+            first.last_offset.clone().unwrap(),
+        );
+        first.close();
+        for i in 0..missed {
+            s.say(&ann, &conv, &format!("m{i}")).await;
+        }
+        let mut back = connect(json!({"pid": pid, "offset": offset}))
+            .await
+            .unwrap();
+        let session = back.expect("session", wait).await.unwrap();
+        assert_eq!(
+            session["recovered"], recovered,
+            "{missed} missed: {session}"
+        );
+        let replayed = back.before_barrier("response_message", wait).await.unwrap();
+        assert_eq!(
+            replayed.len(),
+            if recovered { missed } else { 0 },
+            "{missed} missed"
+        );
+        back.close();
+    }
+}

@@ -112,6 +112,10 @@ impl TestServer {
             ("RATE_LIMIT_PER_USER".into(), "1000000".into()),
             ("RATE_LIMIT_PER_IP".into(), "1000000".into()),
             ("RATE_LIMIT_EVENTS_PER_SECOND".into(), "100000".into()),
+            (
+                "RATE_LIMIT_EVENTS_PER_USER_PER_SECOND".into(),
+                "1000000".into(),
+            ),
             // Each server keeps its uploaded files in a directory of its own.
             (
                 "MEDIA_DIR".into(),

@@ -27,6 +27,7 @@ impl Child {
             .env("RATE_LIMIT_PER_USER", "1000000")
             .env("RATE_LIMIT_PER_IP", "1000000")
             .env("RATE_LIMIT_EVENTS_PER_SECOND", "100000")
+            .env("RATE_LIMIT_EVENTS_PER_USER_PER_SECOND", "1000000")
             .env(
                 "MEDIA_DIR",
                 std::env::temp_dir().join(format!("switchboard-test-media-{port}")),
