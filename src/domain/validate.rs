@@ -20,6 +20,28 @@ pub fn printable(field: &str, value: &str) -> AppResult<()> {
     Ok(())
 }
 
+/// Refuses a NUL anywhere in a JSON value (strings and object keys, at any depth):
+/// PostgreSQL cannot store one, in `jsonb` or `text`.
+pub fn json_without_nul(field: &str, value: &serde_json::Value) -> AppResult<()> {
+    fn holds_nul(v: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::String(s) => s.contains('\0'),
+            serde_json::Value::Array(items) => items.iter().any(holds_nul),
+            serde_json::Value::Object(map) => {
+                map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v))
+            }
+            _ => false,
+        }
+    }
+    if holds_nul(value) {
+        return Err(AppError::validation(
+            field,
+            "must not contain NUL, in a key or a value",
+        ));
+    }
+    Ok(())
+}
+
 /// A list offset: at most what the databases can skip (an `i64`).
 pub fn offset(value: Option<u64>) -> AppResult<u64> {
     let v = value.unwrap_or(0);
@@ -183,6 +205,10 @@ mod tests {
         assert!(email("a\0@b.co").is_err());
         assert!(offset(Some(u64::MAX)).is_err());
         assert!(phone("call me").is_err());
+        let nul = serde_json::json!({"a": [{"b\u{0}": 1}]});
+        assert!(json_without_nul("data", &nul).is_err());
+        assert!(json_without_nul("data", &serde_json::json!({"a": ["x\u{0}"]})).is_err());
+        assert!(json_without_nul("data", &serde_json::json!({"a": ["\u{1b}", 1, null]})).is_ok());
         assert!(phone("12").is_err());
         assert_eq!(phone_digits("010-99").as_deref(), Some("01099"));
         assert_eq!(phone_digits("ann"), None);

@@ -10,6 +10,7 @@ mod common;
 mod compat_000_hr;
 mod compat_001_004_ws;
 mod compat_003_chat;
+mod correctness;
 mod db_outage;
 mod drain;
 mod exhaustion;

@@ -74,6 +74,7 @@ impl Domain {
             Some(d) if d.is_object() && d.to_string().len() <= 4096 => d,
             Some(_) => return Err(AppError::validation("data", "an object of at most 4 KiB")),
         };
+        validate::json_without_nul("data", &data)?;
         let mut notes = Vec::new();
         for v in &input.user_ids {
             let u = self.tenant_user(sa.tenant_id, "user_ids", v).await?;

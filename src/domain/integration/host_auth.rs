@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::domain::unique::is_unique_violation;
 use crate::domain::{Actor, Domain, limits, now, validate};
 use crate::error::{AppError, AppResult};
 
@@ -80,6 +81,11 @@ impl From<host_auth::Model> for HostAuthView {
     }
 }
 
+/// The one answer when another tenant holds (or is just taking) this issuer.
+fn issuer_taken() -> AppError {
+    AppError::Conflict("another organisation uses this issuer".into())
+}
+
 fn refused(why: &str) -> AppError {
     AppError::Unauthorized(why.into())
 }
@@ -101,6 +107,25 @@ fn pem_key(pem: &str) -> Option<(DecodingKey, Algorithm)> {
     DecodingKey::from_ec_pem(pem.as_bytes())
         .ok()
         .map(|k| (k, Algorithm::ES256))
+}
+
+/// The display name a host token gives (`name`, `preferred_username` or `nickname`,
+/// the first present): a name holding control characters (ESC, NUL, BEL, …; tab and
+/// newlines aside, as in every display name) makes it a bad token; one that is empty
+/// or too long is `None`, and the user is named by their `sub`.
+fn host_name(claims: &serde_json::Value) -> AppResult<Option<String>> {
+    let Some((claim, name)) = ["name", "preferred_username", "nickname"]
+        .iter()
+        .find_map(|k| claims[*k].as_str().map(|n| (*k, n)))
+    else {
+        return Ok(None);
+    };
+    if validate::printable(claim, name).is_err() {
+        return Err(refused(&format!(
+            "host token's {claim} holds control characters"
+        )));
+    }
+    Ok(validate::text(claim, name, limits::DISPLAY_NAME).ok())
 }
 
 impl Domain {
@@ -131,6 +156,12 @@ impl Domain {
                 "give exactly one of hs256_secret, public_key_pem, jwks_url",
             ));
         }
+        // Any other character may be part of a secret; a NUL cannot be stored.
+        if let Some(s) = &input.hs256_secret
+            && s.contains('\0')
+        {
+            return Err(AppError::validation("hs256_secret", "must not contain NUL"));
+        }
         if let Some(s) = &input.hs256_secret
             && s.len() < 32
         {
@@ -138,6 +169,10 @@ impl Domain {
                 "hs256_secret",
                 "at least 32 characters",
             ));
+        }
+        // The PEM reader stops at the END line: what follows it would be stored as is.
+        if let Some(p) = &input.public_key_pem {
+            validate::printable("public_key_pem", p)?;
         }
         if let Some(p) = &input.public_key_pem
             && pem_key(p).is_none()
@@ -156,42 +191,53 @@ impl Domain {
                 )
             })?;
         }
-        if host_auth::Entity::find()
-            .filter(host_auth::Column::Issuer.eq(&issuer))
-            .filter(host_auth::Column::TenantId.ne(actor.tenant_id))
-            .one(&self.db)
-            .await?
-            .is_some()
-        {
-            return Err(AppError::Conflict(
-                "another organisation uses this issuer".into(),
-            ));
+        let jwks_url = input.jwks_url.map(|u| u.trim().to_string());
+        // Check, then write; a concurrent binding can slip in between (another tenant
+        // taking this issuer, or this tenant's own PUT inserting its row first). The
+        // write then breaks a unique index, and the next round sees why: another
+        // organisation's issuer is 409, the tenant's own new row is updated.
+        for _ in 0..3 {
+            if host_auth::Entity::find()
+                .filter(host_auth::Column::Issuer.eq(&issuer))
+                .filter(host_auth::Column::TenantId.ne(actor.tenant_id))
+                .one(&self.db)
+                .await?
+                .is_some()
+            {
+                return Err(issuer_taken());
+            }
+            let existing = host_auth::Entity::find()
+                .filter(host_auth::Column::TenantId.eq(actor.tenant_id))
+                .one(&self.db)
+                .await?;
+            let is_new = existing.is_none();
+            let mut am = match existing {
+                Some(row) => row.into(),
+                None => host_auth::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    tenant_id: Set(actor.tenant_id),
+                    ..Default::default()
+                },
+            };
+            am.issuer = Set(issuer.clone());
+            am.audience = Set(audience.clone());
+            am.hs256_secret = Set(input.hs256_secret.clone());
+            am.public_key_pem = Set(input.public_key_pem.clone());
+            am.jwks_url = Set(jwks_url.clone());
+            am.updated_at = Set(now());
+            let written = if is_new {
+                am.insert(&self.db).await
+            } else {
+                am.update(&self.db).await
+            };
+            match written {
+                Ok(row) => return Ok(row.into()),
+                Err(e) if is_unique_violation(&e) => continue,
+                Err(e) => return Err(e.into()),
+            }
         }
-        let existing = host_auth::Entity::find()
-            .filter(host_auth::Column::TenantId.eq(actor.tenant_id))
-            .one(&self.db)
-            .await?;
-        let is_new = existing.is_none();
-        let mut am = match existing {
-            Some(row) => row.into(),
-            None => host_auth::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                tenant_id: Set(actor.tenant_id),
-                ..Default::default()
-            },
-        };
-        am.issuer = Set(issuer);
-        am.audience = Set(audience);
-        am.hs256_secret = Set(input.hs256_secret);
-        am.public_key_pem = Set(input.public_key_pem);
-        am.jwks_url = Set(input.jwks_url.map(|u| u.trim().to_string()));
-        am.updated_at = Set(now());
-        let row = if is_new {
-            am.insert(&self.db).await?
-        } else {
-            am.update(&self.db).await?
-        };
-        Ok(row.into())
+        // Lost three races in a row: the issuer is being bound elsewhere right now.
+        Err(issuer_taken())
     }
 
     pub async fn get_host_auth(&self, actor: &Actor) -> AppResult<HostAuthView> {
@@ -320,7 +366,12 @@ impl Domain {
         if sub.chars().count() > limits::EXTERNAL_ID.max {
             return Err(refused("host token's sub is longer than 128 characters"));
         }
-        let user = self.host_user(h.tenant_id, &sub, &claims).await?;
+        // The service API refuses these in an external id too (`external_text`).
+        if sub.chars().any(char::is_control) {
+            return Err(refused("host token's sub holds control characters"));
+        }
+        let name = host_name(&claims)?;
+        let user = self.host_user(h.tenant_id, &sub, name, &claims).await?;
         if !user.is_active {
             return Err(AppError::UserInactive);
         }
@@ -335,18 +386,15 @@ impl Domain {
     }
 
     /// The tenant's user with this external id, created on first use with the
-    /// token's name and email.
+    /// token's name (`host_name`; the `sub` when it has none that fits) and email.
     async fn host_user(
         &self,
         tenant: Uuid,
         sub: &str,
+        name: Option<String>,
         claims: &serde_json::Value,
     ) -> AppResult<users::Model> {
-        let name = ["name", "preferred_username", "nickname"]
-            .iter()
-            .find_map(|k| claims[*k].as_str())
-            .and_then(|n| validate::text("name", n, limits::DISPLAY_NAME).ok())
-            .unwrap_or_else(|| sub.chars().take(limits::DISPLAY_NAME.max).collect());
+        let name = name.unwrap_or_else(|| sub.chars().take(limits::DISPLAY_NAME.max).collect());
         let email = claims["email"]
             .as_str()
             .and_then(|e| validate::email(e).ok());

@@ -1,8 +1,15 @@
-//! Expo push tokens of a user's phones (000): registered or refreshed (a token
-//! registered by another user moves to the caller), revoked on logout (one or all),
-//! revoked by id (owner only). Sending waits for the push outbox.
+//! Expo push tokens of a user's phones (000): registered or refreshed, revoked on
+//! logout (one or all), revoked by id (owner only). Sending waits for the push outbox.
+//!
+//! Who holds a token: a phone belongs to one user at a time. Within a tenant, a token
+//! registered by another user moves to the caller (the same row: one phone, passed
+//! on or signed into by a colleague). Across tenants it never changes hands silently:
+//! while a user of another organisation holds it (not revoked), registering it is
+//! 409 CONFLICT and nothing changes; once they let it go (logout, `DELETE`, or Expo
+//! saying it is gone) it is registered here as a new row, so nothing queued for its
+//! former owner can reach it.
 
-use entity::device_tokens as tokens;
+use entity::{device_tokens as tokens, users};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
@@ -10,7 +17,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::domain::limits::Len;
-use crate::domain::{Actor, Domain, now, validate};
+use crate::domain::unique::is_unique_violation;
+use crate::domain::{Actor, Domain, begin_write, now, validate};
 use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -47,6 +55,13 @@ pub struct DeviceTokenRevoked {
 }
 
 const UNREGISTERED: &str = "Device token unregistered.";
+
+fn registered(id: Uuid) -> DeviceTokenRegistered {
+    DeviceTokenRegistered {
+        id,
+        registered: true,
+    }
+}
 
 /// An Expo push token: `ExponentPushToken[…]` or `ExpoPushToken[…]`.
 fn expo_token(value: &str) -> AppResult<String> {
@@ -105,47 +120,96 @@ impl Domain {
         let device_id = optional("device_id", input.device_id.as_deref(), 128)?;
         let app_version = optional("app_version", input.app_version.as_deref(), 32)?;
         let build_number = optional("build_number", input.build_number.as_deref(), 32)?;
-        let existing = tokens::Entity::find()
-            .filter(tokens::Column::Token.eq(&token))
-            .one(&self.db)
-            .await?;
-        let row = match existing {
-            Some(row) => {
-                let mut am: tokens::ActiveModel = row.into();
-                am.user_id = Set(actor.user_id);
-                am.platform = Set(platform.into());
-                am.device_id = Set(device_id);
-                am.device_name = Set(device_name);
-                am.app_version = Set(app_version);
-                am.build_number = Set(build_number);
-                am.environment = Set(environment.into());
-                am.last_used_at = Set(Some(now()));
-                am.revoked_at = Set(None);
-                am.update(&self.db).await?
-            }
-            None => {
-                tokens::ActiveModel {
-                    id: Set(Uuid::now_v7()),
-                    user_id: Set(actor.user_id),
-                    token: Set(token),
-                    platform: Set(platform.into()),
-                    device_id: Set(device_id),
-                    device_name: Set(device_name),
-                    app_version: Set(app_version),
-                    build_number: Set(build_number),
-                    environment: Set(environment.into()),
-                    created_at: Set(now()),
-                    last_used_at: Set(None),
-                    revoked_at: Set(None),
-                }
-                .insert(&self.db)
-                .await?
-            }
+        let details = tokens::ActiveModel {
+            user_id: Set(actor.user_id),
+            platform: Set(platform.into()),
+            device_id: Set(device_id),
+            device_name: Set(device_name),
+            app_version: Set(app_version),
+            build_number: Set(build_number),
+            environment: Set(environment.into()),
+            last_used_at: Set(Some(now())),
+            revoked_at: Set(None),
+            ..Default::default()
         };
-        Ok(DeviceTokenRegistered {
-            id: row.id,
-            registered: true,
-        })
+        // Read, decide, then write only if the row is still as read (same owner, same
+        // revoked or not); a concurrent registration makes the write miss or break the
+        // unique token, and the next round decides again on what it left.
+        for _ in 0..3 {
+            let existing = tokens::Entity::find()
+                .filter(tokens::Column::Token.eq(&token))
+                .one(&self.db)
+                .await?;
+            let Some(row) = existing else {
+                let mut new = details.clone();
+                new.id = Set(Uuid::now_v7());
+                new.token = Set(token.clone());
+                new.created_at = Set(now());
+                new.last_used_at = Set(None);
+                match new.insert(&self.db).await {
+                    Ok(row) => return Ok(registered(row.id)),
+                    Err(e) if is_unique_violation(&e) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            };
+            let elsewhere = row.user_id != actor.user_id
+                && users::Entity::find_by_id(row.user_id)
+                    .one(&self.db)
+                    .await?
+                    .is_none_or(|owner| owner.tenant_id != actor.tenant_id);
+            let still_as_read = |q: sea_orm::UpdateMany<tokens::Entity>| {
+                q.filter(tokens::Column::Id.eq(row.id))
+                    .filter(tokens::Column::UserId.eq(row.user_id))
+                    .filter(match row.revoked_at {
+                        Some(_) => tokens::Column::RevokedAt.is_not_null(),
+                        None => tokens::Column::RevokedAt.is_null(),
+                    })
+            };
+            if !elsewhere {
+                // The caller's own device, or one moving between users of one tenant.
+                let moved = still_as_read(tokens::Entity::update_many().set(details.clone()))
+                    .exec(&self.db)
+                    .await?;
+                if moved.rows_affected == 1 {
+                    return Ok(registered(row.id));
+                }
+                continue;
+            }
+            if row.revoked_at.is_none() {
+                return Err(AppError::Conflict(
+                    "this device token is registered to another organisation".into(),
+                ));
+            }
+            // Released there (its owner signed out, or Expo said it is gone): the phone
+            // signs in here as a new registration, so nothing still queued for its
+            // former owner can reach it.
+            let txn = begin_write(&self.db).await?;
+            let released = tokens::Entity::delete_many()
+                .filter(tokens::Column::Id.eq(row.id))
+                .filter(tokens::Column::UserId.eq(row.user_id))
+                .filter(tokens::Column::RevokedAt.is_not_null())
+                .exec(&txn)
+                .await?;
+            if released.rows_affected != 1 {
+                continue;
+            }
+            let mut new = details.clone();
+            new.id = Set(Uuid::now_v7());
+            new.token = Set(token.clone());
+            new.created_at = Set(now());
+            new.last_used_at = Set(None);
+            match new.insert(&txn).await {
+                Ok(new) => {
+                    txn.commit().await?;
+                    return Ok(registered(new.id));
+                }
+                Err(e) if is_unique_violation(&e) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(AppError::Conflict(
+            "this device token is being registered elsewhere at the same time; try again".into(),
+        ))
     }
 
     /// Revokes the caller's token named in the body, or all their active tokens.
