@@ -376,3 +376,39 @@ async fn a_replay_is_bounded() {
         back.close();
     }
 }
+
+/// A service notification names each user once however often it lists them (1 000
+/// copies of one id made 1 000 notifications), under any of their ids.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_notification_reaches_each_user_once() {
+    use crate::service::{new_key, service};
+    let s = TestServer::start().await;
+    let ann = s.signup("ann@dedupe.test").await;
+    let key = new_key(&s, &ann, &["users", "notifications"]).await;
+    let (st, ali) = service(
+        &s,
+        &key,
+        Method::POST,
+        "/users/onboard",
+        Some(json!({"external_id": 1001, "display_name": "Ali"})),
+    )
+    .await;
+    assert!(st.is_success(), "{ali}");
+    let ali_id = ali["user"]["id"].clone();
+    let mut ids: Vec<Value> = vec![ali_id.clone(); 998];
+    ids.push(json!("ext:1001"));
+    ids.push(json!(ann.user_id));
+    let (st, v) = service(
+        &s,
+        &key,
+        Method::POST,
+        "/notifications",
+        Some(json!({"user_ids": ids, "title": "Once"})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["notified"], 2, "Ali once and Ann once: {v}");
+    let (_, inbox) = s.get("/api/v1/notifications", &ann.access).await;
+    let once = inbox.to_string().matches("\"Once\"").count();
+    assert_eq!(once, 1, "{inbox}");
+}

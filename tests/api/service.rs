@@ -13,7 +13,7 @@ use crate::common::{Session, TestServer, assert_error};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-async fn new_key(s: &TestServer, admin: &Session, scopes: &[&str]) -> String {
+pub(crate) async fn new_key(s: &TestServer, admin: &Session, scopes: &[&str]) -> String {
     let (st, k) = s
         .post(
             "/api/v1/api-keys",
@@ -26,7 +26,7 @@ async fn new_key(s: &TestServer, admin: &Session, scopes: &[&str]) -> String {
 }
 
 /// A service call with `x-api-key`.
-async fn service(
+pub(crate) async fn service(
     s: &TestServer,
     key: &str,
     method: Method,

@@ -75,9 +75,18 @@ impl Domain {
             Some(_) => return Err(AppError::validation("data", "an object of at most 4 KiB")),
         };
         validate::json_without_nul("data", &data)?;
+        // Each user once, however often (and under whichever id) they are named.
+        let mut asked = std::collections::HashSet::new();
+        let mut users = std::collections::HashSet::new();
         let mut notes = Vec::new();
         for v in &input.user_ids {
+            if !asked.insert(v.to_string()) {
+                continue;
+            }
             let u = self.tenant_user(sa.tenant_id, "user_ids", v).await?;
+            if !users.insert(u.id) {
+                continue;
+            }
             notes.push(NewNotification {
                 user_id: u.id,
                 category: input.category.unwrap_or(Category::System),
