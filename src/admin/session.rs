@@ -31,8 +31,8 @@ impl Credentials {
     }
 
     /// Whether `username` and `password` are the operator's (always hashes, so a wrong
-    /// name takes as long as a wrong password); `RateLimited` while another operator
-    /// check runs (`password::verify_operator`).
+    /// name takes as long as a wrong password); `Unavailable` while other operator
+    /// checks hold the line too long (`password::verify_operator`).
     pub async fn check(&self, username: &str, password: &str) -> AppResult<bool> {
         let name_ok: bool = username.as_bytes().ct_eq(self.username.as_bytes()).into();
         let password_ok =

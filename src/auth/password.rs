@@ -27,9 +27,11 @@ pub async fn hash(password: String) -> AppResult<String> {
 }
 
 /// Unauthenticated checks that are not user logins (the Admin UI's operator) run
-/// one at a time on their own permit, and are refused rather than queued while one
-/// runs: a flood of them never waits in line ahead of users' logins.
+/// one at a time on their own permit, never in the users' line; one that cannot get
+/// the permit within `OPERATOR_WAIT` is refused (a flood is turned away, a second
+/// operator at the same moment waits its turn).
 static OPERATOR_HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+const OPERATOR_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// True when `password` matches the stored PHC string.
 pub async fn verify(password: String, phc: String) -> AppResult<bool> {
@@ -37,12 +39,16 @@ pub async fn verify(password: String, phc: String) -> AppResult<bool> {
     verify_now(password, phc, permit).await
 }
 
-/// Like [`verify`] for an operator's check: `RateLimited` at once while another
-/// such check runs.
+/// Like [`verify`] for an operator's check, on its own permit: `Unavailable` when
+/// other such checks hold it for longer than `OPERATOR_WAIT`.
 pub async fn verify_operator(password: String, phc: String) -> AppResult<bool> {
-    let permit = OPERATOR_HASHING
-        .try_acquire()
-        .map_err(|_| AppError::RateLimited(Some(1)))?;
+    let permit = tokio::time::timeout(OPERATOR_WAIT, OPERATOR_HASHING.acquire())
+        .await
+        .map_err(|_| AppError::Unavailable {
+            what: "the operator login check (busy)".into(),
+            source: None,
+        })?
+        .map_err(AppError::internal)?;
     verify_now(password, phc, permit).await
 }
 
