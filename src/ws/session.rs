@@ -134,6 +134,13 @@ pub async fn run(
     // Where this node stands before the session joins; what it is owed is read after.
     let head = domain.hub().head();
     let reg = sessions.add(actor.user_id, dialect);
+    // Visible to revocations from here on: the user is checked once more, so a
+    // deactivation that committed while the upgrade ran (its revocation delivered
+    // before this session was registered) is not missed.
+    if let Err(AppError::Unauthorized(_) | AppError::UserInactive) = domain.recheck(&actor).await {
+        sessions.remove(reg.id);
+        return refuse(socket, dialect, POLICY_VIOLATION, "session revoked").await;
+    }
     let catch_up = domain
         .hub()
         .catch_up(actor.user_id, since.as_ref(), head)
@@ -224,7 +231,11 @@ pub async fn run(
                             break ("session revoked", Some((POLICY_VIOLATION, "session revoked")));
                         }
                         Err(error) => Some(Reply::Failed { error, subscribing: false }),
-                        Ok(_) => command(&domain, &sessions, reg.id, &actor, t.as_str()).await,
+                        // A user's events across all their connections and nodes.
+                        Ok(_) => match domain.admit_event(actor.user_id).await {
+                            Err(error) => Some(Reply::Failed { error, subscribing: false }),
+                            Ok(()) => command(&domain, &sessions, reg.id, &actor, t.as_str()).await,
+                        },
                     };
                     if let Some(reply) = reply
                         && socket.send(Message::Text(render(dialect, reply).into())).await.is_err()

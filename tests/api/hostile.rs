@@ -7,8 +7,10 @@ use std::time::Duration;
 use futures::{SinkExt, StreamExt};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use switchboard_tools::client::{ClientError, Ended, SioClient};
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::common::process::Child;
 use crate::common::ws::{closed, next_json, open, raw_socket, stream};
 use crate::common::{TestServer, assert_error};
 
@@ -193,7 +195,6 @@ async fn a_churn_of_dropped_sockets_leaves_the_user_offline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deactivated_user_is_cut_off_on_every_node_and_dialect() {
-    use switchboard_tools::client::SioClient;
     let (a, b) = TestServer::two_nodes().await;
     let ann = a.signup("ann@acme.test").await;
     let bob = a.add_member(&ann, "bob@acme.test").await;
@@ -236,19 +237,21 @@ async fn a_deactivated_user_is_cut_off_on_every_node_and_dialect() {
         .await
         .unwrap();
     assert_eq!(e["code"], "unauthorized", "{e}");
-    // Then the socket on node B is closed (events already on their way may come first).
+    // Then the socket on node B is disconnected (events already on their way may come
+    // first), with a DISCONNECT packet: told, not merely dropped.
     loop {
         match sio.next_event(Duration::from_secs(10)).await {
             Ok(_) => continue,
             Err(e) => {
                 assert!(
-                    matches!(e, switchboard_tools::client::ClientError::Closed),
+                    matches!(e, ClientError::Closed),
                     "the socket on node B was not closed: {e}"
                 );
                 break;
             }
         }
     }
+    assert_eq!(sio.ended(), Some(Ended::Disconnect));
     assert_eq!(
         closed(&mut stream_a).await,
         (1008, "session revoked".into())
@@ -262,13 +265,112 @@ async fn a_deactivated_user_is_cut_off_on_every_node_and_dialect() {
     assert_eq!(err["data"]["code"], "unauthorized");
     assert_eq!(closed(&mut legacy).await.0, 1008);
 
-    // Nothing Bob sends is stored, and he cannot come back.
-    assert!(
-        SioClient::connect(&b.base, Some(json!({"token": bob.access})), "")
-            .await
-            .is_err()
-    );
+    // Nothing Bob sends is stored, and he cannot come back: his token is refused on
+    // REST and in a new handshake on either node, for the reason it has, while node B
+    // still takes Ann's.
+    for node in [&a, &b] {
+        let res = node
+            .post(
+                "/api/v1/chat/messages/send",
+                Some(&bob.access),
+                json!({"conversation_id": chat, "content": "after"}),
+            )
+            .await;
+        assert_error(&res, 401, "AUTH_ERROR");
+        match SioClient::connect(&node.base, Some(json!({"token": bob.access})), "").await {
+            Err(ClientError::Rejected(why)) => assert_eq!(why, "user_inactive"),
+            Err(e) => panic!("Bob's handshake failed, but not as refused: {e}"),
+            Ok(_) => panic!("a deactivated user connected"),
+        }
+    }
+    let ann_b = SioClient::connect(&b.base, Some(json!({"token": ann.access})), "")
+        .await
+        .expect("node B still accepts sockets");
+    let ack = ann_b
+        .emit_with_ack(
+            "create_message",
+            &json!({"chat_id": chat, "message": "ann on b"}),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ack["status"], "ok", "{ack}");
+    ann_b.close();
     let (_, page) = a
+        .get(
+            &format!("/api/v1/chat/conversations/{chat}/messages"),
+            &ann.access,
+        )
+        .await;
+    let texts: Vec<&str> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["before", "ann on b"]);
+}
+
+/// The user of an open socket is deactivated without its node hearing of it (here,
+/// in the database directly, as if the revocation's event had not reached this node
+/// yet): the socket's next event is refused (`exception` `unauthorized`), not
+/// stored, and the socket is disconnected. What catches it is the re-check of the
+/// user on every event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_from_a_user_deactivated_behind_the_sockets_back_is_refused() {
+    use entity::users;
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, Database, EntityTrait, QueryFilter};
+
+    let s = TestServer::start().await;
+    let ann = s.signup("ann@acme.test").await;
+    let bob = s.add_member(&ann, "bob@acme.test").await;
+    let chat = s.direct_chat(&ann, &bob).await;
+    let mut sio = SioClient::connect(&s.base, Some(json!({"token": bob.access})), "")
+        .await
+        .unwrap();
+    let send = |text: &str| json!({"chat_id": chat, "message": text});
+    let ack = sio
+        .emit_with_ack("create_message", &send("before"), Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(ack["status"], "ok", "{ack}");
+
+    let db = Database::connect(s.database_url.as_str()).await.unwrap();
+    let bob_id = uuid::Uuid::parse_str(&bob.user_id).unwrap();
+    let changed = users::Entity::update_many()
+        .col_expr(users::Column::IsActive, Expr::value(false))
+        .filter(users::Column::Id.eq(bob_id))
+        .exec(&db)
+        .await
+        .unwrap();
+    assert_eq!(changed.rows_affected, 1);
+    db.close().await.ok();
+
+    let ack = sio
+        .emit_with_ack("create_message", &send("after"), Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        ack["code"], "unauthorized",
+        "the event was not refused: {ack}"
+    );
+    let e = sio
+        .expect("exception", Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(e["code"], "unauthorized", "{e}");
+    loop {
+        match sio.next_event(Duration::from_secs(10)).await {
+            Ok(_) => continue,
+            Err(e) => {
+                assert!(matches!(e, ClientError::Closed), "still connected: {e}");
+                break;
+            }
+        }
+    }
+    assert_eq!(sio.ended(), Some(Ended::Disconnect));
+    let (_, page) = s
         .get(
             &format!("/api/v1/chat/conversations/{chat}/messages"),
             &ann.access,
@@ -301,7 +403,6 @@ async fn until_ready_is(s: &TestServer, status: u16) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_restart_degrades_readiness_and_cross_node_delivery_comes_back() {
-    use switchboard_tools::client::SioClient;
     const WAIT: Duration = Duration::from_secs(15);
     let mut redis = crate::common::services::OwnRedis::start();
     let url = redis.url().to_string();
@@ -428,15 +529,51 @@ async fn a_redis_restart_degrades_readiness_and_cross_node_delivery_comes_back()
 
 /// Engine.IO heartbeats far apart, so that only the server's own handling of a full
 /// buffer (not a missed pong) can end a connection in these tests.
-const NO_HEARTBEAT: ((&str, &str), (&str, &str)) = (
+const NO_HEARTBEAT: [(&str, &str); 2] = [
     ("SOCKETIO_PING_INTERVAL_MS", "600000"),
     ("SOCKETIO_PING_TIMEOUT_MS", "600000"),
-);
+];
+
+/// A server in a child process (whose metrics are its own: no other test's sockets
+/// are counted there) with these settings and no heartbeat.
+async fn child_server(vars: &[(&str, &str)]) -> (Child, TestServer) {
+    let (database_url, _file) = crate::common::fresh_database().await;
+    let vars: Vec<(String, String)> = vars
+        .iter()
+        .chain(NO_HEARTBEAT.iter())
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let child = Child::start(&database_url, &vars).await;
+    let s = TestServer::attach(child.addr, &database_url);
+    (child, s)
+}
+
+/// The Socket.IO sockets the server cut for a full outgoing buffer: what it counts
+/// (`switchboard_slow_clients_cut_total`) when it disconnects one for that reason.
+async fn slow_cuts(s: &TestServer) -> f64 {
+    let text = crate::metrics::scrape(&s.base).await;
+    crate::metrics::value(
+        &text,
+        "switchboard_slow_clients_cut_total",
+        &[("transport", "socketio")],
+    )
+}
+
+/// How a raw connection's reading ended.
+#[derive(Debug, PartialEq)]
+enum Ending {
+    /// `done` said everything had come.
+    Complete,
+    /// A Socket.IO DISCONNECT packet (`41`).
+    Disconnect,
+    /// The transport closed or broke.
+    Closed,
+}
 
 /// What a raw connection read until `done` said stop, or it was disconnected.
 struct Read {
     frames: Vec<String>,
-    disconnected: bool,
+    ending: Ending,
 }
 
 async fn read_until(
@@ -448,7 +585,7 @@ async fn read_until(
         if done(&frames) {
             return Read {
                 frames,
-                disconnected: false,
+                ending: Ending::Complete,
             };
         }
         let next = tokio::time::timeout(Duration::from_secs(20), ws.next())
@@ -464,7 +601,7 @@ async fn read_until(
                 } else if t.starts_with("41") {
                     return Read {
                         frames,
-                        disconnected: true,
+                        ending: Ending::Disconnect,
                     };
                 } else {
                     frames.push(t);
@@ -473,7 +610,7 @@ async fn read_until(
             Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
                 return Read {
                     frames,
-                    disconnected: true,
+                    ending: Ending::Closed,
                 };
             }
             Some(Ok(_)) => {}
@@ -481,16 +618,26 @@ async fn read_until(
     }
 }
 
+/// A raw Socket.IO connection for `token`, read up to its `session` event: the
+/// connection's catch-up is over, so whatever ends it later is the server's handling
+/// of the traffic that follows.
+async fn settled_socket(s: &TestServer, token: &str) -> crate::common::ws::Ws {
+    let (mut ws, _) = raw_socket(s, token, Some(4096), true).await;
+    let read = read_until(&mut ws, |frames| {
+        frames
+            .last()
+            .is_some_and(|f| f.starts_with(r#"42["session""#))
+    })
+    .await;
+    assert_eq!(read.ending, Ending::Complete, "{:?}", read.frames);
+    ws
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipelined_events_are_all_answered_or_the_socket_is_told() {
-    let s = TestServer::start_with(&[
-        ("SOCKETIO_BUFFER_PACKETS", "16"),
-        NO_HEARTBEAT.0,
-        NO_HEARTBEAT.1,
-    ])
-    .await;
+    let (_child, s) = child_server(&[("SOCKETIO_BUFFER_PACKETS", "16")]).await;
     let ann = s.signup("ann@acme.test").await;
-    let (mut ws, _) = raw_socket(&s, &ann.access, Some(4096), true).await;
+    let mut ws = settled_socket(&s, &ann.access).await;
     for id in 0..400 {
         ws.send(Message::text(format!(r#"42{id}["ping",{{}}]"#)))
             .await
@@ -500,21 +647,46 @@ async fn pipelined_events_are_all_answered_or_the_socket_is_told() {
         frames.iter().filter(|f| f.starts_with("43")).count() == 400
     })
     .await;
-    let acks = read.frames.iter().filter(|f| f.starts_with("43")).count();
-    assert!(
-        acks == 400 || read.disconnected,
-        "{acks} of 400 pings answered and the socket is still connected"
-    );
+    // Every answer is an ok, or `rate_limited` for an event past the queue's depth.
+    let acks: Vec<Value> = read
+        .frames
+        .iter()
+        .filter_map(|f| f.strip_prefix("43"))
+        .map(|f| serde_json::from_str::<Value>(&f[f.find('[').unwrap()..]).unwrap()[0].clone())
+        .collect();
+    for ack in &acks {
+        assert!(
+            ack["status"] == "ok" || ack["code"] == "rate_limited",
+            "{ack}"
+        );
+    }
+    let cuts = slow_cuts(&s).await;
+    match read.ending {
+        Ending::Complete => assert_eq!(cuts, 0.0, "all answered, yet counted as cut"),
+        // The documented way to tell a client its buffer overflowed: the transport is
+        // closed (no DISCONNECT, so that it reconnects and resumes), and the server
+        // counts the cut. Anything else ended the socket for no reason it gives.
+        Ending::Closed => assert_eq!(
+            cuts,
+            1.0,
+            "{} of 400 answered, then the connection ended without the server cutting it \
+             for a full buffer",
+            acks.len()
+        ),
+        Ending::Disconnect => panic!(
+            "{} of 400 answered, then a DISCONNECT: the client would not come back",
+            acks.len()
+        ),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paused_receiver_gets_everything_or_is_disconnected_never_a_gap() {
-    use switchboard_tools::client::SioClient;
     const N: usize = 1500;
-    let s = TestServer::start_with(&[
+    // A reconnect may be owed up to all N (more than the default replay bound).
+    let (_child, s) = child_server(&[
         ("SOCKETIO_BUFFER_PACKETS", "32"),
-        NO_HEARTBEAT.0,
-        NO_HEARTBEAT.1,
+        ("HISTORY_REPLAY_MAX", "5000"),
     ])
     .await;
     let ann = s.signup("ann@acme.test").await;
@@ -528,7 +700,7 @@ async fn a_paused_receiver_gets_everything_or_is_disconnected_never_a_gap() {
         .await;
     let chat = c["id"].as_str().unwrap().to_string();
     // Bob connects and stops reading; Ann sends N acknowledged messages of 2 KB.
-    let (mut bob_ws, _) = raw_socket(&s, &bob.access, Some(4096), true).await;
+    let mut bob_ws = settled_socket(&s, &bob.access).await;
     let ann_sio = SioClient::connect(&s.base, Some(json!({"token": ann.access})), "")
         .await
         .unwrap();
@@ -562,11 +734,60 @@ async fn a_paused_receiver_gets_everything_or_is_disconnected_never_a_gap() {
         .collect();
     let expected: Vec<i64> = (1..=seqs.len() as i64).collect();
     assert_eq!(seqs, expected, "a gap in what Bob received");
-    assert!(
-        seqs.len() == N || read.disconnected,
-        "{} of {N} received and the socket is still connected",
+    let cuts = slow_cuts(&s).await;
+    match read.ending {
+        Ending::Complete => {
+            assert_eq!(cuts, 0.0, "all received, yet counted as cut");
+            return;
+        }
+        Ending::Closed => assert_eq!(
+            cuts,
+            1.0,
+            "{} of {N} received, then the connection ended without the server cutting it \
+             for a full buffer",
+            seqs.len()
+        ),
+        Ending::Disconnect => panic!(
+            "{} of {N} received, then a DISCONNECT: the client would not come back",
+            seqs.len()
+        ),
+    }
+    // Cut: the client comes back with the last offset it saw and gets the rest, in
+    // order, so nothing is lost.
+    let offset = read
+        .frames
+        .iter()
+        .rev()
+        .filter_map(|f| serde_json::from_str::<Value>(f.strip_prefix("42")?).ok())
+        .find_map(|v| {
+            let args = v.as_array()?;
+            (args.len() > 2).then(|| args.last()?.as_str().map(str::to_string))?
+        })
+        .expect("an offset in what Bob received");
+    let mut again = SioClient::connect(
+        &s.base,
+        Some(json!({"token": bob.access, "offset": offset})),
+        "",
+    )
+    .await
+    .unwrap();
+    let session = again
+        .expect("session", Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(
+        session["recovered"],
+        true,
+        "{session} after {} of {N}",
         seqs.len()
     );
+    for seq in seqs.len() + 1..=N {
+        let m = again
+            .expect("response_message", Duration::from_secs(30))
+            .await
+            .unwrap();
+        assert_eq!(m["seq"], seq, "a gap after the reconnect");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,8 +1,10 @@
 //! `/metrics` over the wire: Prometheus text that moves as the server works (HTTP by
 //! route template, connections by transport, events in and published, the message
 //! writer, delivery latency), and on a listener of its own with `METRICS_ADDR`.
-//! Servers of one test process share one recorder, so values are compared before and
-//! after, never against a total.
+//! Servers started in the test process share one recorder with every test running
+//! beside them, so each test here reads a server in a child process
+//! (`common::process`), whose recorder counts only that test's traffic: values are
+//! asserted exactly.
 
 use std::time::Duration;
 
@@ -11,10 +13,11 @@ use serde_json::json;
 use switchboard_tools::client::SioClient;
 
 use crate::common::TestServer;
+use crate::common::process::Child;
 use crate::common::ws::stream;
 
 /// The sum of a metric's samples whose labels include all of `labels`.
-fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+pub(crate) fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
     text.lines()
         .filter(|l| !l.starts_with('#'))
         .filter(|l| {
@@ -27,7 +30,7 @@ fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
         .sum()
 }
 
-async fn scrape(base: &str) -> String {
+pub(crate) async fn scrape(base: &str) -> String {
     let res = reqwest::get(format!("{base}/metrics")).await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert!(
@@ -41,20 +44,22 @@ async fn scrape(base: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_move_as_the_server_works() {
-    let s = TestServer::start().await;
-    let before = scrape(&s.base).await;
+    let (database_url, _file) = crate::common::fresh_database().await;
+    let child = Child::start(&database_url, &[]).await;
+    let s = TestServer::attach(child.addr, &database_url);
     let ann = s.signup("ann@metrics.test").await;
     let bob = s.add_member(&ann, "bob@metrics.test").await;
     let chat = s.direct_chat(&ann, &bob).await;
-    let signup = [
-        ("method", "POST"),
-        ("route", "/api/v1/auth/signup"),
-        ("status", "201"),
-    ];
+    let _ws = stream(&s, &ann).await;
     let mut sio = SioClient::connect(&s.base, Some(json!({"token": bob.access})), "")
         .await
         .unwrap();
-    let _ws = stream(&s, &ann).await;
+    // Bob's socket is open and caught up (its worker opens it before the ping).
+    sio.before_barrier("response_message", Duration::from_secs(10))
+        .await
+        .unwrap();
+    let before = scrape(&s.base).await;
+
     let ack = sio
         .emit_with_ack(
             "create_message",
@@ -67,55 +72,93 @@ async fn metrics_move_as_the_server_works() {
     for i in 0..5 {
         s.say(&ann, &chat, &format!("m{i}")).await;
     }
-    sio.before_barrier("response_message", Duration::from_secs(10))
+    let heard = sio
+        .before_barrier("response_message", Duration::from_secs(10))
         .await
         .unwrap();
+    assert_eq!(heard.len(), 6, "{heard:?}");
     let after = scrape(&s.base).await;
 
+    let total = |name: &str, labels: &[(&str, &str)]| value(&after, name, labels);
     let moved = |name: &str, labels: &[(&str, &str)]| {
         value(&after, name, labels) - value(&before, name, labels)
     };
-    assert!(moved("switchboard_http_requests_total", &signup) >= 1.0);
-    let send = [("route", "/api/v1/chat/messages/send"), ("status", "201")];
-    assert!(moved("switchboard_http_requests_total", &send) >= 5.0);
-    assert!(
-        moved(
+    let signup = [
+        ("method", "POST"),
+        ("route", "/api/v1/auth/signup"),
+        ("status", "201"),
+    ];
+    assert_eq!(total("switchboard_http_requests_total", &signup), 1.0);
+    let send = [
+        ("method", "POST"),
+        ("route", "/api/v1/chat/messages/send"),
+        ("status", "201"),
+    ];
+    assert_eq!(total("switchboard_http_requests_total", &send), 5.0);
+    assert_eq!(
+        total(
             "switchboard_http_request_duration_seconds_count",
             &[("route", "/api/v1/chat/messages/send")]
-        ) >= 5.0
+        ),
+        5.0
     );
-    assert!(
-        value(
-            &after,
-            "switchboard_connections",
-            &[("transport", "socketio")]
-        ) >= 1.0,
+    assert_eq!(
+        total("switchboard_connections", &[("transport", "socketio")]),
+        1.0,
         "{after}"
     );
-    assert!(
-        value(
-            &after,
-            "switchboard_connections",
-            &[("transport", "websocket")]
-        ) >= 1.0
+    assert_eq!(
+        total("switchboard_connections", &[("transport", "websocket")]),
+        1.0
     );
-    assert!(
-        moved(
+    assert_eq!(
+        total(
             "switchboard_events_in_total",
             &[("transport", "socketio"), ("event", "create_message")]
-        ) >= 1.0
+        ),
+        1.0
     );
-    assert!(
-        moved(
+    assert_eq!(
+        total(
+            "switchboard_events_in_total",
+            &[("transport", "socketio"), ("event", "ping")]
+        ),
+        2.0
+    );
+    assert_eq!(
+        total(
             "switchboard_events_published_total",
             &[("type", "new_message")]
-        ) >= 6.0
+        ),
+        6.0
     );
-    assert!(moved("switchboard_deliveries_total", &[("transport", "socketio")]) >= 6.0);
-    assert!(moved("switchboard_message_writer_batch_size_count", &[]) >= 1.0);
-    assert!(moved("switchboard_message_writer_commit_seconds_count", &[]) >= 1.0);
-    assert!(moved("switchboard_delivery_latency_seconds_count", &[]) >= 6.0);
-    assert!(moved("switchboard_catch_ups_total", &[("transport", "socketio")]) >= 1.0);
+    // Between the two readings only the six messages were published, and each went to
+    // Bob's one socket.
+    assert_eq!(
+        moved("switchboard_events_published_total", &[]),
+        6.0,
+        "{after}"
+    );
+    assert_eq!(
+        moved("switchboard_deliveries_total", &[("transport", "socketio")]),
+        6.0
+    );
+    assert_eq!(
+        moved("switchboard_delivery_latency_seconds_count", &[]),
+        6.0
+    );
+    // The writer stored six messages, in one to six group commits.
+    assert_eq!(total("switchboard_message_writer_batch_size_sum", &[]), 6.0);
+    let commits = total("switchboard_message_writer_batch_size_count", &[]);
+    assert!((1.0..=6.0).contains(&commits), "{commits} commits");
+    assert_eq!(
+        total("switchboard_message_writer_commit_seconds_count", &[]),
+        commits
+    );
+    assert_eq!(
+        total("switchboard_catch_ups_total", &[("transport", "socketio")]),
+        1.0
+    );
     assert!(after.contains("# TYPE switchboard_delivery_latency_seconds histogram"));
 }
 
@@ -127,10 +170,21 @@ async fn metrics_addr_serves_them_apart_from_the_api() {
         .unwrap()
         .port();
     let addr = format!("127.0.0.1:{port}");
-    let s = TestServer::start_with(&[("METRICS_ADDR", addr.as_str())]).await;
+    let (database_url, _file) = crate::common::fresh_database().await;
+    let child = Child::start(&database_url, &[("METRICS_ADDR".into(), addr.clone())]).await;
+    let s = TestServer::attach(child.addr, &database_url);
     s.signup("ann@apart.test").await;
     let text = scrape(&format!("http://{addr}")).await;
-    assert!(text.contains("switchboard_http_requests_total"), "{text}");
+    let signup = [
+        ("method", "POST"),
+        ("route", "/api/v1/auth/signup"),
+        ("status", "201"),
+    ];
+    assert_eq!(
+        value(&text, "switchboard_http_requests_total", &signup),
+        1.0,
+        "{text}"
+    );
     let res = reqwest::get(format!("{}/metrics", s.base)).await.unwrap();
     assert_eq!(
         res.status(),

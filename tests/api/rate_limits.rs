@@ -40,21 +40,24 @@ async fn until_limited(s: &TestServer, token: &str) -> (usize, u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rest_requests_are_limited_per_user_and_the_limit_lifts() {
+    // 5 per 10 s: all five at once, then one more every 2 s, so the burst below is
+    // exactly five however slowly the requests go (within 2 s).
     let s = TestServer::start_with(&[
         ("RATE_LIMIT_PER_USER", "5"),
-        ("RATE_LIMIT_WINDOW_SECONDS", "2"),
+        ("RATE_LIMIT_WINDOW_SECONDS", "10"),
     ])
     .await;
     let ann = s.signup("ann@limits.test").await;
+    // Bob's token has not been used yet (his login carries none): his count is fresh.
     let bob = s.add_member(&ann, "bob@limits.test").await;
-    let (passed, wait) = until_limited(&s, &ann.access).await;
-    assert!(passed <= 5, "{passed} passed");
+    let (passed, wait) = until_limited(&s, &bob.access).await;
+    assert_eq!(passed, 5, "requests that passed before the first 429");
     assert!((1..=2).contains(&wait), "Retry-After {wait}");
-    // Another user is counted apart.
-    let (st, _) = s.get("/api/v1/auth/me", &bob.access).await;
+    // Another user is counted apart (Ann has made one request: adding Bob).
+    let (st, _) = s.get("/api/v1/auth/me", &ann.access).await;
     assert_eq!(st, StatusCode::OK);
     tokio::time::sleep(Duration::from_secs(wait) + Duration::from_millis(200)).await;
-    let (st, me) = s.get("/api/v1/auth/me", &ann.access).await;
+    let (st, me) = s.get("/api/v1/auth/me", &bob.access).await;
     assert_eq!(st, StatusCode::OK, "lifted: {me}");
 }
 

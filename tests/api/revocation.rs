@@ -130,3 +130,61 @@ async fn a_token_not_valid_yet_is_refused() {
         .await;
     assert_eq!(st, StatusCode::OK, "{v}");
 }
+
+/// The same race on the legacy `/ws` (which takes the token itself): every session
+/// opened while the user is deactivated ends with 1008, and none hears the message
+/// sent afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_plain_websocket_racing_a_deactivation_survives_it() {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let (a, b) = TestServer::two_nodes().await;
+    let ann = a.signup("ann@ws-race.test").await;
+    for round in 0..6u64 {
+        let bob = a
+            .add_member(&ann, &format!("bob{round}@ws-race.test"))
+            .await;
+        let chat = a.direct_chat(&ann, &bob).await;
+        let url = format!("ws://{}/ws?token={}", b.addr, bob.access);
+        // Four openers, each opening sessions one after another, while the
+        // deactivation lands in the middle.
+        let opening: Vec<_> = (0..4)
+            .map(|_| {
+                let url = url.clone();
+                tokio::spawn(async move {
+                    let mut opened = Vec::new();
+                    for _ in 0..15 {
+                        if let Ok((ws, _)) = tokio_tungstenite::connect_async(&url).await {
+                            opened.push(ws);
+                        }
+                    }
+                    opened
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(5 + 3 * round)).await;
+        set_active(&a, &ann.access, &bob.user_id, false).await;
+        let mut open = Vec::new();
+        for o in opening {
+            open.extend(o.await.unwrap());
+        }
+        a.say(&ann, &chat, "after the deactivation").await;
+        for mut ws in open {
+            let code = loop {
+                let next = tokio::time::timeout(Duration::from_secs(10), ws.next())
+                    .await
+                    .unwrap_or_else(|_| panic!("round {round}: a session stayed open"));
+                match next {
+                    Some(Ok(Message::Text(t))) => assert!(
+                        !t.as_str().contains("after the deactivation"),
+                        "round {round}: a deactivated user's session got {t}"
+                    ),
+                    Some(Ok(Message::Close(f))) => break f.map(|f| u16::from(f.code)),
+                    Some(Ok(_)) => {}
+                    None | Some(Err(_)) => break None,
+                }
+            };
+            assert_eq!(code, Some(1008), "round {round}");
+        }
+    }
+}

@@ -14,6 +14,19 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 type Acks = Arc<Mutex<HashMap<u64, oneshot::Sender<Value>>>>;
 
+/// How the connection ended, as this client's reader saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// The server disconnected the socket: a Socket.IO DISCONNECT packet (`41`).
+    Disconnect,
+    /// The server closed the Engine.IO session: a CLOSE packet (`1`).
+    EngineClose,
+    /// A WebSocket close frame, with neither packet before it.
+    CloseFrame,
+    /// The connection broke: a reset or an end without a close frame.
+    Broken,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// The server refused the namespace connect (`connect_error`); holds its message.
@@ -44,6 +57,8 @@ pub struct SioClient {
     /// The offset that ended the last event parsed off the wire, as socket.io-client
     /// keeps it (`_lastOffset`): a last argument that is a string.
     pub last_offset: Option<String>,
+    /// How the connection ended, once it has.
+    ended: Arc<std::sync::Mutex<Option<Ended>>>,
 }
 
 impl SioClient {
@@ -164,9 +179,19 @@ impl SioClient {
         });
         let reader_acks = acks.clone();
         let pong = out_tx.clone();
+        let ended: Arc<std::sync::Mutex<Option<Ended>>> = Arc::default();
+        let reader_ended = ended.clone();
         tokio::spawn(async move {
+            let mut how = Ended::Broken;
             while let Some(Ok(msg)) = stream.next().await {
-                let Message::Text(text) = msg else { continue };
+                let text = match msg {
+                    Message::Text(text) => text,
+                    Message::Close(_) => {
+                        how = Ended::CloseFrame;
+                        continue;
+                    }
+                    _ => continue,
+                };
                 if text == "2" {
                     let _ = pong.send(Message::text("3"));
                 } else if text.starts_with("42") {
@@ -184,10 +209,18 @@ impl SioClient {
                             args.remove(0)
                         });
                     }
-                } else if text.starts_with("41") || text.starts_with('1') {
+                } else if text.starts_with("41") {
+                    how = Ended::Disconnect;
+                    break;
+                } else if text.starts_with('1') {
+                    how = Ended::EngineClose;
                     break;
                 }
             }
+            // Set before the event channel closes (with this task), so a caller that
+            // saw `Closed` finds it.
+            *reader_ended.lock().unwrap_or_else(|e| e.into_inner()) = Some(how);
+            drop(ev_tx);
         });
         Ok(Self {
             out: out_tx,
@@ -198,7 +231,14 @@ impl SioClient {
             sid,
             pid,
             last_offset: None,
+            ended,
         })
+    }
+
+    /// How the connection ended (`None` while it is open): whether the server said
+    /// so with a packet, or only closed or broke the connection.
+    pub fn ended(&self) -> Option<Ended> {
+        *self.ended.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Emits an event without asking for an ack.

@@ -68,6 +68,11 @@ impl Child {
         assert!(status.success());
     }
 
+    /// Whether the process is still running.
+    pub fn running(&mut self) -> bool {
+        self.process.try_wait().expect("waitable").is_none()
+    }
+
     /// The exit status, once the process has exited within `within`.
     pub async fn exited(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
         let deadline = tokio::time::Instant::now() + within;
