@@ -107,7 +107,7 @@ pub async fn start(
 
     // Socket.IO: the in-process adapter on every node; events cross nodes through
     // the fan-out below, like every other transport's.
-    let engine_max = config.socketio_max_payload.saturating_mul(4).max(16 * 1024);
+    let engine_max = config.socketio_engine_max_payload;
     let builder = SocketIo::builder()
         .ping_interval(config.socketio_ping_interval)
         .ping_timeout(config.socketio_ping_timeout)

@@ -62,6 +62,10 @@ pub struct Config {
     pub max_message_length: usize,
     /// `SOCKETIO_MAX_PAYLOAD` bytes, default 65 536.
     pub socketio_max_payload: u64,
+    /// `SOCKETIO_ENGINE_MAX_PAYLOAD` bytes, default 4 × `SOCKETIO_MAX_PAYLOAD` (at least
+    /// 16 KiB): Engine.IO's `maxPayload`, the hard cap on a polling body and a WebSocket
+    /// message (a packet's framing and escaping on top of the event's payload).
+    pub socketio_engine_max_payload: u64,
     /// `SOCKETIO_PING_INTERVAL_MS`, default 25 000.
     pub socketio_ping_interval: Duration,
     /// `SOCKETIO_PING_TIMEOUT_MS`, default 20 000.
@@ -226,6 +230,19 @@ impl Config {
                 reason: "an in-memory SQLite database is not supported; use a file".into(),
             });
         }
+        let socketio_max_payload = positive(&get, "SOCKETIO_MAX_PAYLOAD", 65_536)?;
+        let socketio_engine_max_payload = positive(
+            &get,
+            "SOCKETIO_ENGINE_MAX_PAYLOAD",
+            socketio_max_payload.saturating_mul(4).max(16 * 1024),
+        )?;
+        if socketio_engine_max_payload < socketio_max_payload {
+            // An event the engine cuts off would never get its `exception`.
+            return Err(ConfigError {
+                var: "SOCKETIO_ENGINE_MAX_PAYLOAD",
+                reason: format!("must be at least SOCKETIO_MAX_PAYLOAD ({socketio_max_payload})"),
+            });
+        }
         let config = Self {
             host: get("HOST").unwrap_or_else(|| "0.0.0.0".into()),
             port: parse(&get, "PORT", 3000)?,
@@ -238,7 +255,8 @@ impl Config {
             refresh_token_ttl: Duration::from_secs(positive(&get, "REFRESH_TOKEN_TTL", 2_592_000)?),
             max_body_bytes: positive(&get, "MAX_BODY_BYTES", 1_048_576)? as usize,
             max_message_length: positive(&get, "MAX_MESSAGE_LENGTH", 10_000)? as usize,
-            socketio_max_payload: positive(&get, "SOCKETIO_MAX_PAYLOAD", 65_536)?,
+            socketio_max_payload,
+            socketio_engine_max_payload,
             socketio_ping_interval: Duration::from_millis(positive(
                 &get,
                 "SOCKETIO_PING_INTERVAL_MS",

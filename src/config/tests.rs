@@ -32,6 +32,27 @@ fn invalid_values_name_the_variable() {
 }
 
 #[test]
+fn the_engine_payload_limit_follows_the_event_limit_unless_set() {
+    let c = cfg(&[]).unwrap();
+    assert_eq!(c.socketio_engine_max_payload, 4 * 65_536);
+    let c = cfg(&[("SOCKETIO_MAX_PAYLOAD", "1000")]).unwrap();
+    assert_eq!(c.socketio_engine_max_payload, 16 * 1024, "at least 16 KiB");
+    // The protocol test suite's setting (scripts/protocol-suite).
+    let c = cfg(&[
+        ("SOCKETIO_MAX_PAYLOAD", "1000000"),
+        ("SOCKETIO_ENGINE_MAX_PAYLOAD", "1000000"),
+    ])
+    .unwrap();
+    assert_eq!(c.socketio_engine_max_payload, 1_000_000);
+    let e = cfg(&[
+        ("SOCKETIO_MAX_PAYLOAD", "70000"),
+        ("SOCKETIO_ENGINE_MAX_PAYLOAD", "65536"),
+    ])
+    .unwrap_err();
+    assert_eq!(e.var, "SOCKETIO_ENGINE_MAX_PAYLOAD");
+}
+
+#[test]
 fn the_admin_ui_needs_both_credentials_and_a_long_password() {
     assert!(cfg(&[]).unwrap().admin_ui.credentials.is_none());
     let on = cfg(&[

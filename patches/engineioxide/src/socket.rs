@@ -58,8 +58,8 @@ use std::{
     collections::VecDeque,
     fmt::Debug,
     sync::{
-        Arc,
-        atomic::{AtomicBool, AtomicU8, Ordering},
+        Arc, OnceLock,
+        atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering},
     },
     time::Duration,
 };
@@ -75,9 +75,16 @@ use futures_util::FutureExt;
 use http::request::Parts;
 use smallvec::{SmallVec, smallvec};
 use tokio::sync::{Mutex, Notify, mpsc::error::TrySendError};
+use tokio::time::Instant;
 
 pub use engineioxide_core::Sid;
 use tokio_util::sync::CancellationToken;
+
+/// PATCH (switchboard): the instant heartbeat deadlines are counted from.
+fn heartbeat_epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
 
 /// A [`DisconnectReason`] represents the reason why a [`Socket`] was closed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,6 +200,10 @@ where
     /// Whether the socket is currently upgrading to a new transport.
     upgrading: AtomicBool,
 
+    /// PATCH (switchboard): the client sent a close packet over polling; the session
+    /// ends with the poll that takes its NOOP (see `transport::polling::post_req`).
+    closed_by_client: AtomicBool,
+
     /// Channel to send [`PacketBuf`] to the connection
     ///
     /// It is used and managed by the [`EngineIo`](crate::engine) struct depending on the transport type
@@ -214,6 +225,12 @@ where
     /// PATCH (switchboard): a Pong (v4) or Ping (v3) arrived, for the heartbeat job (was a
     /// one-slot mpsc channel; a `Notify` keeps one pending signal the same way, inline).
     pub(crate) heartbeat: Notify,
+
+    /// PATCH (switchboard): when the unanswered ping's timeout runs out, in microseconds
+    /// since [`heartbeat_epoch`] (0: no ping waiting). A polling request that arrives
+    /// after it finds the session timed out even if the heartbeat task has not woken yet
+    /// (the reference server's timers run before its I/O; here they are tasks).
+    pong_deadline: AtomicU64,
 
     /// A cancellation token that will be triggered when the socket is being closed.
     pub(crate) cancellation_token: CancellationToken,
@@ -247,11 +264,13 @@ where
             protocol,
             transport: AtomicU8::new(transport as u8),
             upgrading: AtomicBool::new(false),
+            closed_by_client: AtomicBool::new(false),
 
             internal_rx: Mutex::new(InternalRx::new()),
             queue: PacketQueue::new(config.max_buffer_size),
 
             heartbeat: Notify::new(),
+            pong_deadline: AtomicU64::new(0),
             cancellation_token: CancellationToken::new(),
 
             close_fn,
@@ -281,6 +300,14 @@ where
     }
     pub(crate) fn start_upgrade(&self) {
         self.upgrading.store(true, Ordering::Relaxed);
+    }
+
+    /// PATCH (switchboard): see `closed_by_client`.
+    pub(crate) fn close_by_client(&self) {
+        self.closed_by_client.store(true, Ordering::Relaxed);
+    }
+    pub(crate) fn is_closed_by_client(&self) -> bool {
+        self.closed_by_client.load(Ordering::Relaxed)
     }
 
     /// Spawn the heartbeat job
@@ -331,14 +358,18 @@ where
         #[cfg(feature = "tracing")]
         tracing::debug!(sid = ?self.id, "heartbeat sender routine started");
 
-        let mut interval_tick = tokio::time::interval(interval);
-        interval_tick.tick().await;
+        // PATCH (switchboard): the first ping goes out one interval after the handshake,
+        // as the reference server's does (was at once: an `interval`'s first tick is
+        // immediate, so a poll right after the handshake got a ping, where the protocol
+        // test suite expects a NOOP on close or a namespace refusal).
+        let mut interval_tick = tokio::time::interval_at(Instant::now() + interval, interval);
+        let mut due = interval_tick.tick().await;
         // Some clients send the pong packet in first. If that happens, we should consume it.
         self.heartbeat.notified().now_or_never();
         loop {
             // If we are currently upgrading we should pause the heartbeat process
             if self.is_upgrading() {
-                interval_tick.tick().await;
+                due = interval_tick.tick().await;
                 continue;
             }
 
@@ -352,14 +383,40 @@ where
             #[cfg(feature = "tracing")]
             tracing::trace!(sid = ?self.id, "waiting for pong");
 
-            tokio::time::timeout(timeout, self.heartbeat.notified())
+            // PATCH (switchboard): the timeout counts from when the ping was due (not from
+            // when this task got to send it), and polling requests see it too.
+            let deadline = due + timeout;
+            self.set_pong_deadline(Some(deadline));
+            tokio::time::timeout_at(deadline, self.heartbeat.notified())
                 .await
                 .map_err(|_| Error::HeartbeatTimeout)?;
+            self.set_pong_deadline(None);
 
             #[cfg(feature = "tracing")]
             tracing::trace!(sid = ?self.id, "pong received");
 
-            interval_tick.tick().await;
+            due = interval_tick.tick().await;
+        }
+    }
+
+    /// PATCH (switchboard): records when the ping sent last must have been answered
+    /// (`None`: it was).
+    pub(crate) fn set_pong_deadline(&self, deadline: Option<Instant>) {
+        let micros = deadline.map_or(0, |d| {
+            // Rounded up, and never 0 (no deadline): a deadline is never early.
+            let since = d.saturating_duration_since(heartbeat_epoch());
+            u64::try_from(since.as_micros())
+                .unwrap_or(u64::MAX)
+                .saturating_add(1)
+        });
+        self.pong_deadline.store(micros, Ordering::Relaxed);
+    }
+
+    /// PATCH (switchboard): whether a ping went unanswered past its timeout.
+    pub(crate) fn pong_overdue(&self) -> bool {
+        match self.pong_deadline.load(Ordering::Relaxed) {
+            0 => false,
+            micros => Instant::now() >= heartbeat_epoch() + Duration::from_micros(micros),
         }
     }
 
@@ -580,11 +637,13 @@ where
             protocol: ProtocolVersion::V4,
             transport: AtomicU8::new(TransportType::Websocket as u8),
             upgrading: AtomicBool::new(false),
+            closed_by_client: AtomicBool::new(false),
 
             internal_rx: Mutex::new(InternalRx::new()),
             queue: PacketQueue::new(buffer_size),
 
             heartbeat: Notify::new(),
+            pong_deadline: AtomicU64::new(0),
             cancellation_token: CancellationToken::new(),
             close_fn,
 
@@ -607,5 +666,52 @@ where
         });
 
         (sock, rx)
+    }
+}
+
+/// PATCH (switchboard): the heartbeat deadline that polling requests check.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn socket() -> Socket<()> {
+        Socket::new(
+            ProtocolVersion::V4,
+            TransportType::Polling,
+            &EngineIoConfig::default(),
+            http::Request::<()>::default().into_parts().0,
+            Box::new(|_, _| ()),
+            false,
+        )
+    }
+
+    #[tokio::test]
+    async fn a_pong_deadline_is_overdue_once_past_and_until_answered() {
+        let socket = socket();
+        assert!(!socket.pong_overdue(), "no ping waiting");
+        socket.set_pong_deadline(Some(Instant::now() + Duration::from_millis(50)));
+        assert!(!socket.pong_overdue());
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert!(socket.pong_overdue());
+        socket.set_pong_deadline(None);
+        assert!(!socket.pong_overdue(), "answered");
+    }
+
+    /// The first ping is queued one interval after the start, and its timeout counts
+    /// from when it was due.
+    #[tokio::test]
+    async fn the_heartbeat_task_pings_after_the_interval() {
+        let socket = Arc::new(socket());
+        let interval = Duration::from_millis(200);
+        let started = Instant::now();
+        socket
+            .clone()
+            .spawn_heartbeat(interval, Duration::from_secs(10));
+        let early = tokio::time::timeout(Duration::from_millis(150), socket.queue.recv()).await;
+        assert!(early.is_err(), "nothing before the interval: {early:?}");
+        let ping = socket.queue.recv().await.unwrap();
+        assert!(matches!(ping.as_slice(), [Packet::Ping]), "{ping:?}");
+        assert!(started.elapsed() >= interval);
+        assert!(!socket.pong_overdue());
     }
 }

@@ -93,15 +93,8 @@ pub async fn polling_server_closing_pending_poll() {
     let sid = create_polling_connection(&mut svc).await;
     let socket = socket_rx.recv().await.unwrap();
 
-    // Drain the first buffered ping so the next poll actually blocks.
-    send_req(
-        &mut svc,
-        format!("transport=polling&sid={sid}"),
-        http::Method::GET,
-        None,
-    )
-    .await;
-
+    // PATCH (switchboard): no first ping to drain, the buffer is empty until the ping
+    // interval.
     // Start a long-poll: the buffer is empty so it blocks waiting for the next packet while holding
     // the internal channel lock.
     let poll = tokio::spawn(send_req(
@@ -133,7 +126,9 @@ pub async fn polling_heartbeat_timeout() {
     let mut svc = create_server(MyHandler { disconnect_tx }).await;
     create_polling_connection(&mut svc).await;
 
-    let data = tokio::time::timeout(Duration::from_millis(500), rx.recv())
+    // PATCH (switchboard): the first ping goes out after the 300 ms interval, so the
+    // timeout (200 ms more) comes after 500 ms (was within 500 ms: a ping at once).
+    let data = tokio::time::timeout(Duration::from_millis(1000), rx.recv())
         .await
         .expect("timeout waiting for DisconnectReason::HeartbeatTimeout")
         .unwrap();
@@ -147,7 +142,9 @@ pub async fn ws_heartbeat_timeout() {
     let mut svc = create_server(MyHandler { disconnect_tx }).await;
     let _stream = create_ws_connection(&mut svc).await;
 
-    let data = tokio::time::timeout(Duration::from_millis(500), rx.recv())
+    // PATCH (switchboard): the first ping goes out after the 300 ms interval, so the
+    // timeout (200 ms more) comes after 500 ms (was within 500 ms: a ping at once).
+    let data = tokio::time::timeout(Duration::from_millis(1000), rx.recv())
         .await
         .expect("timeout waiting for DisconnectReason::HeartbeatTimeout")
         .unwrap();
@@ -195,20 +192,9 @@ pub async fn ws_upgrade_abandoned_parked_heartbeat_timeout() {
     let mut svc = EngineIoService::with_config(Arc::new(MyHandler { disconnect_tx }), config);
 
     let sid = create_polling_connection(&mut svc).await;
-    send_req(
-        &mut svc,
-        format!("transport=polling&sid={sid}"),
-        http::Method::GET,
-        None,
-    )
-    .await; // drain the first ping; the heartbeat is now waiting for the pong.
-    send_req(
-        &mut svc,
-        format!("transport=polling&sid={sid}"),
-        http::Method::POST,
-        Some("3".into()),
-    )
-    .await; // pong — the heartbeat consumes it and parks between pings.
+    // PATCH (switchboard): the heartbeat is parked from the start, until the first ping
+    // one (30 s) interval after the handshake (was: drain an immediate first ping and
+    // answer it, to park it between pings).
     let _stream = create_ws_upgrade_connection(&mut svc, sid.parse().unwrap()).await;
 
     let data = tokio::time::timeout(Duration::from_secs(1), rx.recv())
@@ -262,13 +248,7 @@ pub async fn multiple_http_polling() {
     let (disconnect_tx, mut rx) = mpsc::channel(10);
     let mut svc = create_server(MyHandler { disconnect_tx }).await;
     let sid = create_polling_connection(&mut svc).await;
-    send_req(
-        &mut svc,
-        format!("transport=polling&sid={sid}"),
-        http::Method::GET,
-        None,
-    )
-    .await; // we eat the first ping from the server.
+    // PATCH (switchboard): no first ping to eat, it comes one interval after the handshake.
 
     tokio::spawn(futures_util::future::join_all(vec![
         send_req(

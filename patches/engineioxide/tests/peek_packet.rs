@@ -54,13 +54,6 @@ async fn create_small_payload_server(
     (svc, socket_rx)
 }
 
-/// Drain the ping packet that the heartbeat job buffers right after connecting,
-/// so subsequent polls only observe the packets emitted by the test.
-async fn drain_initial_ping<H: EngineIoHandler>(svc: &mut EngineIoService<H>, sid: &str) {
-    let ping = poll(svc, sid).await;
-    assert_eq!(ping, "2", "expected the initial heartbeat ping");
-}
-
 /// Perform a polling request and return the raw payload, failing fast instead of
 /// hanging if the payload is unexpectedly empty (e.g. a peeked packet was lost).
 async fn poll<H: EngineIoHandler>(svc: &mut EngineIoService<H>, sid: &str) -> String {
@@ -84,7 +77,8 @@ async fn polling_peeked_packet_sent_on_next_poll() {
     let sid = create_polling_connection(&mut svc).await;
     let socket = socket_rx.recv().await.unwrap();
 
-    drain_initial_ping(&mut svc, &sid).await;
+    // PATCH (switchboard): no ping to drain first, the first one comes after the
+    // (60 s) interval.
 
     socket.emit("hello").unwrap();
     socket.emit("world").unwrap();
@@ -102,7 +96,8 @@ async fn polling_peeked_packets_preserve_order() {
     let sid = create_polling_connection(&mut svc).await;
     let socket = socket_rx.recv().await.unwrap();
 
-    drain_initial_ping(&mut svc, &sid).await;
+    // PATCH (switchboard): no ping to drain first, the first one comes after the
+    // (60 s) interval.
 
     socket.emit("hello").unwrap();
     socket.emit("world").unwrap();

@@ -93,6 +93,19 @@ where
     }
 
     if socket.is_upgrading() {
+        // PATCH (switchboard): the upgrade holds `internal_rx` from the probe to its end;
+        // a poll that arrives meanwhile waits briefly for that end, and is refused like
+        // any poll of an upgraded session if the upgrade is done (the client may have sent
+        // its upgrade packet before this request: each runs on a task of its own).
+        for _ in 0..UPGRADE_YIELDS {
+            if socket.is_ws() {
+                return Err(Error::TransportMismatch);
+            }
+            tokio::task::yield_now().await;
+        }
+        if socket.is_ws() {
+            return Err(Error::TransportMismatch);
+        }
         #[cfg(feature = "tracing")]
         tracing::debug!(?sid, "socket is upgrading, sending NOOP packet");
 
@@ -100,6 +113,13 @@ where
 
         let is_binary = false; // The noop packet is guaranteed to be serialized as text
         return Ok(http_response(StatusCode::OK, data, is_binary));
+    }
+
+    // PATCH (switchboard): a ping unanswered past its timeout ends the session now, even
+    // if the heartbeat task has not woken up yet.
+    if socket.pong_overdue() {
+        socket.close(DisconnectReason::HeartbeatTimeout);
+        return Err(Error::UnknownSessionID(sid));
     }
 
     // If the socket is already locked, it means that the socket is being used by another request
@@ -146,11 +166,25 @@ where
     // on the next polling request
     rx.peeked_packet = peeked;
 
+    // PATCH (switchboard): the client closed the session; this poll took what was left
+    // (the NOOP), and the session ends before it answers (see `post_req`).
+    if socket.is_closed_by_client() {
+        engine.close_session(sid, DisconnectReason::TransportClose);
+    }
+
     #[cfg(feature = "tracing")]
     tracing::trace!(%sid, %protocol, supports_binary = socket.supports_binary, "sending data: {:?}", data);
 
     Ok(http_response(StatusCode::OK, data, has_binary))
 }
+
+/// PATCH (switchboard): how many times a poll that arrives during an upgrade lets the
+/// upgrade's task run before it answers.
+const UPGRADE_YIELDS: usize = 8;
+
+/// PATCH (switchboard): how long a session closed by the client waits for a poll to take
+/// its NOOP.
+const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Handle http polling post request
 ///
@@ -172,6 +206,11 @@ where
     if !socket.is_http() {
         return Err(Error::TransportMismatch);
     }
+    // PATCH (switchboard): as for a polling request, a late pong finds the session over.
+    if socket.pong_overdue() {
+        socket.close(DisconnectReason::HeartbeatTimeout);
+        return Err(Error::UnknownSessionID(sid));
+    }
 
     let (parts, body) = req.into_parts();
     let content_type = parts.headers.get(CONTENT_TYPE);
@@ -183,12 +222,22 @@ where
             Ok(Packet::Close) => {
                 #[cfg(feature = "tracing")]
                 tracing::debug!(%sid, "received close packet, closing session");
+                // PATCH (switchboard): a poll the client sent before this close, but that
+                // reaches its task later (each request runs on a task of its own), still
+                // gets the NOOP: the session ends with the poll that takes it, or after
+                // `CLOSE_GRACE` (was at once, and such a poll got 400).
+                socket.close_by_client();
                 socket.send(Packet::Noop).ok(); // if the send fails, let's forcefully close the socket
+                tokio::time::timeout(CLOSE_GRACE, socket.cancellation_token.cancelled())
+                    .await
+                    .ok();
                 engine.close_session(sid, DisconnectReason::TransportClose);
                 break;
             }
             Ok(Packet::Pong | Packet::Ping) => {
                 // A full channel means that the client is already known to be alive.
+                // PATCH (switchboard): answered, whenever the heartbeat task wakes.
+                socket.set_pong_deadline(None);
                 socket.heartbeat.notify_one();
                 Ok(())
             }

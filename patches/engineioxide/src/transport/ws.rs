@@ -210,8 +210,10 @@ async fn serve<H: EngineIoHandler, S>(
         return;
     };
 
-    // The first ping goes out at once, as with the heartbeat task's first interval tick.
-    let ping = tokio::time::sleep(Duration::ZERO);
+    // The first ping goes out one interval after the handshake, as the reference
+    // server's and the heartbeat task's do.
+    let first_ping = heartbeat.map_or(Duration::ZERO, |(interval, _)| interval);
+    let ping = tokio::time::sleep(first_ping);
     tokio::pin!(ping);
     let mut pong_due: Option<Instant> = None;
 
@@ -611,8 +613,8 @@ mod tests {
             .unwrap();
     }
 
-    /// The heartbeat kept in the connection's task: pings at once and then every
-    /// interval while the client answers.
+    /// The heartbeat kept in the connection's task: pings one interval after the start
+    /// and then every interval while the client answers.
     #[tokio::test]
     async fn serve_pings_a_client_that_answers() {
         let (engine, socket) = (engine(), socket());
@@ -631,6 +633,24 @@ mod tests {
         assert!(!conn.is_finished(), "a client that answers stays connected");
         socket.emit(Str::from("still here")).unwrap();
         assert_eq!(next_text(&mut client).await, Message::text("4still here"));
+    }
+
+    /// The first ping waits for the interval: nothing is sent before it (the reference
+    /// server's behaviour, which the protocol test suite relies on).
+    #[tokio::test]
+    async fn serve_sends_the_first_ping_after_the_interval() {
+        let (engine, socket) = (engine(), socket());
+        let (server, mut client) = ws_pair().await;
+        let interval = Duration::from_millis(300);
+        let started = Instant::now();
+        tokio::spawn({
+            let socket = socket.clone();
+            async move { serve(&engine, server, &socket, Some((interval, interval))).await }
+        });
+        let early = tokio::time::timeout(Duration::from_millis(200), client.next()).await;
+        assert!(early.is_err(), "nothing before the interval: {early:?}");
+        assert_eq!(next_text(&mut client).await, Message::text("2"));
+        assert!(started.elapsed() >= interval, "{:?}", started.elapsed());
     }
 
     /// A queue kept full (a paced replay to a client that reads at its own pace) does not
