@@ -3,6 +3,7 @@
 //! registry, which is this transport's renderer: the fan-out hands it every event
 //! for this node.
 
+mod conn;
 mod envelope;
 mod legacy;
 pub mod routes;

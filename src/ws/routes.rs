@@ -7,11 +7,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+use super::conn::{NotAnUpgrade, Upgrade};
 use super::session::{self, INTERNAL_ERROR, Opening, POLICY_VIOLATION, Timing};
 use super::{Dialect, Sessions};
 use crate::app::AppState;
@@ -47,10 +47,11 @@ fn refusal(e: AppError) -> Refusal {
 async fn realtime(
     State(s): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
-    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+    ws: Result<Upgrade, NotAnUpgrade>,
 ) -> Response {
-    let Ok(ws) = ws else {
-        return AppError::validation("upgrade", "a WebSocket upgrade is required").into_response();
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(not_an_upgrade) => return not_an_upgrade.into_response(),
     };
     if let Some(busy) = draining(&s) {
         return busy;
@@ -76,10 +77,11 @@ async fn realtime(
 async fn legacy(
     State(s): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
-    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+    ws: Result<Upgrade, NotAnUpgrade>,
 ) -> Response {
-    let Ok(ws) = ws else {
-        return AppError::validation("upgrade", "a WebSocket upgrade is required").into_response();
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(not_an_upgrade) => return not_an_upgrade.into_response(),
     };
     if let Some(busy) = draining(&s) {
         return busy;
@@ -103,7 +105,7 @@ fn draining(s: &AppState) -> Option<Response> {
 }
 
 fn upgrade(
-    ws: WebSocketUpgrade,
+    ws: Upgrade,
     s: AppState,
     outcome: Result<Actor, Refusal>,
     dialect: Dialect,
@@ -118,19 +120,17 @@ fn upgrade(
     let (domain, sessions): (Domain, Arc<Sessions>) = (s.domain.clone(), s.sessions.clone());
     let max = s.config.ws_max_message_bytes;
     // Bounded at the transport: a larger message is never buffered whole.
-    ws.max_message_size(max)
-        .max_frame_size(max)
-        .on_upgrade(move |socket| async move {
-            match outcome {
-                Ok(actor) => {
-                    let opening = Opening {
-                        dialect,
-                        platform,
-                        since,
-                    };
-                    session::run(socket, domain, sessions, actor, opening, timing).await
-                }
-                Err((code, reason)) => session::refuse(socket, dialect, code, &reason).await,
+    ws.on_upgrade(max, move |socket| async move {
+        match outcome {
+            Ok(actor) => {
+                let opening = Opening {
+                    dialect,
+                    platform,
+                    since,
+                };
+                session::run(socket, domain, sessions, actor, opening, timing).await
             }
-        })
+            Err((code, reason)) => session::refuse(socket, dialect, code, &reason).await,
+        }
+    })
 }

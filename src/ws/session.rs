@@ -5,12 +5,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use serde::Deserialize;
 use serde_json::json;
 use tokio::time::Instant;
 use uuid::Uuid;
 
+use super::conn::{Message, WebSocket, too_big};
 use super::{Dialect, KillReason, Sessions, legacy};
 use crate::domain::access::subscriptions::Channel;
 use crate::domain::calls::SignalInput;
@@ -27,13 +27,6 @@ const TRY_AGAIN_LATER: u16 = 1013;
 /// RFC 6455 §7.4.1 (IANA registry): the server is restarting; reconnect.
 const SERVICE_RESTART: u16 = 1012;
 const MESSAGE_TOO_BIG: u16 = 1009;
-
-/// Whether a read failed because the client's message was over the size limit.
-fn too_big(e: &axum::Error) -> bool {
-    // tungstenite's capacity errors ("Message too long: …", "Space limit exceeded…").
-    let text = e.to_string();
-    text.contains("too long") || text.contains("Space limit")
-}
 
 /// The first frame on `/ws` (004's documented output).
 const ESTABLISHED: &str = "\"Websocket Connection Established\"";
@@ -55,12 +48,8 @@ pub struct Opening {
 }
 
 /// Sends a close frame and ends the connection.
-pub async fn close(mut socket: WebSocket, code: u16, reason: &str) {
-    let frame = CloseFrame {
-        code,
-        reason: reason.to_string().into(),
-    };
-    let _ = socket.send(Message::Close(Some(frame))).await;
+pub async fn close(socket: WebSocket, code: u16, reason: &str) {
+    socket.close(code, reason).await
 }
 
 /// A client command: `{"type": "subscribe", "channel": "conversation:<id>"}`, or 001's
@@ -281,6 +270,9 @@ pub async fn run(
     match close_with {
         // A revoked session is refused like a bad token (001: `unauthorized` first).
         Some((POLICY_VIOLATION, why)) => refuse(socket, dialect, POLICY_VIOLATION, why).await,
+        // The client is likely still sending the refused message: it is read (and
+        // dropped) until the client took the close frame, instead of a reset (1006).
+        Some((MESSAGE_TOO_BIG, why)) => socket.close_mid_message(MESSAGE_TOO_BIG, why).await,
         Some((code, why)) => close(socket, code, why).await,
         None => {}
     }

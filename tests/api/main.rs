@@ -33,3 +33,4 @@ mod service;
 mod slow_clients;
 mod socket;
 mod ws;
+mod ws_limits;
