@@ -94,7 +94,8 @@ pub const RESERVED_EVENT_NAMES: &[&str] = &[
     "removelistener",
     "error",
     "message",
-    // Switchboard's Socket.IO dialect: what it sends…
+    // Switchboard's Socket.IO dialect: what it sends (what it answers to is
+    // `SOCKET_COMMANDS`).
     "session",
     "exception",
     "response_message",
@@ -104,7 +105,11 @@ pub const RESERVED_EVENT_NAMES: &[&str] = &[
     "subscribed",
     "unsubscribed",
     "pong",
-    // …and what it answers to.
+];
+
+/// The events the Socket.IO dialect answers to (also reserved from host events, and
+/// the only values of the incoming-event metric's label).
+pub const SOCKET_COMMANDS: [&str; 10] = [
     "create_chat",
     "create_message",
     "seen_message",
@@ -113,14 +118,15 @@ pub const RESERVED_EVENT_NAMES: &[&str] = &[
     "subscribe",
     "unsubscribe",
     "ping",
-    "call_signal",
     "typing",
+    "call_signal",
 ];
 
 /// Whether `name` is Socket.IO's or Switchboard's own (any case).
 pub fn is_reserved_event_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     RESERVED_EVENT_NAMES.contains(&lower.as_str())
+        || SOCKET_COMMANDS.contains(&lower.as_str())
         || serde_json::from_value::<EventType>(serde_json::Value::String(lower)).is_ok()
 }
 

@@ -372,19 +372,7 @@ fn to_value<T: serde::Serialize>(v: &T) -> AppResult<Value> {
 /// An incoming event's name as a metric label: the names this transport knows, else
 /// `other` (a client cannot mint label values).
 fn known_event(name: &str) -> &'static str {
-    const KNOWN: [&str; 10] = [
-        "create_chat",
-        "create_message",
-        "seen_message",
-        "chat_messages",
-        "get_chats",
-        "subscribe",
-        "unsubscribe",
-        "ping",
-        "typing",
-        "call_signal",
-    ];
-    KNOWN
+    crate::realtime::event::SOCKET_COMMANDS
         .iter()
         .find(|k| **k == name)
         .copied()

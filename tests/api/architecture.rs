@@ -84,15 +84,19 @@ fn no_source_file_is_too_long() {
 /// Architecture invariant: a host's own event (`service/publish`) can never take a
 /// name the Socket.IO dialect sends or answers to: every event name written in
 /// `src/socket/` (emitted, or matched as an incoming event) is in
-/// `RESERVED_EVENT_NAMES` (`src/realtime/event.rs`), which the publish rule and the
-/// renderer both use.
+/// `RESERVED_EVENT_NAMES` or `SOCKET_COMMANDS` (`src/realtime/event.rs`), which the
+/// publish rule and the renderer both use.
 #[test]
 fn every_socket_event_name_is_reserved_from_host_events() {
     let reserved_src = std::fs::read_to_string(root().join("src/realtime/event.rs")).unwrap();
     let start = reserved_src
         .find("pub const RESERVED_EVENT_NAMES")
         .expect("the list");
-    let list = &reserved_src[start..start + reserved_src[start..].find("];").unwrap()];
+    // RESERVED_EVENT_NAMES and SOCKET_COMMANDS, which follows it.
+    let commands = reserved_src
+        .find("pub const SOCKET_COMMANDS")
+        .expect("the commands");
+    let list = &reserved_src[start..commands + reserved_src[commands..].find("];").unwrap()];
     let mut names = Vec::new();
     for f in rust_files(&root().join("src/socket")) {
         let text = std::fs::read_to_string(&f).unwrap();

@@ -10,18 +10,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::common::{Session, TestServer, assert_error};
+use crate::host_platform::bind;
 
 const SECRET: &str = "correctness-host-secret-correctness-host-secret";
-
-async fn bind(s: &TestServer, admin: &Session, body: Value) -> (StatusCode, Value) {
-    s.call(
-        Method::PUT,
-        "/api/v1/host-auth",
-        Some(&admin.access),
-        Some(body),
-    )
-    .await
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tenants_racing_for_one_new_issuer_get_200_and_409_never_500() {

@@ -40,7 +40,7 @@ async fn exchange(s: &TestServer, path: &str, jwt: &str) -> (StatusCode, Value) 
     s.call(Method::GET, path, Some(jwt), None).await
 }
 
-async fn bind(s: &TestServer, admin: &Session, body: Value) -> (StatusCode, Value) {
+pub(crate) async fn bind(s: &TestServer, admin: &Session, body: Value) -> (StatusCode, Value) {
     s.call(
         Method::PUT,
         "/api/v1/host-auth",
