@@ -54,6 +54,8 @@ struct Inner {
     watched_until: AtomicI64,
     /// Socket lists being gathered for a UI that just connected, by request.
     gathering: std::sync::Mutex<HashMap<Uuid, Vec<Value>>>,
+    /// The server's task tracker: every task this module starts is on it.
+    tasks: tokio_util::task::TaskTracker,
 }
 
 /// Why an Admin UI connection was refused; the UI shows the message.
@@ -92,6 +94,7 @@ impl Admin {
             proxies,
             watched_until: AtomicI64::new(0),
             gathering: std::sync::Mutex::default(),
+            tasks: bg.tracker.clone(),
         }));
         admin.register();
         let rx = admin.0.bus.subscribe();
@@ -165,7 +168,8 @@ impl Admin {
                     .and_then(|(a, b, c)| parse_command(event, &[a, b, c.unwrap_or_default()]));
                 if let Some(command) = command {
                     let admin = admin.clone();
-                    tokio::spawn(async move {
+                    let tasks = admin.0.tasks.clone();
+                    tasks.spawn(async move {
                         admin.0.bus.publish(&BusMessage::Command { command }).await;
                     });
                 }
@@ -180,7 +184,8 @@ impl Admin {
             .lock()
             .expect("not poisoned")
             .insert(request, Vec::new());
-        tokio::spawn(async move {
+        let tasks = self.0.tasks.clone();
+        tasks.spawn(async move {
             self.0
                 .bus
                 .publish(&BusMessage::FetchSockets { request })
@@ -259,7 +264,9 @@ impl Admin {
             event: event.to_owned(),
             args,
         };
-        tokio::spawn(async move { admin.0.bus.publish(&message).await });
+        self.0
+            .tasks
+            .spawn(async move { admin.0.bus.publish(&message).await });
     }
 
     fn watched(&self) -> bool {
@@ -344,7 +351,7 @@ impl Admin {
         };
         // Spread, as the UI's handlers take them (a tuple is several arguments).
         let event = event.to_owned();
-        tokio::spawn(async move {
+        self.0.tasks.spawn(async move {
             let mut args = args.into_iter();
             let mut next = || args.next().unwrap_or(Value::Null);
             let sent = match event.as_str() {

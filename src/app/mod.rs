@@ -297,6 +297,7 @@ pub async fn start(
         domain,
         config: config.clone(),
         draining: bg.drain.clone(),
+        tasks: bg.tracker.clone(),
         sessions,
         local_media,
     };

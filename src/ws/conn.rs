@@ -83,7 +83,12 @@ fn has_token(headers: &HeaderMap, name: HeaderName, token: &str) -> bool {
 impl Upgrade {
     /// Answers 101 and runs `session` on the connection once upgraded; a message (and a
     /// frame) over `max_message` bytes is refused before it is buffered.
-    pub fn on_upgrade<F, Fut>(self, max_message: usize, session: F) -> Response
+    pub fn on_upgrade<F, Fut>(
+        self,
+        tasks: &tokio_util::task::TaskTracker,
+        max_message: usize,
+        session: F,
+    ) -> Response
     where
         F: FnOnce(WebSocket) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
@@ -92,7 +97,7 @@ impl Upgrade {
             .max_message_size(Some(max_message))
             .max_frame_size(Some(max_message));
         let on_upgrade = self.on_upgrade;
-        tokio::spawn(async move {
+        tasks.spawn(async move {
             let Ok(upgraded) = on_upgrade.await else {
                 tracing::debug!("websocket upgrade failed");
                 return;

@@ -120,7 +120,7 @@ fn upgrade(
     let (domain, sessions): (Domain, Arc<Sessions>) = (s.domain.clone(), s.sessions.clone());
     let max = s.config.ws_max_message_bytes;
     // Bounded at the transport: a larger message is never buffered whole.
-    ws.on_upgrade(max, move |socket| async move {
+    ws.on_upgrade(&s.tasks, max, move |socket| async move {
         match outcome {
             Ok(actor) => {
                 let opening = Opening {

@@ -134,3 +134,31 @@ fn every_socket_event_name_is_reserved_from_host_events() {
         "not in RESERVED_EVENT_NAMES: {missing:?}"
     );
 }
+
+/// Architecture invariant: every task the server starts is on its one `TaskTracker`
+/// (`app::Background`), which the shutdown waits for: no bare `tokio::spawn` in
+/// `src/` outside tests, but the serving task itself (`app::start`, whose handle the
+/// caller holds).
+#[test]
+fn no_task_escapes_the_tracker() {
+    let mut found = Vec::new();
+    for f in rust_files(&root().join("src")) {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap_or("");
+        for (n, line) in code.lines().enumerate() {
+            let spawn = ["tokio::spawn(", "tokio::task::spawn("]
+                .iter()
+                .any(|s| line.split("//").next().unwrap_or("").contains(s));
+            if spawn {
+                found.push(format!("{}:{}", f.display(), n + 1));
+            }
+        }
+    }
+    let root_task: Vec<_> = found
+        .iter()
+        .filter(|f| f.contains("src/app/mod.rs"))
+        .collect();
+    assert_eq!(root_task.len(), 1, "the serving task: {found:?}");
+    found.retain(|f| !f.contains("src/app/mod.rs"));
+    assert!(found.is_empty(), "spawned outside the tracker: {found:?}");
+}
