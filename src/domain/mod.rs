@@ -150,9 +150,10 @@ impl Domain {
         }))
     }
 
-    /// The publish point and its event log (transports read replays from it).
-    pub fn hub(&self) -> &Hub {
-        &self.hub
+    /// The event log's read side (transports catch connections up from it; only the
+    /// domain publishes).
+    pub fn event_log(&self) -> &crate::realtime::EventLog {
+        self.hub.log()
     }
 
     /// Whether the database answers and events reach every node (`/readyz`).

@@ -96,17 +96,21 @@ impl CatchUp {
     }
 }
 
-/// The publish point the domain holds.
+/// The publish point the domain holds; transports never see it (they read the log
+/// through an [`EventLog`]).
 #[derive(Clone)]
 pub struct Hub {
     fanout: Arc<dyn Fanout>,
-    /// The most events one catch-up replays.
-    max_replay: usize,
+    log: EventLog,
 }
 
 impl Hub {
     pub fn new(fanout: Arc<dyn Fanout>, max_replay: usize) -> Self {
-        Self { fanout, max_replay }
+        let log = EventLog {
+            fanout: fanout.clone(),
+            max_replay,
+        };
+        Self { fanout, log }
     }
 
     /// Whether events reach every node now (`/readyz`).
@@ -122,6 +126,22 @@ impl Hub {
         self.fanout.publish(event, audience).await;
     }
 
+    /// The log's read side, for connections.
+    pub fn log(&self) -> &EventLog {
+        &self.log
+    }
+}
+
+/// The event log as connections read it: where it stands and what a connection is
+/// owed. It cannot publish.
+#[derive(Clone)]
+pub struct EventLog {
+    fanout: Arc<dyn Fanout>,
+    /// The most events one catch-up replays.
+    max_replay: usize,
+}
+
+impl EventLog {
     /// See [`Fanout::head`].
     pub fn head(&self) -> Option<Offset> {
         self.fanout.head()
@@ -129,9 +149,9 @@ impl Hub {
 
     /// What a connection is owed as it joins: after `asked` (the client's offset)
     /// when the log reaches back there and it is at most `HISTORY_REPLAY_MAX` events
-    /// (`recovered`), otherwise after `head` (what this
-    /// node had delivered before the connection joined its rooms), so that nothing
-    /// published while it joined is missed.
+    /// (`recovered`), otherwise after `head` (what this node had delivered before the
+    /// connection joined its rooms), so that nothing published while it joined is
+    /// missed.
     pub async fn catch_up(
         &self,
         user: Uuid,

@@ -67,7 +67,7 @@ pub fn register<A: Adapter + DefinedAdapter>(
             }
             let auth = auth.ok();
             let actor = connect::authenticate(&s, auth.as_ref(), &domain, &proxies).await?;
-            let start = resume::begin(&s, auth.as_ref(), domain.hub());
+            let start = resume::begin(&s, auth.as_ref(), domain.event_log());
             let user = actor.user_id;
             if let Some(admin) = &admin {
                 admin.authenticated(&s, user, actor.tenant_id);
@@ -81,7 +81,7 @@ pub fn register<A: Adapter + DefinedAdapter>(
                 overflow,
                 admin,
             );
-            resume::prepare(&s, user, start, domain.hub()).await;
+            resume::prepare(&s, user, start, domain.event_log()).await;
             Ok::<(), connect::ConnectRejection>(())
         }
     };
@@ -97,7 +97,7 @@ pub fn register<A: Adapter + DefinedAdapter>(
         resume::open(
             s,
             connect_overflow.clone(),
-            connect_domain.hub().clone(),
+            connect_domain.event_log().clone(),
             admitted,
         );
         std::future::ready(())

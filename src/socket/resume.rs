@@ -22,7 +22,7 @@ use uuid::Uuid;
 use super::overflow::Overflow;
 use super::render;
 use crate::realtime::gate::Gate;
-use crate::realtime::{CatchUp, Hub, Offset};
+use crate::realtime::{CatchUp, EventLog, Offset};
 
 /// What a socket holds back while it is being caught up.
 pub type SocketGate = Gate<socketioxide_core::Value>;
@@ -35,7 +35,11 @@ pub struct Start {
 }
 
 /// Before the socket joins its rooms: its gate, closed, and where it stands.
-pub fn begin<A: Adapter>(s: &SocketRef<A>, auth: Option<&serde_json::Value>, hub: &Hub) -> Start {
+pub fn begin<A: Adapter>(
+    s: &SocketRef<A>,
+    auth: Option<&serde_json::Value>,
+    log: &EventLog,
+) -> Start {
     s.extensions.insert(Arc::new(SocketGate::default()));
     let field = |name: &str| {
         auth.and_then(|a| a.get(name))
@@ -45,13 +49,13 @@ pub fn begin<A: Adapter>(s: &SocketRef<A>, auth: Option<&serde_json::Value>, hub
     Start {
         asked: field("offset").as_deref().and_then(Offset::parse),
         pid: field("pid").filter(|p| !p.is_empty() && p.len() <= 64),
-        head: hub.head(),
+        head: log.head(),
     }
 }
 
 /// After it joined: reads what it is owed and names its `pid` for the CONNECT answer.
-pub async fn prepare<A: Adapter>(s: &SocketRef<A>, user: Uuid, start: Start, hub: &Hub) {
-    let catch_up = hub.catch_up(user, start.asked.as_ref(), start.head).await;
+pub async fn prepare<A: Adapter>(s: &SocketRef<A>, user: Uuid, start: Start, log: &EventLog) {
+    let catch_up = log.catch_up(user, start.asked.as_ref(), start.head).await;
     metrics::counter!(crate::telemetry::metrics::CATCH_UPS, "transport" => "socketio",
         "recovered" => if catch_up.recovered { "true" } else { "false" })
     .increment(1);
@@ -74,7 +78,7 @@ pub async fn prepare<A: Adapter>(s: &SocketRef<A>, user: Uuid, start: Start, hub
 pub fn open<A: Adapter>(
     s: SocketRef<A>,
     overflow: Overflow,
-    hub: Hub,
+    log: EventLog,
     admitted: impl Future<Output = bool> + Send + 'static,
 ) {
     let (Some(gate), Some(catch_up)) = (
@@ -93,7 +97,7 @@ pub fn open<A: Adapter>(
         let mut deliveries = catch_up.deliveries.clone();
         let mut offset = catch_up.offset();
         if let Some(from) = &offset {
-            match hub.replay(catch_up.user, from).await {
+            match log.replay(catch_up.user, from).await {
                 Ok(more) => deliveries.extend(more),
                 Err(_) => tracing::debug!(sid = %s.id, "no top-up for a joining socket"),
             }

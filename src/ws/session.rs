@@ -121,7 +121,7 @@ pub async fn run(
         Dialect::Legacy => "legacy_ws",
     });
     // Where this node stands before the session joins; what it is owed is read after.
-    let head = domain.hub().head();
+    let head = domain.event_log().head();
     let reg = sessions.add(actor.user_id, dialect);
     // Visible to revocations from here on: the user is checked once more, so a
     // deactivation that committed while the upgrade ran (its revocation delivered
@@ -131,7 +131,7 @@ pub async fn run(
         return refuse(socket, dialect, POLICY_VIOLATION, "session revoked").await;
     }
     let catch_up = domain
-        .hub()
+        .event_log()
         .catch_up(actor.user_id, since.as_ref(), head)
         .await;
     metrics::counter!(crate::telemetry::metrics::CATCH_UPS, "transport" => "websocket",

@@ -162,3 +162,31 @@ fn no_task_escapes_the_tracker() {
     found.retain(|f| !f.contains("src/app/mod.rs"));
     assert!(found.is_empty(), "spawned outside the tracker: {found:?}");
 }
+
+/// Architecture invariant: transports cannot publish. The `Hub` is a private field of
+/// the domain; transports read the log through `Domain::event_log` (an `EventLog`,
+/// which has no publish), and no transport names the `Hub` or a `Fanout`.
+#[test]
+fn transports_cannot_reach_the_publisher() {
+    let mut found = Vec::new();
+    for dir in ["src/socket", "src/ws", "src/http", "src/admin"] {
+        for f in rust_files(&root().join(dir)) {
+            let text = std::fs::read_to_string(&f).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                let code = line.split("//").next().unwrap_or("");
+                let names = code.split(|c: char| !c.is_alphanumeric() && c != '_');
+                if names
+                    .into_iter()
+                    .any(|w| w == "Hub" || w == "Fanout" || w == "hub")
+                {
+                    found.push(format!("{}:{}: {}", f.display(), n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "a transport names the publisher:\n{}",
+        found.join("\n")
+    );
+}
