@@ -122,10 +122,11 @@ impl Kill {
 struct Inner {
     sessions: HashMap<u64, Handle>,
     by_user: HashMap<Uuid, HashSet<u64>>,
-    by_conversation: HashMap<Uuid, HashSet<u64>>,
 }
 
-/// This node's open plain-WebSocket sessions, by user and by subscribed conversation.
+/// This node's open plain-WebSocket sessions, by user (events go to the users they
+/// are for; a conversation channel's `subscribe` is checked and acknowledged, and
+/// routes nothing a member's own sessions do not already get).
 pub struct Sessions {
     inner: RwLock<Inner>,
     next: AtomicU64,
@@ -190,17 +191,13 @@ impl Sessions {
 
     pub fn remove(&self, id: u64) {
         let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(h) = inner.sessions.remove(&id) {
-            if let Some(set) = inner.by_user.get_mut(&h.user) {
-                set.remove(&id);
-                if set.is_empty() {
-                    inner.by_user.remove(&h.user);
-                }
+        if let Some(h) = inner.sessions.remove(&id)
+            && let Some(set) = inner.by_user.get_mut(&h.user)
+        {
+            set.remove(&id);
+            if set.is_empty() {
+                inner.by_user.remove(&h.user);
             }
-            inner.by_conversation.retain(|_, set| {
-                set.remove(&id);
-                !set.is_empty()
-            });
         }
     }
 
@@ -232,48 +229,11 @@ impl Sessions {
         }
     }
 
-    pub fn subscribe(&self, id: u64, conversation: Uuid) {
-        let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
-        inner
-            .by_conversation
-            .entry(conversation)
-            .or_default()
-            .insert(id);
-    }
-
-    pub fn unsubscribe(&self, id: u64, conversation: Uuid) {
-        let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(set) = inner.by_conversation.get_mut(&conversation) {
-            set.remove(&id);
-        }
-    }
-
-    /// A participant was removed (or left): their sessions on this node leave the
-    /// conversation's channel.
-    fn end_subscriptions(&self, user: Uuid, conversation: Uuid) {
-        let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
-        let sessions: Vec<u64> = inner
-            .by_user
-            .get(&user)
-            .into_iter()
-            .flatten()
-            .copied()
-            .collect();
-        if let Some(set) = inner.by_conversation.get_mut(&conversation) {
-            for id in sessions {
-                set.remove(&id);
-            }
-        }
-    }
-
     /// Sends the event to every local session in the audience, once each, rendered
     /// once per dialect. A session whose buffer is full is closed. A revocation ends
     /// the user's sessions instead.
     pub fn deliver(&self, d: &Delivery) {
         let (event, audience) = (&d.event, &d.audience);
-        if let Some((conversation, user)) = event.removed_participant() {
-            self.end_subscriptions(user, conversation);
-        }
         let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
         if event.kind == EventType::SessionRevoked {
             for u in &audience.users {

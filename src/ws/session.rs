@@ -223,7 +223,7 @@ pub async fn run(
                         // A user's events across all their connections and nodes.
                         Ok(_) => match domain.admit_event(actor.user_id).await {
                             Err(error) => Some(Reply::Failed { error, subscribing: false }),
-                            Ok(()) => command(&domain, &sessions, reg.id, &actor, t.as_str()).await,
+                            Ok(()) => command(&domain, &actor, t.as_str()).await,
                         },
                     };
                     if let Some(reply) = reply
@@ -313,13 +313,7 @@ fn render(dialect: Dialect, reply: Reply) -> String {
 }
 
 /// Handles one client frame; returns what to answer, if anything.
-async fn command(
-    domain: &Domain,
-    sessions: &Sessions,
-    id: u64,
-    actor: &Actor,
-    frame: &str,
-) -> Option<Reply> {
+async fn command(domain: &Domain, actor: &Actor, frame: &str) -> Option<Reply> {
     let invalid = |m: &str| Reply::Failed {
         error: AppError::validation("type", m),
         subscribing: false,
@@ -349,11 +343,8 @@ async fn command(
             } else {
                 Channel::parse(&name)
             };
-            match result {
-                Ok(Channel::Conversation(c)) if subscribing => sessions.subscribe(id, c),
-                Ok(Channel::Conversation(c)) => sessions.unsubscribe(id, c),
-                Ok(Channel::User(_)) => {}
-                Err(error) => return Some(Reply::Failed { error, subscribing }),
+            if let Err(error) = result {
+                return Some(Reply::Failed { error, subscribing });
             }
             let done = if subscribing {
                 "subscribed"
