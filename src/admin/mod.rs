@@ -117,7 +117,7 @@ impl Admin {
                     return Ok(());
                 }
                 // The login guard of user logins, per operator name and address.
-                let ip = protocol::client_ip(&s, &admin.0.proxies);
+                let ip = admin.0.proxies.client_ip_of(s.req_parts());
                 let (name, password) = (field("username"), field("password"));
                 let checked = admin
                     .0

@@ -1,8 +1,6 @@
 //! What the Socket.IO Admin UI (`@socket.io/admin-ui` 0.5) reads, in its own shapes:
 //! the features offered, a socket's description, a node's `server_stats`.
 
-use std::net::{IpAddr, SocketAddr};
-
 use serde_json::{Map, Value, json};
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
@@ -94,21 +92,6 @@ pub fn transport<A: Adapter>(s: &SocketRef<A>) -> &'static str {
     }
 }
 
-/// The address a socket's client connected from (through the trusted proxies).
-pub fn client_ip<A: Adapter>(s: &SocketRef<A>, proxies: &RateLimitConfig) -> Option<IpAddr> {
-    let parts = s.req_parts();
-    parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<SocketAddr>>()
-        .map(|peer| {
-            let forwarded = parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok());
-            proxies.client_ip(peer.0.ip(), forwarded)
-        })
-}
-
 /// A socket as the UI lists it (Node's `serialize`), credentials left out.
 pub fn describe<A: Adapter>(s: &SocketRef<A>, proxies: &RateLimitConfig) -> Value {
     let parts = s.req_parts();
@@ -126,7 +109,7 @@ pub fn describe<A: Adapter>(s: &SocketRef<A>, proxies: &RateLimitConfig) -> Valu
         true => parts.uri.path().to_owned(),
         false => format!("{}?{query_text}", parts.uri.path()),
     };
-    let address = client_ip(s, proxies).map(|ip| ip.to_string());
+    let address = proxies.client_ip_of(s.req_parts()).map(|ip| ip.to_string());
     let info = s.extensions.get::<SocketInfo>();
     let issued = info.as_ref().map_or_else(chrono::Utc::now, |i| i.issued);
     let mut data = Map::new();

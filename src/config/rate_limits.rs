@@ -50,6 +50,19 @@ impl RateLimitConfig {
         })
     }
 
+    /// [`client_ip`](Self::client_ip) of a request (REST, a WebSocket upgrade, a
+    /// Socket.IO handshake): `None` when it carries no peer address.
+    pub fn client_ip_of(&self, parts: &http::request::Parts) -> Option<std::net::IpAddr> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()?;
+        let forwarded = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok());
+        Some(self.client_ip(peer.0.ip(), forwarded))
+    }
+
     /// The client's address: the TCP peer, or, when the peer is a trusted proxy, the
     /// last address in `X-Forwarded-For` that is not itself a trusted proxy.
     pub fn client_ip(

@@ -142,15 +142,11 @@ impl FromRequestParts<AppState> for ClientIp {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let peer = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip())
-            .ok_or_else(|| AppError::internal("no peer address on the request"))?;
-        let forwarded = parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok());
-        Ok(Self(state.config.rate_limits.client_ip(peer, forwarded)))
+        state
+            .config
+            .rate_limits
+            .client_ip_of(parts)
+            .map(Self)
+            .ok_or_else(|| AppError::internal("no peer address on the request"))
     }
 }

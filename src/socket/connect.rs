@@ -51,14 +51,7 @@ pub async fn authenticate<A: Adapter>(
         .filter(|t| !t.is_empty())
         .ok_or(ConnectRejection::Unauthorized)?;
     s.extensions.insert(HandshakeToken(token.clone()));
-    let ip = s
-        .req_parts()
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|peer| {
-            let forwarded = s.req_parts().headers.get("x-forwarded-for");
-            proxies.client_ip(peer.0.ip(), forwarded.and_then(|v| v.to_str().ok()))
-        });
+    let ip = proxies.client_ip_of(s.req_parts());
     // Counted before any database read: a storm of handshakes costs a counter each.
     let user = domain.token_subject(&token);
     match domain.admit_request(user, ip).await {
