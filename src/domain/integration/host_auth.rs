@@ -358,18 +358,15 @@ impl Domain {
                 _ => refused("host token is invalid"),
             })?
             .claims;
+        // An external id, read as the service API reads one (`external_text`).
         let sub = match &claims["sub"] {
-            serde_json::Value::String(s) if !s.trim().is_empty() => s.trim().to_string(),
-            serde_json::Value::Number(n) => n.to_string(),
-            _ => return Err(refused("host token has no sub")),
+            serde_json::Value::Null => return Err(refused("host token has no sub")),
+            v => super::service::external_text("sub", v).map_err(|_| {
+                refused(
+                    "host token's sub must be 1–128 printable characters (no control characters)",
+                )
+            })?,
         };
-        if sub.chars().count() > limits::EXTERNAL_ID.max {
-            return Err(refused("host token's sub is longer than 128 characters"));
-        }
-        // The service API refuses these in an external id too (`external_text`).
-        if sub.chars().any(char::is_control) {
-            return Err(refused("host token's sub holds control characters"));
-        }
         let name = host_name(&claims)?;
         let user = self.host_user(h.tenant_id, &sub, name, &claims).await?;
         if !user.is_active {
