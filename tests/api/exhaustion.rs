@@ -5,8 +5,6 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use axum::Router;
-use axum::http::StatusCode as AxumStatus;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -16,31 +14,12 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::common::TestServer;
+use crate::common::loopback::counting_service;
 
-/// A host's JWKS endpoint on loopback that counts its requests: it serves `jwks`, or
-/// answers 500 when `jwks` is null.
+/// A host's JWKS endpoint on loopback that counts its requests: it serves `jwks`
+/// (500 when null), slowly enough that concurrent tokens overlap the fetch.
 async fn counting_jwks(jwks: Value) -> (String, Arc<AtomicUsize>) {
-    let hits = Arc::new(AtomicUsize::new(0));
-    let counting = hits.clone();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        let app = Router::new().fallback(move || {
-            counting.fetch_add(1, Ordering::SeqCst);
-            let jwks = jwks.clone();
-            async move {
-                // Slow enough that concurrent tokens overlap the fetch.
-                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-                if jwks.is_null() {
-                    Err(AxumStatus::INTERNAL_SERVER_ERROR)
-                } else {
-                    Ok(axum::Json(jwks))
-                }
-            }
-        });
-        axum::serve(listener, app).await
-    });
-    (base, hits)
+    counting_service(jwks, std::time::Duration::from_millis(300)).await
 }
 
 /// Sends these token exchanges at once; their statuses and bodies.

@@ -6,30 +6,19 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
-use axum::Router;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
+use crate::common::loopback::counting_service;
 use crate::common::{TestServer, assert_error};
 use crate::notifications::VAPID;
 
-/// A loopback HTTP service that answers everything with a JWKS-shaped body and counts
-/// the requests it gets; its base URL.
+/// A loopback service that counts its requests (a JWKS-shaped answer).
 async fn internal_service() -> (String, Arc<AtomicUsize>) {
-    let hits = Arc::new(AtomicUsize::new(0));
-    let counting = hits.clone();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        let app = Router::new().fallback(move || {
-            counting.fetch_add(1, Ordering::SeqCst);
-            async { axum::Json(json!({"keys": []})) }
-        });
-        axum::serve(listener, app).await
-    });
-    (base, hits)
+    counting_service(json!({"keys": []}), Duration::ZERO).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

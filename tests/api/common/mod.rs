@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
+pub mod loopback;
 pub mod process;
 pub mod push;
 pub mod services;
