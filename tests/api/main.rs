@@ -25,6 +25,7 @@ mod notifications;
 mod openapi;
 mod outbound;
 mod push_delivery;
+mod push_ownership;
 mod rate_limits;
 mod removed_member;
 mod resume;

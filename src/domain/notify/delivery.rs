@@ -28,6 +28,8 @@ const MAIL_CONCURRENCY: usize = 4;
 const EXPO_PER_REQUEST: usize = 100;
 /// Expo answers at most 1000 receipts per request.
 const EXPO_RECEIPTS_PER_REQUEST: u64 = 1000;
+/// Why a queued push was dropped when its phone or browser changed hands.
+const MOVED: &str = "the device is now signed in by another user";
 
 /// A browser to push to.
 #[derive(Debug, Clone)]
@@ -265,6 +267,7 @@ impl Domain {
             Err(outcome) => return outcome,
         };
         let sub = match subs::Entity::find_by_id(row.target_id).one(&self.db).await {
+            Ok(Some(s)) if s.user_id != row.user_id => return Outcome::Failed(MOVED.into()),
             Ok(Some(s)) if s.revoked_at.is_none() => s,
             Ok(_) => return Outcome::Gone("subscription removed".into()),
             Err(e) => return retry(e),
@@ -310,6 +313,11 @@ impl Domain {
                 }
             };
             match tokens.iter().find(|t| t.id == row.target_id) {
+                // The phone was signed in by another user since this was queued: it
+                // is theirs now, and this push is not (nor is the token gone).
+                Some(t) if t.user_id != row.user_id => {
+                    self.record(row, Outcome::Failed(MOVED.into())).await
+                }
                 Some(t) if t.revoked_at.is_none() => {
                     messages.push(expo_message(t.token.clone(), row, &payload));
                     sendable.push(row);

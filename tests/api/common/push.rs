@@ -320,6 +320,8 @@ pub enum ExpoAnswer {
     NotRegisteredTicket,
     /// A ticket, then a `DeviceNotRegistered` receipt.
     NotRegisteredReceipt,
+    /// The whole request answered 503 with `Retry-After: 2`, once; then `Ok`.
+    BusyOnce,
 }
 
 #[derive(Default)]
@@ -481,6 +483,19 @@ async fn expo_send(State(svc): State<ExpoService>, headers: HeaderMap, body: Byt
                 .into_response();
         }
     };
+    let busy: Vec<String> = messages
+        .iter()
+        .filter_map(|m| m["to"].as_str())
+        .filter(|to| st.answers.get(*to) == Some(&ExpoAnswer::BusyOnce))
+        .map(str::to_string)
+        .collect();
+    if !busy.is_empty() {
+        st.messages.extend(messages);
+        for to in busy {
+            st.answers.insert(to, ExpoAnswer::Ok);
+        }
+        return (StatusCode::SERVICE_UNAVAILABLE, [("retry-after", "2")]).into_response();
+    }
     let mut data = Vec::new();
     for m in messages {
         let to = m["to"].as_str().unwrap().to_string();
