@@ -35,6 +35,7 @@ use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_scalar::{Scalar, Servable};
 
 pub(crate) use crate::app::AppState;
 
@@ -100,10 +101,33 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     (router, api)
 }
 
+/// The page `/api/docs` serves: the OpenAPI document embedded as JSON (`$spec`),
+/// rendered in the browser by Scalar's API reference; the raw document is linked for
+/// readers without JavaScript or without access to the CDN.
+const REFERENCE_PAGE: &str = r#"<!doctype html>
+<html lang="en">
+<head>
+<title>Switchboard API reference</title>
+<meta charset="utf-8"/>
+<meta name="viewport" content="width=device-width, initial-scale=1"/>
+</head>
+<body>
+<noscript>The reference needs JavaScript; the document itself is at <a href="/api/v1/openapi.json">/api/v1/openapi.json</a>.</noscript>
+<script id="api-reference" type="application/json">
+$spec
+</script>
+<script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference@1"></script>
+</body>
+</html>
+"#;
+
 /// The full HTTP app: routes (plus `upgrades`, the WebSocket endpoints),
-/// `/api/v1/openapi.json`, JSON fallbacks, body limit, request ids and tracing.
+/// `/api/v1/openapi.json` and its rendering at `/api/docs`, JSON fallbacks, body limit, request ids and tracing.
 pub fn app(state: AppState, upgrades: Router<AppState>) -> Router {
     let (router, api) = routes();
+    // The API reference, rendered from the same document (`/api/docs`).
+    let reference =
+        Router::from(Scalar::with_url("/api/docs", api.clone()).custom_html(REFERENCE_PAGE));
     let api = Arc::new(api);
     // `/metrics` here unless it has a listener of its own (METRICS_ADDR).
     let router = if state.config.metrics_addr.is_none() {
@@ -115,6 +139,7 @@ pub fn app(state: AppState, upgrades: Router<AppState>) -> Router {
     let state_origins = state.config.cors_allowed_origins.clone();
     router
         .merge(upgrades)
+        .merge(reference)
         .merge(media_files::router())
         .merge(web::router(state.config.admin_ui.credentials.is_some()))
         .route(

@@ -2,7 +2,7 @@
 //! every path parameter it declares is in its path (and every `{x}` in a path is
 //! declared), query parameters are `in: query`, and every operation documents the
 //! error answers every route gives. (`scripts/e2e` also runs it through
-//! openapi-spec-validator.)
+//! openapi-spec-validator.) `/api/docs` renders that same document.
 
 use reqwest::Method;
 
@@ -61,4 +61,33 @@ async fn parameters_and_error_answers_are_declared_truthfully() {
     assert!(operations > 40, "only {operations} operations");
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     assert!(api["components"]["schemas"]["ErrorBody"].is_object());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reference_page_renders_the_served_document() {
+    let s = TestServer::start().await;
+    let (_, api) = s
+        .call(Method::GET, "/api/v1/openapi.json", None, None)
+        .await;
+    let res = s
+        .http
+        .get(format!("{}/api/docs", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
+    let kind = res.headers()["content-type"].to_str().unwrap().to_string();
+    assert!(kind.starts_with("text/html"), "{kind}");
+    let page = res.text().await.unwrap();
+    assert!(page.contains("<title>Switchboard API reference</title>"));
+    assert!(page.contains(r#"href="/api/v1/openapi.json""#), "{page}");
+    // The document the page renders is the one served as JSON, whole.
+    let embedded = page
+        .split(r#"<script id="api-reference" type="application/json">"#)
+        .nth(1)
+        .and_then(|rest| rest.split("</script>").next())
+        .expect("the embedded document");
+    let embedded: serde_json::Value = serde_json::from_str(embedded.trim()).unwrap();
+    assert_eq!(embedded, api);
+    assert!(embedded["paths"]["/api/v1/chat/conversations"].is_object());
 }
