@@ -14,12 +14,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::domain::events::Payload;
 use crate::domain::meetings::MeetingScope;
 use crate::domain::notify::{Category, NewNotification};
 use crate::domain::scheduler::JobKind;
 use crate::domain::{Actor, Domain, limits, now, validate};
 use crate::error::{AppError, AppResult};
-use crate::realtime::{Audience, EventType, RealtimeEvent};
+use crate::realtime::{Audience, RealtimeEvent};
 
 /// Most announcements one list returns.
 const LIST_MAX: u64 = 100;
@@ -69,7 +70,7 @@ pub struct AnnouncementInput {
     pub publish_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AnnouncementView {
     pub id: Uuid,
     pub title: String,
@@ -77,7 +78,7 @@ pub struct AnnouncementView {
     pub author_id: Uuid,
     pub audience: AnnouncementAudience,
     /// scheduled | published
-    pub status: &'static str,
+    pub status: std::borrow::Cow<'static, str>,
     pub publish_at: Option<DateTime<Utc>>,
     pub published_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -95,7 +96,8 @@ impl From<ann::Model> for AnnouncementView {
                 "published"
             } else {
                 "scheduled"
-            },
+            }
+            .into(),
             title: a.title,
             body: a.body,
             author_id: a.author_id,
@@ -198,7 +200,7 @@ impl Domain {
             .collect();
         self.hub
             .publish(
-                RealtimeEvent::new(EventType::AnnouncementCreated, &view)
+                RealtimeEvent::new(Payload::AnnouncementCreated(view.clone()))
                     .entity("announcement", id)
                     .actor(a.author_id),
                 Audience::users(audience.iter().copied().chain([a.author_id])),

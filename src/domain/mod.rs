@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod announcements;
 pub mod calls;
 pub mod chat;
+pub mod events;
 pub mod integration;
 mod leases;
 pub mod limits;

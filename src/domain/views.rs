@@ -1,7 +1,7 @@
 //! What domain calls return to transports: plain serialisable views of stored rows.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -79,7 +79,7 @@ pub struct MeView {
 }
 
 /// A conversation as one participant sees it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ChatView {
     pub id: Uuid,
     /// Same as `id` (the Worknation client's name for it).
@@ -103,7 +103,7 @@ pub struct ChatView {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ParticipantView {
     pub user_id: Uuid,
     pub display_name: String,
@@ -117,7 +117,7 @@ pub struct ParticipantView {
 }
 
 /// A message; `message` and `content` carry the same text for both client families.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct MessageView {
     pub id: Uuid,
     pub chat_id: Uuid,
@@ -168,7 +168,7 @@ impl MessageView {
 }
 
 /// A read marker after `seen_message` / `POST …/read`.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ReadReceipt {
     pub conversation_id: Uuid,
     pub chat_id: Uuid,

@@ -1,83 +1,10 @@
 //! The internal event type (DESIGN.md §2 RealtimeEvent envelope) and its audience.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
 
-/// Every kind of fact a client can be told about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EventType {
-    Connected,
-    Ping,
-    Pong,
-    NewMessage,
-    MessageUpdated,
-    MessageDeleted,
-    MessageReaction,
-    ConversationUpdated,
-    ConversationParticipantsAdded,
-    ParticipantRemoved,
-    ConversationRead,
-    Typing,
-    PresenceUpdated,
-    /// The user's sessions are revoked (deactivated, password changed): every
-    /// transport ends that user's live connections.
-    SessionRevoked,
-    NotificationCreated,
-    NotificationsCountUpdated,
-    NotificationRead,
-    AnnouncementCreated,
-    MeetingCreated,
-    MeetingUpdated,
-    MeetingDeleted,
-    MeetingRsvpUpdated,
-    CallIncoming,
-    CallAccepted,
-    CallDeclined,
-    CallMissed,
-    CallEnded,
-    CallSignal,
-    /// A host backend's own event (`service/publish`): the payload names it
-    /// (`{event, channel, data}`); Socket.IO clients receive it under that name.
-    Publication,
-}
-
-impl EventType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Connected => "connected",
-            Self::Ping => "ping",
-            Self::Pong => "pong",
-            Self::NewMessage => "new_message",
-            Self::MessageUpdated => "message_updated",
-            Self::MessageDeleted => "message_deleted",
-            Self::MessageReaction => "message_reaction",
-            Self::ConversationUpdated => "conversation_updated",
-            Self::ConversationParticipantsAdded => "conversation_participants_added",
-            Self::ParticipantRemoved => "participant_removed",
-            Self::ConversationRead => "conversation_read",
-            Self::Typing => "typing",
-            Self::PresenceUpdated => "presence_updated",
-            Self::SessionRevoked => "session_revoked",
-            Self::NotificationCreated => "notification_created",
-            Self::NotificationsCountUpdated => "notifications_count_updated",
-            Self::NotificationRead => "notification_read",
-            Self::AnnouncementCreated => "announcement_created",
-            Self::MeetingCreated => "meeting_created",
-            Self::MeetingUpdated => "meeting_updated",
-            Self::MeetingDeleted => "meeting_deleted",
-            Self::MeetingRsvpUpdated => "meeting_rsvp_updated",
-            Self::CallIncoming => "call_incoming",
-            Self::CallAccepted => "call_accepted",
-            Self::CallDeclined => "call_declined",
-            Self::CallMissed => "call_missed",
-            Self::CallEnded => "call_ended",
-            Self::CallSignal => "call_signal",
-            Self::Publication => "publication",
-        }
-    }
-}
+pub use crate::domain::events::{EventType, Payload};
 
 /// Names a host's own event (`Publication`) can never go out under, on top of every
 /// [`EventType`]'s: the ones Socket.IO reserves (socket.io-client's parser refuses a
@@ -127,43 +54,102 @@ pub fn is_reserved_event_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     RESERVED_EVENT_NAMES.contains(&lower.as_str())
         || SOCKET_COMMANDS.contains(&lower.as_str())
-        || serde_json::from_value::<EventType>(serde_json::Value::String(lower)).is_ok()
+        || EventType::ALL.iter().any(|k| k.as_str() == lower)
 }
 
-/// The envelope every dialect renders from.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// The envelope every dialect renders from. On the wire (and in the cross-node log)
+/// `{type, event_id, timestamp, payload, actor_user_id?, conversation_id?,
+/// entity_type?, entity_id?}`, `type` being the payload's kind.
+#[derive(Debug, Clone)]
 pub struct RealtimeEvent {
-    #[serde(rename = "type")]
-    pub kind: EventType,
     pub event_id: Uuid,
     pub timestamp: DateTime<Utc>,
-    pub payload: serde_json::Value,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload: Payload,
     pub actor_user_id: Option<Uuid>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub conversation_id: Option<Uuid>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<Uuid>,
 }
 
+/// [`RealtimeEvent`] as written.
+#[derive(Serialize)]
+struct WireOut<'a> {
+    #[serde(rename = "type")]
+    kind: EventType,
+    event_id: Uuid,
+    timestamp: DateTime<Utc>,
+    payload: &'a Payload,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    actor_user_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    conversation_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    entity_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    entity_id: Option<Uuid>,
+}
+
+/// [`RealtimeEvent`] as read: the payload is typed once its kind is known.
+#[derive(Deserialize)]
+struct WireIn {
+    #[serde(rename = "type")]
+    kind: EventType,
+    event_id: Uuid,
+    timestamp: DateTime<Utc>,
+    payload: serde_json::Value,
+    actor_user_id: Option<Uuid>,
+    conversation_id: Option<Uuid>,
+    entity_type: Option<String>,
+    entity_id: Option<Uuid>,
+}
+
+impl Serialize for RealtimeEvent {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        WireOut {
+            kind: self.kind(),
+            event_id: self.event_id,
+            timestamp: self.timestamp,
+            payload: &self.payload,
+            actor_user_id: self.actor_user_id,
+            conversation_id: self.conversation_id,
+            entity_type: self.entity_type.as_deref(),
+            entity_id: self.entity_id,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for RealtimeEvent {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let w = WireIn::deserialize(d)?;
+        Ok(Self {
+            event_id: w.event_id,
+            timestamp: w.timestamp,
+            payload: Payload::decode(w.kind, w.payload).map_err(serde::de::Error::custom)?,
+            actor_user_id: w.actor_user_id,
+            conversation_id: w.conversation_id,
+            entity_type: w.entity_type,
+            entity_id: w.entity_id,
+        })
+    }
+}
+
 impl RealtimeEvent {
-    pub fn new(kind: EventType, payload: impl Serialize) -> Self {
+    pub fn new(payload: Payload) -> Self {
         Self {
-            kind,
             event_id: Uuid::now_v7(),
             timestamp: Utc::now(),
-            payload: serde_json::to_value(payload).unwrap_or_else(|e| {
-                // Views are plain data; this would be a bug, and it is never silent.
-                tracing::error!(error = %e, event = kind.as_str(), "event payload not serialisable");
-                serde_json::Value::Null
-            }),
+            payload,
             actor_user_id: None,
             conversation_id: None,
             entity_type: None,
             entity_id: None,
         }
+    }
+
+    /// What kind of event this is (its payload's).
+    pub fn kind(&self) -> EventType {
+        self.payload.kind()
     }
 
     pub fn actor(mut self, user_id: Uuid) -> Self {
@@ -178,11 +164,10 @@ impl RealtimeEvent {
 
     /// The conversation and the user a `participant_removed` event is about.
     pub fn removed_participant(&self) -> Option<(Uuid, Uuid)> {
-        if self.kind != EventType::ParticipantRemoved {
-            return None;
+        match &self.payload {
+            Payload::ParticipantRemoved(p) => Some((p.conversation_id, p.user_id)),
+            _ => None,
         }
-        let user = self.payload["user_id"].as_str()?.parse().ok()?;
-        Some((self.conversation_id?, user))
     }
 
     pub fn entity(mut self, kind: &'static str, id: Uuid) -> Self {
@@ -218,5 +203,48 @@ impl Audience {
     pub fn except(mut self, user: Uuid) -> Self {
         self.except_users.push(user);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::events::{ConversationChange, ConversationDeleted, Publication, Typing};
+
+    /// What one node writes to the cross-node log, another reads back unchanged,
+    /// payload typed by its kind (untagged shapes included).
+    #[test]
+    fn an_event_reads_back_as_written() {
+        let id = Uuid::now_v7();
+        for payload in [
+            Payload::Typing(Typing {
+                chat_id: id,
+                conversation_id: id,
+                user_id: id,
+            }),
+            Payload::ConversationUpdated(ConversationChange::Deleted(ConversationDeleted {
+                id,
+                chat_id: id,
+                deleted: true,
+            })),
+            Payload::Publication(Publication {
+                event: "order_shipped".into(),
+                channel: None,
+                data: serde_json::json!({"nested": [1, {"x": null}]}),
+            }),
+        ] {
+            let event = RealtimeEvent::new(payload)
+                .actor(id)
+                .conversation(id)
+                .entity("x", id);
+            let written = serde_json::to_value(&event).unwrap();
+            assert_eq!(written["type"], event.kind().as_str());
+            let read: RealtimeEvent = serde_json::from_value(written.clone()).unwrap();
+            assert_eq!(read.kind(), event.kind());
+            assert_eq!(serde_json::to_value(&read).unwrap(), written);
+        }
+        let wrong = serde_json::json!({"type": "typing", "event_id": id,
+            "timestamp": Utc::now(), "payload": {"chat_id": id}});
+        assert!(serde_json::from_value::<RealtimeEvent>(wrong).is_err());
     }
 }

@@ -79,7 +79,7 @@ impl Delivery {
     /// subscribers are not either (the log is kept per user).
     pub fn replays_to(&self, user: Uuid) -> bool {
         let lasting = !matches!(
-            self.event.kind,
+            self.event.kind(),
             EventType::Typing
                 | EventType::PresenceUpdated
                 | EventType::CallSignal

@@ -51,7 +51,10 @@ impl LocalDelivery {
             // node for every later event.
             let rendered = std::panic::AssertUnwindSafe(r.deliver(delivery));
             if futures::FutureExt::catch_unwind(rendered).await.is_err() {
-                tracing::error!(event = delivery.event.kind.as_str(), "a renderer panicked");
+                tracing::error!(
+                    event = delivery.event.kind().as_str(),
+                    "a renderer panicked"
+                );
             }
         }
     }
@@ -120,8 +123,8 @@ impl Hub {
 
     /// Delivers `event` to `audience` on every node and transport. Call only after commit.
     pub async fn publish(&self, event: RealtimeEvent, audience: Audience) {
-        tracing::debug!(event = event.kind.as_str(), event_id = %event.event_id, "publish");
-        metrics::counter!(crate::telemetry::metrics::EVENTS_PUBLISHED, "type" => event.kind.as_str())
+        tracing::debug!(event = event.kind().as_str(), event_id = %event.event_id, "publish");
+        metrics::counter!(crate::telemetry::metrics::EVENTS_PUBLISHED, "type" => event.kind().as_str())
             .increment(1);
         self.fanout.publish(event, audience).await;
     }

@@ -14,6 +14,7 @@ use socketioxide_core::Value;
 use super::overflow::Overflow;
 use super::resume::SocketGate;
 use super::{conversation_room, user_room};
+use crate::domain::events::Payload;
 use crate::error::AppError;
 use crate::realtime::{Audience, Delivery, EventType, Renderer};
 
@@ -77,10 +78,10 @@ impl<A: Adapter> Renderer for SocketIoRenderer<A> {
     fn deliver<'a>(&'a self, d: &'a Delivery) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
         Box::pin(async move {
             let (event, audience) = (&d.event, &d.audience);
-            if event.kind == EventType::SessionRevoked {
+            if event.kind() == EventType::SessionRevoked {
                 return self.end_sessions(audience).await;
             }
-            if event.kind == EventType::ParticipantRemoved {
+            if event.kind() == EventType::ParticipantRemoved {
                 self.end_subscription(event).await;
             }
             // Only to the users the event is for: they are the conversation's members
@@ -134,11 +135,13 @@ impl<A: Adapter> Renderer for SocketIoRenderer<A> {
 /// string argument (Socket.IO's connection state recovery reads it there).
 pub fn encode<A: Adapter>(socket: &SocketRef<A>, d: &Delivery) -> Option<Value> {
     let event = &d.event;
-    let name = match event.kind {
+    let name = match event.kind() {
         EventType::NewMessage => "response_message",
         // A reserved name never goes out (refused at publish; this guards the log).
-        EventType::Publication => match event.payload["event"].as_str() {
-            Some(n) if !crate::realtime::is_reserved_event_name(n) => n,
+        EventType::Publication => match &event.payload {
+            Payload::Publication(p) if !crate::realtime::is_reserved_event_name(&p.event) => {
+                p.event.as_str()
+            }
             _ => {
                 tracing::warn!(event = %event.event_id, "a host event with a reserved name is not sent");
                 return None;
@@ -147,7 +150,7 @@ pub fn encode<A: Adapter>(socket: &SocketRef<A>, d: &Delivery) -> Option<Value> 
         kind => kind.as_str(),
     };
     let offset = d.offset.as_ref().map(ToString::to_string);
-    let encoded = match (event.kind == EventType::NewMessage, offset) {
+    let encoded = match (event.kind() == EventType::NewMessage, offset) {
         (true, Some(o)) => socket.encode_event(name, &(&event.payload, o)),
         (true, None) => socket.encode_event(name, &event.payload),
         (false, Some(o)) => socket.encode_event(name, &(event, o)),
@@ -155,7 +158,7 @@ pub fn encode<A: Adapter>(socket: &SocketRef<A>, d: &Delivery) -> Option<Value> 
     };
     encoded
         .map_err(
-            |e| tracing::error!(event = event.kind.as_str(), error = %e, "event not encodable"),
+            |e| tracing::error!(event = event.kind().as_str(), error = %e, "event not encodable"),
         )
         .ok()
 }
@@ -163,7 +166,8 @@ pub fn encode<A: Adapter>(socket: &SocketRef<A>, d: &Delivery) -> Option<Value> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::realtime::{Audience, EventType, RealtimeEvent};
+    use crate::domain::events::{SessionRevoked, Typing};
+    use crate::realtime::{Audience, RealtimeEvent};
 
     /// A node's event log starts delivering before namespace `/` is registered; that
     /// must be a no-op, not a panic that ends the log reader (it once silenced a
@@ -172,9 +176,18 @@ mod tests {
     async fn delivering_before_the_namespace_exists_is_harmless() {
         let (_layer, io) = SocketIo::new_layer();
         let renderer = SocketIoRenderer::new(io, Overflow::new(Default::default()));
-        for kind in [EventType::NewMessage, EventType::SessionRevoked] {
+        let (user, chat) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+        let typing = Typing {
+            chat_id: chat,
+            conversation_id: chat,
+            user_id: user,
+        };
+        for payload in [
+            Payload::Typing(typing),
+            Payload::SessionRevoked(SessionRevoked { user_id: user }),
+        ] {
             let d = Delivery {
-                event: RealtimeEvent::new(kind, serde_json::json!({})),
+                event: RealtimeEvent::new(payload),
                 audience: Audience::users([uuid::Uuid::now_v7()]),
                 offset: None,
             };

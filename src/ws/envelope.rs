@@ -6,9 +6,9 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-use serde_json::json;
 
-use crate::realtime::{EventType, Offset, RealtimeEvent};
+use crate::domain::events::{ConversationChange, ConversationHead, Payload};
+use crate::realtime::{Offset, RealtimeEvent};
 
 /// The envelope plus, for a logged event, its `offset` (what `?since=` takes back).
 #[derive(Serialize)]
@@ -23,21 +23,19 @@ struct Framed<'a> {
 pub fn render(event: &RealtimeEvent, offset: Option<&Offset>) -> Vec<Arc<str>> {
     let offset = offset.map(ToString::to_string);
     let mut frames: Vec<Arc<str>> = framed(event, offset.clone()).into_iter().collect();
-    if event.kind == EventType::NewMessage
+    if let Payload::NewMessage(message) = &event.payload
         && let Some(conversation) = event.conversation_id
     {
-        let p = &event.payload;
-        let mut updated = RealtimeEvent::new(
-            EventType::ConversationUpdated,
-            json!({
-                "id": conversation,
-                "chat_id": conversation,
-                "conversation_id": conversation,
-                "last_seq": p["seq"],
-                "last_message": p,
-                "last_message_at": p["created_at"],
-            }),
-        )
+        let mut updated = RealtimeEvent::new(Payload::ConversationUpdated(
+            ConversationChange::Head(Box::new(ConversationHead {
+                id: conversation,
+                chat_id: conversation,
+                conversation_id: conversation,
+                last_seq: message.seq,
+                last_message: message.clone(),
+                last_message_at: message.created_at,
+            })),
+        ))
         .conversation(conversation)
         .entity("conversation", conversation);
         updated.actor_user_id = event.actor_user_id;
@@ -55,7 +53,7 @@ pub fn encode(event: &RealtimeEvent) -> Option<Arc<str>> {
 fn framed(event: &RealtimeEvent, offset: Option<String>) -> Option<Arc<str>> {
     serde_json::to_string(&Framed { event, offset })
         .inspect_err(
-            |e| tracing::error!(error = %e, event = event.kind.as_str(), "event not serialisable"),
+            |e| tracing::error!(error = %e, event = event.kind().as_str(), "event not serialisable"),
         )
         .ok()
         .map(Into::into)

@@ -9,17 +9,11 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
+use crate::domain::events::Payload;
 use crate::error::AppError;
-use crate::realtime::{EventType, RealtimeEvent};
+use crate::realtime::RealtimeEvent;
 
 /// 004's date format: `2024-09-09 14:06:11.251848` (UTC, microseconds).
-fn date(v: &Value) -> Value {
-    v.as_str()
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|d| d.with_timezone(&Utc))
-        .map_or(Value::Null, |d| date_of(d).into())
-}
-
 fn date_of(d: DateTime<Utc>) -> String {
     d.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
 }
@@ -46,34 +40,33 @@ pub fn connected(user: uuid::Uuid) -> Value {
 
 /// Renders an event as its frame, or `None` when neither document has one for it.
 pub fn render(event: &RealtimeEvent) -> Option<Value> {
-    let p = &event.payload;
     let conversation = json!(event.conversation_id);
-    let (kind, data, legacy): (&str, Value, Option<Value>) = match event.kind {
-        EventType::NewMessage | EventType::MessageUpdated | EventType::MessageDeleted => {
-            let (message_type, type_data) = match event.kind {
-                EventType::NewMessage => (
+    let (kind, data, legacy): (&str, Value, Option<Value>) = match &event.payload {
+        Payload::NewMessage(m) | Payload::MessageUpdated(m) | Payload::MessageDeleted(m) => {
+            let (message_type, type_data) = match &event.payload {
+                Payload::NewMessage(_) => (
                     "MESSAGE",
                     (
                         "chat_message",
                         json!({
-                            "id": p["id"],
-                            "conversation_id": p["conversation_id"],
-                            "sender_id": p["sender_id"],
-                            "content": p["content"],
-                            "seq": p["seq"],
-                            "created_at": p["created_at"],
+                            "id": m.id,
+                            "conversation_id": m.conversation_id,
+                            "sender_id": m.sender_id,
+                            "content": m.content,
+                            "seq": m.seq,
+                            "created_at": m.created_at,
                         }),
                     ),
                 ),
-                EventType::MessageUpdated => (
+                Payload::MessageUpdated(_) => (
                     "EDIT_MESSAGE",
                     (
                         "status_update",
                         status(
                             "message",
-                            &p["id"],
+                            &json!(m.id),
                             "edited",
-                            json!({"conversation_id": p["conversation_id"], "content": p["content"]}),
+                            json!({"conversation_id": m.conversation_id, "content": m.content}),
                         ),
                     ),
                 ),
@@ -83,62 +76,52 @@ pub fn render(event: &RealtimeEvent) -> Option<Value> {
                         "status_update",
                         status(
                             "message",
-                            &p["id"],
+                            &json!(m.id),
                             "deleted",
-                            json!({"conversation_id": p["conversation_id"]}),
+                            json!({"conversation_id": m.conversation_id}),
                         ),
                     ),
                 ),
             };
-            let updated = if p["edited_at"].is_null() {
-                &p["created_at"]
-            } else {
-                &p["edited_at"]
-            };
             let frame = json!({
-                "id": p["id"],
-                "user_id": p["sender_id"],
-                "content": p["content"],
-                "date_created": date(&p["created_at"]),
-                "date_updated": date(updated),
+                "id": m.id,
+                "user_id": m.sender_id,
+                "content": m.content,
+                "date_created": date_of(m.created_at),
+                "date_updated": date_of(m.edited_at.unwrap_or(m.created_at)),
                 "message_type": message_type,
                 "recipient_type": "CHANNEL",
-                "reference_id": p["conversation_id"],
-                "deleted": p["deleted"].as_bool().unwrap_or(false),
+                "reference_id": m.conversation_id,
+                "deleted": m.deleted,
             });
             (type_data.0, type_data.1, Some(frame))
         }
-        EventType::Typing => (
+        Payload::Typing(t) => (
             "status_update",
             status(
                 "conversation",
                 &conversation,
                 "typing",
-                json!({"user_id": p["user_id"]}),
+                json!({"user_id": t.user_id}),
             ),
             Some(json!({
                 "message_type": "TYPING",
                 "recipient_type": "CHANNEL",
                 "reference_id": conversation,
-                "user_id": p["user_id"],
+                "user_id": t.user_id,
             })),
         ),
-        EventType::PresenceUpdated => (
+        Payload::PresenceUpdated(p) => (
             "status_update",
-            status(
-                "user",
-                &p["user_id"],
-                p["status"].as_str().unwrap_or("offline"),
-                json!({}),
-            ),
+            status("user", &json!(p.user_id), p.status.as_str(), json!({})),
             Some(json!({"message_type": "UPDATE_STATUS"})),
         ),
-        EventType::ConversationUpdated => (
+        Payload::ConversationUpdated(_) => (
             "status_update",
             status("conversation", &conversation, "updated", json!({})),
             Some(json!({"message_type": "UPDATE_STATUS"})),
         ),
-        EventType::ConversationParticipantsAdded | EventType::ParticipantRemoved => (
+        Payload::ConversationParticipantsAdded(_) | Payload::ParticipantRemoved(_) => (
             "status_update",
             status(
                 "conversation",
@@ -148,58 +131,56 @@ pub fn render(event: &RealtimeEvent) -> Option<Value> {
             ),
             Some(json!({"message_type": "UPDATE_USERS"})),
         ),
-        EventType::ConversationRead => (
+        Payload::ConversationRead(r) => (
             "status_update",
             status(
                 "conversation",
                 &conversation,
                 "read",
-                json!({"user_id": p["user_id"], "last_read_seq": p["last_read_seq"]}),
+                json!({"user_id": r.user_id, "last_read_seq": r.last_read_seq}),
             ),
             None,
         ),
-        EventType::MessageReaction => (
+        Payload::MessageReaction(r) => (
             "status_update",
             status(
                 "message",
-                &p["message_id"],
+                &json!(r.message_id),
                 "reaction",
-                json!({"conversation_id": conversation, "user_id": p["user_id"],
-                       "emoji": p["emoji"], "added": p["added"]}),
+                json!({"conversation_id": conversation, "user_id": r.user_id,
+                       "emoji": r.emoji, "added": r.added}),
             ),
             None,
         ),
-        EventType::NotificationsCountUpdated => (
+        Payload::NotificationsCountUpdated(c) => (
             "status_update",
             status(
                 "notifications",
                 &json!(event.actor_user_id),
                 "count_updated",
-                json!({"unread_count": p["unread_count"]}),
+                json!({"unread_count": c.unread_count}),
             ),
             None,
         ),
-        EventType::NotificationRead => (
+        Payload::NotificationRead(r) => (
             "status_update",
             status(
                 "notification",
-                &p["id"],
+                &json!(r.id),
                 "read",
-                json!({"read_at": p["read_at"]}),
+                json!({"read_at": r.read_at}),
             ),
             None,
         ),
-        EventType::NotificationCreated => {
-            // 001's example: {"message": "New comment on your post", "level": "info"}.
-            let mut data = p.as_object().cloned().unwrap_or_default();
-            let message = p["message"]
-                .as_str()
-                .or(p["title"].as_str())
-                .or(p["body"].as_str())
-                .unwrap_or_default()
-                .to_string();
-            data.insert("message".into(), message.into());
-            data.entry("level").or_insert_with(|| "info".into());
+        Payload::NotificationCreated(n) => {
+            // 001's example: {"message": "New comment on your post", "level": "info"}:
+            // the notification itself, its title as 001's `message`.
+            let mut data = match serde_json::to_value(n) {
+                Ok(Value::Object(data)) => data,
+                _ => Map::new(),
+            };
+            data.insert("message".into(), n.title.clone().into());
+            data.insert("level".into(), "info".into());
             ("notification", Value::Object(data), None)
         }
         _ => return None,
@@ -251,17 +232,32 @@ pub fn error_frame(code: &str, message: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::views::MessageView;
     use uuid::Uuid;
 
     #[test]
     fn a_new_message_carries_both_documents_keys() {
         let (conv, msg, user) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
-        let event = RealtimeEvent::new(
-            EventType::NewMessage,
-            json!({"id": msg, "conversation_id": conv, "sender_id": user, "content": "hello",
-                   "seq": 1, "created_at": "2024-09-09T14:06:11.251848Z", "edited_at": null,
-                   "deleted": false}),
-        )
+        let created_at = "2024-09-09T14:06:11.251848Z".parse().unwrap();
+        let event = RealtimeEvent::new(Payload::NewMessage(MessageView {
+            id: msg,
+            chat_id: conv,
+            conversation_id: conv,
+            seq: 1,
+            sender_id: user,
+            receiver_id: None,
+            message: "hello".into(),
+            content: "hello".into(),
+            html: None,
+            client_msg_id: None,
+            reply_to_id: None,
+            forwarded_from_id: None,
+            mentions: json!([]),
+            created_at,
+            edited_at: None,
+            deleted: false,
+            attachments: Vec::new(),
+        }))
         .conversation(conv);
         let f = render(&event).unwrap();
         assert_eq!(f["type"], "chat_message");

@@ -235,7 +235,7 @@ impl Sessions {
     pub fn deliver(&self, d: &Delivery) {
         let (event, audience) = (&d.event, &d.audience);
         let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
-        if event.kind == EventType::SessionRevoked {
+        if event.kind() == EventType::SessionRevoked {
             for u in &audience.users {
                 for id in inner.by_user.get(u).into_iter().flatten() {
                     if let Some(h) = inner.sessions.get(id) {

@@ -14,10 +14,11 @@ use super::conn::{Message, WebSocket, too_big};
 use super::{Dialect, KillReason, Sessions, legacy};
 use crate::domain::access::subscriptions::Channel;
 use crate::domain::calls::SignalInput;
+use crate::domain::events::{Empty, Hello, Payload};
 use crate::domain::presence::Platform;
 use crate::domain::{Actor, Domain};
 use crate::error::AppError;
-use crate::realtime::{EventType, Offset, RealtimeEvent};
+use crate::realtime::{Offset, RealtimeEvent};
 
 /// Close codes used on the plain WebSocket.
 pub const POLICY_VIOLATION: u16 = 1008;
@@ -146,13 +147,14 @@ pub async fn run(
         // `recovered`: the events since `?since=` follow, complete; otherwise the
         // client fetches its state again. `offset` is where it stands after them.
         let offset = catch_up.offset();
-        let hello = RealtimeEvent::new(
-            EventType::Connected,
-            json!({"user_id": actor.user_id, "platform": platform, "session_id": conn_id,
-                   "recovered": catch_up.recovered,
-                   "offset": offset.as_ref().map(ToString::to_string),
-                   "epoch": offset.as_ref().map(|o| o.epoch.to_string())}),
-        )
+        let hello = RealtimeEvent::new(Payload::Connected(Hello {
+            user_id: actor.user_id,
+            platform,
+            session_id: conn_id.clone(),
+            recovered: catch_up.recovered,
+            offset: offset.as_ref().map(ToString::to_string),
+            epoch: offset.as_ref().map(|o| o.epoch.to_string()),
+        }))
         .actor(actor.user_id);
         if let Some(hello) = text(&hello) {
             let _ = socket.send(hello).await;
@@ -251,7 +253,7 @@ pub async fn run(
                     break ("pong timeout", Some((GOING_AWAY, "pong timeout")));
                 }
                 let ping = match dialect {
-                    Dialect::Envelope => text(&RealtimeEvent::new(EventType::Ping, json!({}))),
+                    Dialect::Envelope => text(&RealtimeEvent::new(Payload::Ping(Empty {}))),
                     Dialect::Legacy => Some(Message::Ping(Vec::new().into())),
                 };
                 if let Some(ping) = ping && socket.send(ping).await.is_err() {
@@ -289,7 +291,7 @@ fn text(event: &RealtimeEvent) -> Option<Message> {
 fn render(dialect: Dialect, reply: Reply) -> String {
     match (dialect, reply) {
         (Dialect::Envelope, Reply::Pong) => {
-            super::envelope::encode(&RealtimeEvent::new(EventType::Pong, json!({})))
+            super::envelope::encode(&RealtimeEvent::new(Payload::Pong(Empty {})))
                 .map_or_else(String::new, |f| f.to_string())
         }
         (Dialect::Envelope, Reply::Subscription { done, channel }) => {

@@ -8,10 +8,11 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::sessions::{new_user, revoke_all_of_user, unique_email};
+use crate::domain::events::{Payload, SessionRevoked};
 use crate::domain::views::UserView;
 use crate::domain::{Actor, Domain, now, validate};
 use crate::error::{AppError, AppResult};
-use crate::realtime::{Audience, EventType, RealtimeEvent};
+use crate::realtime::{Audience, RealtimeEvent};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -153,11 +154,8 @@ impl Domain {
     pub(crate) async fn end_sessions(&self, user: Uuid) {
         self.hub
             .publish(
-                RealtimeEvent::new(
-                    EventType::SessionRevoked,
-                    serde_json::json!({"user_id": user}),
-                )
-                .entity("user", user),
+                RealtimeEvent::new(Payload::SessionRevoked(SessionRevoked { user_id: user }))
+                    .entity("user", user),
                 Audience::users([user]),
             )
             .await;

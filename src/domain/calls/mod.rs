@@ -24,11 +24,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::domain::events::{CallDeclined, Payload};
 use crate::domain::notify::{Category, NewNotification};
 use crate::domain::scheduler::JobKind;
 use crate::domain::{Actor, Domain, limits, now};
 use crate::error::{AppError, AppResult};
-use crate::realtime::{Audience, EventType, RealtimeEvent};
+use crate::realtime::{Audience, RealtimeEvent};
 
 /// Most calls one history page returns.
 const HISTORY_MAX: u64 = 100;
@@ -48,7 +49,7 @@ pub struct AnswerInput {
     pub device_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CallView {
     pub id: Uuid,
     pub conversation_id: Uuid,
@@ -118,12 +119,12 @@ impl Domain {
     /// `by`: who made this happen (none for the ring timeout).
     async fn publish_call(
         &self,
-        kind: EventType,
+        kind: fn(CallView) -> Payload,
         view: &CallView,
         to: Vec<Uuid>,
         by: Option<Uuid>,
     ) {
-        let mut event = RealtimeEvent::new(kind, view)
+        let mut event = RealtimeEvent::new(kind(view.clone()))
             .entity("call", view.id)
             .conversation(view.conversation_id);
         if let Some(by) = by {
@@ -202,7 +203,7 @@ impl Domain {
             .await?;
         txn.commit().await?;
         let view = CallView::from(call.clone());
-        self.publish_call(EventType::CallIncoming, &view, members, Some(actor.user_id))
+        self.publish_call(Payload::CallIncoming, &view, members, Some(actor.user_id))
             .await;
         // Who has no live connection is rung by an urgent push.
         let caller = self.user(actor.user_id).await?.display_name;
@@ -267,7 +268,7 @@ impl Domain {
         let mut view = self.call_view(id).await?;
         view.device_id = device;
         let members = self.participant_ids(call.conversation_id).await?;
-        self.publish_call(EventType::CallAccepted, &view, members, Some(actor.user_id))
+        self.publish_call(Payload::CallAccepted, &view, members, Some(actor.user_id))
             .await;
         Ok(view)
     }
@@ -296,11 +297,13 @@ impl Domain {
         }
         let view = self.call_view(id).await?;
         let members = self.participant_ids(call.conversation_id).await?;
-        let mut payload = serde_json::to_value(&view).map_err(AppError::internal)?;
-        payload["declined_by"] = serde_json::json!(actor.user_id);
+        let payload = Payload::CallDeclined(CallDeclined {
+            call: view.clone(),
+            declined_by: actor.user_id,
+        });
         self.hub
             .publish(
-                RealtimeEvent::new(EventType::CallDeclined, payload)
+                RealtimeEvent::new(payload)
                     .entity("call", id)
                     .actor(actor.user_id)
                     .conversation(call.conversation_id),
@@ -331,7 +334,7 @@ impl Domain {
         .await?;
         let view = self.call_view(id).await?;
         let members = self.participant_ids(call.conversation_id).await?;
-        self.publish_call(EventType::CallEnded, &view, members, Some(actor.user_id))
+        self.publish_call(Payload::CallEnded, &view, members, Some(actor.user_id))
             .await;
         Ok(view)
     }
@@ -351,7 +354,7 @@ impl Domain {
             .ok_or(AppError::NotFound("call"))?;
         let view = CallView::from(call.clone());
         let members = self.participant_ids(call.conversation_id).await?;
-        self.publish_call(EventType::CallMissed, &view, members.clone(), None)
+        self.publish_call(Payload::CallMissed, &view, members.clone(), None)
             .await;
         let caller = self.user(call.initiator_id).await?.display_name;
         let notes = members

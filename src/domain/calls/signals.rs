@@ -7,9 +7,10 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::domain::events::{CallSignal, Payload};
 use crate::domain::{Actor, Domain, limits};
 use crate::error::{AppError, AppResult};
-use crate::realtime::{Audience, EventType, RealtimeEvent};
+use crate::realtime::{Audience, RealtimeEvent};
 
 /// A WebRTC message for one member: an offer, an answer or an ICE candidate.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -47,15 +48,12 @@ impl Domain {
         }
         self.hub
             .publish(
-                RealtimeEvent::new(
-                    EventType::CallSignal,
-                    serde_json::json!({
-                        "call_id": call.id,
-                        "from_user_id": actor.user_id,
-                        "to_user_id": input.to_user_id,
-                        "signal": input.signal,
-                    }),
-                )
+                RealtimeEvent::new(Payload::CallSignal(CallSignal {
+                    call_id: call.id,
+                    from_user_id: actor.user_id,
+                    to_user_id: input.to_user_id,
+                    signal: input.signal,
+                }))
                 .entity("call", call.id)
                 .actor(actor.user_id),
                 Audience::users([input.to_user_id]),

@@ -12,10 +12,11 @@ use uuid::Uuid;
 
 use super::conversations::{new_conversation, new_participant};
 use crate::domain::access::require_manager;
+use crate::domain::events::{ConversationChange, ConversationDeleted, Payload};
 use crate::domain::views::ChatView;
 use crate::domain::{Actor, Domain, limits, now, validate};
 use crate::error::{AppError, AppResult};
-use crate::realtime::{Audience, EventType, RealtimeEvent};
+use crate::realtime::{Audience, RealtimeEvent};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -195,10 +196,16 @@ impl Domain {
                 am.deleted_at = Set(Some(now()));
                 am.updated_at = Set(now());
                 am.update(&self.db).await?;
-                let payload = serde_json::json!({"id": id, "chat_id": id, "deleted": true});
+                let payload = Payload::ConversationUpdated(ConversationChange::Deleted(
+                    ConversationDeleted {
+                        id,
+                        chat_id: id,
+                        deleted: true,
+                    },
+                ));
                 self.hub
                     .publish(
-                        RealtimeEvent::new(EventType::ConversationUpdated, payload)
+                        RealtimeEvent::new(payload.clone())
                             .actor(actor.user_id)
                             .conversation(id)
                             .entity("conversation", id),
@@ -213,10 +220,12 @@ impl Domain {
     async fn publish_conversation(&self, actor: &Actor, view: &ChatView, audience: Audience) {
         self.hub
             .publish(
-                RealtimeEvent::new(EventType::ConversationUpdated, view)
-                    .actor(actor.user_id)
-                    .conversation(view.id)
-                    .entity("conversation", view.id),
+                RealtimeEvent::new(Payload::ConversationUpdated(ConversationChange::View(
+                    Box::new(view.clone()),
+                )))
+                .actor(actor.user_id)
+                .conversation(view.id)
+                .entity("conversation", view.id),
                 audience,
             )
             .await;

@@ -15,11 +15,12 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::search::contains_ci;
+use crate::domain::events::{ConversationChange, Payload, Typing};
 use crate::domain::unique::is_unique_violation;
 use crate::domain::views::{ChatView, MessageView, ParticipantView, ReadReceipt};
 use crate::domain::{Actor, Domain, limits, now, validate};
 use crate::error::{AppError, AppResult};
-use crate::realtime::{Audience, EventType, RealtimeEvent};
+use crate::realtime::{Audience, RealtimeEvent};
 
 /// Filters for listing the caller's conversations.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -98,10 +99,12 @@ impl Domain {
             .await?;
         self.hub
             .publish(
-                RealtimeEvent::new(EventType::ConversationUpdated, &peer_view)
-                    .actor(actor.user_id)
-                    .conversation(id)
-                    .entity("conversation", id),
+                RealtimeEvent::new(Payload::ConversationUpdated(ConversationChange::View(
+                    Box::new(peer_view.clone()),
+                )))
+                .actor(actor.user_id)
+                .conversation(id)
+                .entity("conversation", id),
                 Audience::users([other]),
             )
             .await;
@@ -355,7 +358,7 @@ impl Domain {
         let audience = Audience::users(self.participant_ids(conversation_id).await?);
         self.hub
             .publish(
-                RealtimeEvent::new(EventType::ConversationRead, &receipt)
+                RealtimeEvent::new(Payload::ConversationRead(receipt.clone()))
                     .actor(actor.user_id)
                     .conversation(conversation_id),
                 audience,
@@ -369,14 +372,14 @@ impl Domain {
         self.access(actor, conversation_id).await?;
         let audience =
             Audience::users(self.participant_ids(conversation_id).await?).except(actor.user_id);
-        let payload = serde_json::json!({
-            "chat_id": conversation_id,
-            "conversation_id": conversation_id,
-            "user_id": actor.user_id,
+        let payload = Payload::Typing(Typing {
+            chat_id: conversation_id,
+            conversation_id,
+            user_id: actor.user_id,
         });
         self.hub
             .publish(
-                RealtimeEvent::new(EventType::Typing, payload)
+                RealtimeEvent::new(payload)
                     .actor(actor.user_id)
                     .conversation(conversation_id),
                 audience,

@@ -7,18 +7,19 @@ use entity::{
     conversation_participants as cp, conversations, message_reactions as reactions, messages,
 };
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::messages::NewMessage;
+use crate::domain::events::Payload;
 use crate::domain::unique::is_unique_violation;
 use crate::domain::views::MessageView;
 use crate::domain::{Actor, Domain, limits, now, validate};
 use crate::error::{AppError, AppResult};
-use crate::realtime::{Audience, EventType, RealtimeEvent};
+use crate::realtime::{Audience, RealtimeEvent};
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ReactionChange {
     pub message_id: Uuid,
     pub conversation_id: Uuid,
@@ -89,7 +90,7 @@ impl Domain {
         am.edited_at = Set(Some(now()));
         let msg = am.update(&self.db).await?;
         let view = self.message_view(&conv, msg).await?;
-        self.publish_message(actor, EventType::MessageUpdated, &view)
+        self.publish_message(actor, Payload::MessageUpdated, &view)
             .await?;
         Ok(view)
     }
@@ -110,7 +111,7 @@ impl Domain {
         am.deleted_at = Set(Some(now()));
         let msg = am.update(&self.db).await?;
         let view = self.message_view(&conv, msg).await?;
-        self.publish_message(actor, EventType::MessageDeleted, &view)
+        self.publish_message(actor, Payload::MessageDeleted, &view)
             .await?;
         Ok(view)
     }
@@ -174,7 +175,7 @@ impl Domain {
         };
         self.hub
             .publish(
-                RealtimeEvent::new(EventType::MessageReaction, &change)
+                RealtimeEvent::new(Payload::MessageReaction(change.clone()))
                     .actor(actor.user_id)
                     .conversation(conv.id)
                     .entity("message", id),
@@ -227,14 +228,14 @@ impl Domain {
     pub(crate) async fn publish_message(
         &self,
         actor: &Actor,
-        kind: EventType,
+        kind: fn(MessageView) -> Payload,
         view: &MessageView,
     ) -> AppResult<()> {
         let audience = Audience::users(self.participant_ids(view.conversation_id).await?)
             .with_conversation(view.conversation_id);
         self.hub
             .publish(
-                RealtimeEvent::new(kind, view)
+                RealtimeEvent::new(kind(view.clone()))
                     .actor(actor.user_id)
                     .conversation(view.conversation_id)
                     .entity("message", view.id),

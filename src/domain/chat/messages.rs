@@ -9,10 +9,11 @@ use uuid::Uuid;
 
 use super::conversations::direct_receiver;
 use super::message_writer::{self, Stored};
+use crate::domain::events::Payload;
 use crate::domain::views::MessageView;
 use crate::domain::{Actor, Domain, limits, now, validate};
 use crate::error::{AppError, AppResult};
-use crate::realtime::{Audience, EventType, RealtimeEvent};
+use crate::realtime::{Audience, RealtimeEvent};
 
 /// What a client asks to post.
 #[derive(Debug, Default, Clone)]
@@ -184,7 +185,7 @@ impl Domain {
         view.attachments = self.media_views(files).await?;
         self.hub
             .publish(
-                RealtimeEvent::new(EventType::NewMessage, &view)
+                RealtimeEvent::new(Payload::NewMessage(view.clone()))
                     .actor(actor.user_id)
                     .conversation(conv.id)
                     .entity("message", view.id),

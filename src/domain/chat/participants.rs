@@ -11,10 +11,11 @@ use uuid::Uuid;
 
 use super::conversations::new_participant;
 use crate::domain::access::require_manager;
+use crate::domain::events::{ParticipantRemoved, ParticipantsAdded, Payload};
 use crate::domain::views::ParticipantView;
 use crate::domain::{Actor, Domain, limits, now};
 use crate::error::{AppError, AppResult};
-use crate::realtime::{Audience, EventType, RealtimeEvent};
+use crate::realtime::{Audience, RealtimeEvent};
 
 /// The caller's flags on one conversation.
 #[derive(Debug, Serialize, ToSchema)]
@@ -112,11 +113,15 @@ impl Domain {
         tx.commit().await?;
         let participants = self.list_participants(actor, id).await?;
         if !added.is_empty() {
-            let payload = serde_json::json!({"conversation_id": id, "chat_id": id, "user_ids": added,
-                "participants": participants});
+            let payload = Payload::ConversationParticipantsAdded(ParticipantsAdded {
+                conversation_id: id,
+                chat_id: id,
+                user_ids: added.clone(),
+                participants: participants.clone(),
+            });
             self.hub
                 .publish(
-                    RealtimeEvent::new(EventType::ConversationParticipantsAdded, payload)
+                    RealtimeEvent::new(payload)
                         .actor(actor.user_id)
                         .conversation(id),
                     Audience::users(self.participant_ids(id).await?),
@@ -154,10 +159,14 @@ impl Domain {
         if res.rows_affected == 0 {
             return Err(AppError::NotFound("participant"));
         }
-        let payload = serde_json::json!({"conversation_id": id, "chat_id": id, "user_id": user_id});
+        let payload = Payload::ParticipantRemoved(ParticipantRemoved {
+            conversation_id: id,
+            chat_id: id,
+            user_id,
+        });
         self.hub
             .publish(
-                RealtimeEvent::new(EventType::ParticipantRemoved, payload)
+                RealtimeEvent::new(payload)
                     .actor(actor.user_id)
                     .conversation(id),
                 audience,

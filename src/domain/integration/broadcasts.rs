@@ -8,11 +8,12 @@ use uuid::Uuid;
 
 use super::api_keys::{Scope, ServiceActor};
 use crate::domain::access::subscriptions::Channel;
+use crate::domain::events::{Payload, Publication};
 use crate::domain::notify::{Category, NewNotification};
 use crate::domain::views::UserView;
 use crate::domain::{Domain, limits, validate};
 use crate::error::{AppError, AppResult};
-use crate::realtime::{Audience, EventType, RealtimeEvent};
+use crate::realtime::{Audience, RealtimeEvent};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ServiceNotificationInput {
@@ -179,10 +180,11 @@ impl Domain {
                 "name a channel or user_ids",
             ));
         }
-        let event = RealtimeEvent::new(
-            EventType::Publication,
-            serde_json::json!({"event": name, "channel": input.channel, "data": input.data}),
-        );
+        let event = RealtimeEvent::new(Payload::Publication(Publication {
+            event: name.to_string(),
+            channel: input.channel,
+            data: input.data,
+        }));
         let event_id = event.event_id;
         let mut audience = Audience::users(users.iter().copied());
         if let Some(c) = conversation {

@@ -12,10 +12,10 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::domain::events::Payload;
 use crate::domain::views::MessageView;
 use crate::domain::{Actor, Domain, limits};
 use crate::error::{AppError, AppResult};
-use crate::realtime::EventType;
 
 impl Domain {
     /// The uploads a new message in `conversation` carries, in the order given:
@@ -116,7 +116,7 @@ impl Domain {
         .await?;
         if added > 0 {
             let view = self.message_view(&conv, msg).await?;
-            self.publish_message(actor, EventType::MessageUpdated, &view)
+            self.publish_message(actor, Payload::MessageUpdated, &view)
                 .await?;
         }
         Ok(())

@@ -17,7 +17,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use entity::enums::MediaStatus;
 use entity::{conversation_participants as cp, media, message_attachments as ma};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -70,7 +70,7 @@ pub struct UploadTicket {
 
 /// A file's metadata. `cdn_url` and `thumbnail_url` are signed, expiring download
 /// URLs (relative on the embedded store); both are null until the upload is confirmed.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct MediaView {
     pub id: Uuid,
     pub conversation_id: Option<Uuid>,

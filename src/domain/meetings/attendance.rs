@@ -10,9 +10,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::domain::events::Payload;
 use crate::domain::{Actor, Domain, now};
 use crate::error::{AppError, AppResult};
-use crate::realtime::{Audience, EventType, RealtimeEvent};
+use crate::realtime::{Audience, RealtimeEvent};
 
 /// An answer to an invitation.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -23,12 +24,12 @@ pub struct RsvpInput {
 }
 
 /// The answer to an RSVP: the meeting, its (unchanged) status, and the caller's answer.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RsvpDone {
     pub id: Uuid,
     pub meeting_id: Uuid,
     /// The meeting's status (scheduled).
-    pub status: &'static str,
+    pub status: std::borrow::Cow<'static, str>,
     pub user_id: Uuid,
     #[schema(value_type = String)]
     pub rsvp: RsvpStatus,
@@ -72,14 +73,14 @@ impl Domain {
         let done = RsvpDone {
             id,
             meeting_id: id,
-            status: super::status_of(&m),
+            status: super::status_of(&m).into(),
             user_id: actor.user_id,
             rsvp,
             responded_at: at,
         };
         self.hub
             .publish(
-                RealtimeEvent::new(EventType::MeetingRsvpUpdated, &done)
+                RealtimeEvent::new(Payload::MeetingRsvpUpdated(done.clone()))
                     .entity("meeting", id)
                     .actor(actor.user_id),
                 Audience::users([m.organizer_id, actor.user_id]),

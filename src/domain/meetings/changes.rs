@@ -18,11 +18,12 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::MeetingView;
+use crate::domain::events::Payload;
 use crate::domain::notify::{Category, NewNotification};
 use crate::domain::scheduler::JobKind;
 use crate::domain::{Actor, Domain, limits, now, validate};
 use crate::error::{AppError, AppResult};
-use crate::realtime::{Audience, EventType, RealtimeEvent};
+use crate::realtime::{Audience, RealtimeEvent};
 
 /// A new meeting (000's field names were lost; these are the written ones, with
 /// aliases).
@@ -151,13 +152,13 @@ impl Domain {
     async fn publish_meeting(
         &self,
         actor: &Actor,
-        kind: EventType,
+        kind: fn(MeetingView) -> Payload,
         view: &MeetingView,
         to: impl IntoIterator<Item = Uuid>,
     ) {
         self.hub
             .publish(
-                RealtimeEvent::new(kind, view)
+                RealtimeEvent::new(kind(view.clone()))
                     .entity("meeting", view.id)
                     .actor(actor.user_id),
                 Audience::users(to),
@@ -218,7 +219,7 @@ impl Domain {
         txn.commit().await?;
         let view = self.meeting_view(m.clone()).await?;
         let everyone = invitees.iter().copied().chain([actor.user_id]);
-        self.publish_meeting(actor, EventType::MeetingCreated, &view, everyone)
+        self.publish_meeting(actor, Payload::MeetingCreated, &view, everyone)
             .await;
         let who = self.user(actor.user_id).await?.display_name;
         let notes = invitees
@@ -301,21 +302,16 @@ impl Domain {
         let stayed: Vec<Uuid> = after.intersection(&before).copied().collect();
         self.publish_meeting(
             actor,
-            EventType::MeetingUpdated,
+            Payload::MeetingUpdated,
             &view,
             stayed.iter().copied().chain([actor.user_id]),
         )
         .await;
+        self.publish_meeting(actor, Payload::MeetingCreated, &view, added.iter().copied())
+            .await;
         self.publish_meeting(
             actor,
-            EventType::MeetingCreated,
-            &view,
-            added.iter().copied(),
-        )
-        .await;
-        self.publish_meeting(
-            actor,
-            EventType::MeetingDeleted,
+            Payload::MeetingDeleted,
             &view,
             removed.iter().copied(),
         )
@@ -366,7 +362,7 @@ impl Domain {
                 let view = self.meeting_view(m.clone()).await?;
                 self.publish_meeting(
                     actor,
-                    EventType::MeetingDeleted,
+                    Payload::MeetingDeleted,
                     &view,
                     people.iter().copied(),
                 )

@@ -35,7 +35,7 @@ pub struct CalendarSettings {
 }
 
 /// One invitee and their answer.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct MeetingParticipantView {
     pub user_id: Uuid,
     /// pending | accepted | declined | tentative
@@ -45,7 +45,7 @@ pub struct MeetingParticipantView {
 }
 
 /// A meeting as its readers see it (000's MeetingRead).
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct MeetingView {
     pub id: Uuid,
     pub title: String,
@@ -55,7 +55,7 @@ pub struct MeetingView {
     pub start_at: DateTime<Utc>,
     pub end_at: DateTime<Utc>,
     /// scheduled | cancelled
-    pub status: &'static str,
+    pub status: std::borrow::Cow<'static, str>,
     pub organizer_id: Uuid,
     pub participants: Vec<MeetingParticipantView>,
     pub cancelled_at: Option<DateTime<Utc>>,
@@ -113,7 +113,7 @@ impl Domain {
             .map(|m| MeetingView {
                 participants: by_meeting.remove(&m.id).unwrap_or_default(),
                 id: m.id,
-                status: status_of(&m),
+                status: status_of(&m).into(),
                 title: m.title,
                 description: m.description,
                 meeting_url: m.meeting_url,

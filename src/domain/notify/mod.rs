@@ -26,9 +26,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use self::preferences::Channel;
+use crate::domain::events::Payload;
 use crate::domain::{Actor, Domain, limits, now, validate};
 use crate::error::{AppError, AppResult};
-use crate::realtime::{Audience, EventType, RealtimeEvent};
+use crate::realtime::{Audience, RealtimeEvent};
 
 /// What a notification is about; preferences are kept per category and channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -96,7 +97,7 @@ pub struct NewNotification {
 }
 
 /// An inbox item as its owner sees it (000's NotificationRead).
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct NotificationView {
     pub id: Uuid,
     pub user_id: Uuid,
@@ -131,7 +132,7 @@ impl From<notifications::Model> for NotificationView {
 
 /// The caller's unread count (`unread_count`; `count` says the same for clients
 /// that read that name).
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct UnreadCount {
     pub unread_count: u64,
     pub count: u64,
@@ -154,7 +155,7 @@ pub struct ReadAll {
 }
 
 /// The answer to marking one notification read.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ReadOne {
     pub id: Uuid,
     pub is_read: bool,
@@ -236,7 +237,7 @@ impl Domain {
             let view = NotificationView::from(row);
             self.hub
                 .publish(
-                    RealtimeEvent::new(EventType::NotificationCreated, &view)
+                    RealtimeEvent::new(Payload::NotificationCreated(view.clone()))
                         .entity("notification", view.id),
                     Audience::users([view.user_id]),
                 )
@@ -253,10 +254,10 @@ impl Domain {
         let unread = self.unread_notifications(user).await?;
         self.hub
             .publish(
-                RealtimeEvent::new(
-                    EventType::NotificationsCountUpdated,
-                    serde_json::json!({"unread_count": unread, "count": unread}),
-                ),
+                RealtimeEvent::new(Payload::NotificationsCountUpdated(UnreadCount {
+                    unread_count: unread,
+                    count: unread,
+                })),
                 Audience::users([user]),
             )
             .await;
@@ -359,7 +360,8 @@ impl Domain {
         };
         self.hub
             .publish(
-                RealtimeEvent::new(EventType::NotificationRead, &done).entity("notification", id),
+                RealtimeEvent::new(Payload::NotificationRead(done.clone()))
+                    .entity("notification", id),
                 Audience::users([actor.user_id]),
             )
             .await;

@@ -23,9 +23,10 @@ use tokio::sync::Mutex;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::domain::events::Payload;
 use crate::domain::{Actor, Domain, limits, now, validate};
 use crate::error::{AppError, AppResult};
-use crate::realtime::{Audience, EventType, RealtimeEvent};
+use crate::realtime::{Audience, RealtimeEvent};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -72,7 +73,7 @@ impl Platform {
 }
 
 /// A user's presence as clients see it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PresenceView {
     pub user_id: Uuid,
     pub status: Status,
@@ -425,7 +426,7 @@ impl Domain {
         let audience = Audience::users(self.contacts(user).await?);
         self.hub
             .publish(
-                RealtimeEvent::new(EventType::PresenceUpdated, view)
+                RealtimeEvent::new(Payload::PresenceUpdated(view.clone()))
                     .actor(user)
                     .entity("user", user),
                 audience,

@@ -251,7 +251,7 @@ impl Fanout for RedisFanout {
         let body = match serde_json::to_string(&wire) {
             Ok(b) => b,
             Err(e) => {
-                tracing::error!(error = %e, event = wire.event.kind.as_str(), "event not serialisable");
+                tracing::error!(error = %e, event = wire.event.kind().as_str(), "event not serialisable");
                 return;
             }
         };
