@@ -39,7 +39,7 @@ pub fn presence_ticker(bg: &Background, domain: Domain, every: Duration) {
                 _ = cancel.cancelled() => return,
                 _ = tick.tick() => {}
             }
-            if let Err(e) = domain.presence_tick().await {
+            if let Err(e) = domain.presence().presence_tick().await {
                 tracing::warn!(error = %e, "presence sweep failed");
             }
         }

@@ -124,7 +124,12 @@ impl Domain {
         writer: MessageWriter,
     ) -> Self {
         Self(Arc::new(DomainParts {
-            presence: Arc::new(Presence::new(stores.presence, settings.presence)),
+            presence: Arc::new(Presence::new(
+                db.clone(),
+                hub.clone(),
+                stores.presence,
+                settings.presence,
+            )),
             db,
             keys: settings.keys,
             refresh_ttl: settings.refresh_ttl,
@@ -149,6 +154,11 @@ impl Domain {
             rate_gate: stores.rate_gate,
             rate_limits: settings.rate_limits,
         }))
+    }
+
+    /// Presence: devices online, away, offline; this node's open connections.
+    pub fn presence(&self) -> &Presence {
+        &self.presence
     }
 
     /// The event log's read side (transports catch connections up from it; only the

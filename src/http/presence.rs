@@ -29,7 +29,7 @@ async fn heartbeat(
     AuthUser(a): AuthUser,
     ApiJson(input): ApiJson<HeartbeatInput>,
 ) -> Result<Json<PresenceView>, AppError> {
-    Ok(Json(s.domain.heartbeat(&a, input).await?))
+    Ok(Json(s.domain.presence().heartbeat(&a, input).await?))
 }
 
 /// The device goes offline.
@@ -40,7 +40,7 @@ async fn offline(
     AuthUser(a): AuthUser,
     ApiJson(input): ApiJson<OfflineInput>,
 ) -> Result<Json<PresenceView>, AppError> {
-    Ok(Json(s.domain.go_offline(&a, input).await?))
+    Ok(Json(s.domain.presence().go_offline(&a, input).await?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -58,5 +58,5 @@ async fn users(
     AuthUser(a): AuthUser,
     ApiQuery(q): ApiQuery<Ids>,
 ) -> Result<Json<HashMap<Uuid, PresenceView>>, AppError> {
-    Ok(Json(s.domain.presence_of(&a, &q.ids).await?))
+    Ok(Json(s.domain.presence().presence_of(&a, &q.ids).await?))
 }

@@ -156,7 +156,7 @@ impl<A: Adapter> Worker<A> {
             // Boxed: the task keeps a pointer, not room for the largest event's state.
             match step {
                 Step::Open => {
-                    Box::pin(self.domain.connection_opened(
+                    Box::pin(self.domain.presence().connection_opened(
                         self.actor.user_id,
                         &self.conn_id,
                         self.platform,
@@ -178,6 +178,7 @@ impl<A: Adapter> Worker<A> {
                 Step::Close => {
                     Box::pin(
                         self.domain
+                            .presence()
                             .connection_closed(self.actor.user_id, &self.conn_id),
                     )
                     .await
@@ -231,6 +232,6 @@ pub fn close_all_on_shutdown(domain: Domain, background: &Background) {
     let cancel = background.cancel.clone();
     background.tracker.spawn(async move {
         cancel.cancelled().await;
-        domain.close_local_connections("sio:").await;
+        domain.presence().close_local_connections("sio:").await;
     });
 }

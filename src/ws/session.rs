@@ -140,6 +140,7 @@ pub async fn run(
     .increment(1);
     let conn_id = format!("ws:{}", Uuid::now_v7());
     domain
+        .presence()
         .connection_opened(actor.user_id, &conn_id, platform)
         .await;
     let mut frames = reg.frames;
@@ -183,7 +184,10 @@ pub async fn run(
             if !matches!(sent, Ok(Ok(()))) {
                 tracing::debug!(user_id = %actor.user_id, "websocket session ended during its replay");
                 sessions.remove(reg.id);
-                domain.connection_closed(actor.user_id, &conn_id).await;
+                domain
+                    .presence()
+                    .connection_closed(actor.user_id, &conn_id)
+                    .await;
                 return;
             }
         }
@@ -278,7 +282,10 @@ pub async fn run(
         Some((code, why)) => close(socket, code, why).await,
         None => {}
     }
-    domain.connection_closed(actor.user_id, &conn_id).await;
+    domain
+        .presence()
+        .connection_closed(actor.user_id, &conn_id)
+        .await;
 }
 
 /// The envelope as a text message; `None` (logged by `encode`) when it cannot be

@@ -209,7 +209,7 @@ impl Domain {
         let caller = self.user(actor.user_id).await?.display_name;
         let mut notes = Vec::new();
         for u in callees {
-            if !self.has_live_connection(u).await? {
+            if !self.presence.has_live_connection(u).await? {
                 notes.push(call_note(
                     &call,
                     u,

@@ -56,13 +56,16 @@ impl Domain {
         }
         if conv.kind == ConversationKind::Direct
             && let Some(receiver) = receiver
-            && !self.has_live_connection(receiver).await?
+            && !self.presence.has_live_connection(receiver).await?
         {
             add(receiver, Category::Message, "New message from {}");
         }
         if let Some(original) = message.reply_to_id
             && let Some(original) = messages::Entity::find_by_id(original).one(&self.db).await?
-            && !self.has_live_connection(original.sender_id).await?
+            && !self
+                .presence
+                .has_live_connection(original.sender_id)
+                .await?
         {
             add(
                 original.sender_id,

@@ -17,16 +17,16 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use entity::{conversation_participants as cp, users};
 use sea_orm::sea_query::{Expr, Query};
-use sea_orm::{ColumnTrait, EntityTrait, ExprTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, ExprTrait, QueryFilter, QuerySelect};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::domain::events::Payload;
-use crate::domain::{Actor, Domain, limits, now, validate};
+use crate::domain::{Actor, limits, now, validate};
 use crate::error::{AppError, AppResult};
-use crate::realtime::{Audience, RealtimeEvent};
+use crate::realtime::{Audience, Hub, RealtimeEvent};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -109,8 +109,11 @@ pub struct PresenceTimes {
     pub away_window: Duration,
 }
 
-/// Presence state plus the connections this node holds open (refreshed by it).
+/// The presence service: state in its store, the connections this node holds open
+/// (refreshed by it), and `presence_updated` to the people who share a conversation.
 pub struct Presence {
+    db: DatabaseConnection,
+    hub: Hub,
     store: Arc<dyn PresenceStore>,
     times: PresenceTimes,
     local: Mutex<HashMap<String, (Uuid, Platform)>>,
@@ -121,8 +124,15 @@ pub struct Presence {
 }
 
 impl Presence {
-    pub fn new(store: Arc<dyn PresenceStore>, times: PresenceTimes) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        hub: Hub,
+        store: Arc<dyn PresenceStore>,
+        times: PresenceTimes,
+    ) -> Self {
         Self {
+            db,
+            hub,
             store,
             times,
             local: Mutex::new(HashMap::new()),
@@ -188,7 +198,7 @@ impl Presence {
     }
 }
 
-impl Domain {
+impl Presence {
     /// A device says it is alive.
     pub async fn heartbeat(&self, actor: &Actor, input: HeartbeatInput) -> AppResult<PresenceView> {
         let device = validate::text("device_id", &input.device_id, limits::DEVICE_ID)?;
@@ -212,16 +222,12 @@ impl Domain {
             validate::text("device_id", &input.device_id, limits::DEVICE_ID)?
         );
         let final_heartbeat = self
-            .presence
             .store
             .devices(actor.user_id)
             .await?
             .get(&device)
             .map(|d| d.last_seen);
-        self.presence
-            .store
-            .remove_device(actor.user_id, &device)
-            .await?;
+        self.store.remove_device(actor.user_id, &device).await?;
         let mut view = self.settle(actor.user_id).await?;
         // The answer is about this device (000: `last_seen_at` is "the final
         // heartbeat"); `platforms` still lists the others.
@@ -265,7 +271,7 @@ impl Domain {
             .await?;
         let mut out = HashMap::new();
         for (u, stored) in visible {
-            let mut view = self.presence.view(u).await?;
+            let mut view = self.view(u).await?;
             // Devices long gone are forgotten; the last sighting is kept on the user.
             view.last_seen_at = view.last_seen_at.or(stored);
             out.insert(u, view);
@@ -276,10 +282,9 @@ impl Domain {
     /// Whether the user has an open Socket.IO or WebSocket connection on any node
     /// (heartbeats alone do not count: nobody would see a message arrive).
     pub(crate) async fn has_live_connection(&self, user: Uuid) -> AppResult<bool> {
-        let ttl = chrono::Duration::from_std(self.presence.times.online_ttl).unwrap_or_default();
+        let ttl = chrono::Duration::from_std(self.times.online_ttl).unwrap_or_default();
         let at = now();
         Ok(self
-            .presence
             .store
             .devices(user)
             .await?
@@ -289,8 +294,7 @@ impl Domain {
 
     /// A connection (Socket.IO or raw WebSocket) opened on this node.
     pub async fn connection_opened(&self, user: Uuid, conn_id: &str, platform: Platform) {
-        self.presence
-            .local
+        self.local
             .lock()
             .await
             .insert(conn_id.to_string(), (user, platform));
@@ -300,20 +304,12 @@ impl Domain {
             last_seen: now(),
         };
         let opened = async {
-            self.presence
-                .put(user, &format!("conn:{conn_id}"), device)
-                .await?;
+            self.put(user, &format!("conn:{conn_id}"), device).await?;
             // A device that just connected makes its user online. Unless they already
             // were, which a user's second device finds in O(1), that is news.
-            let _turn = self.presence.turn(user).await;
-            if self
-                .presence
-                .store
-                .swap_status(user, Status::Online)
-                .await?
-                != Status::Online
-            {
-                let view = self.presence.view(user).await?;
+            let _turn = self.turn(user).await;
+            if self.store.swap_status(user, Status::Online).await? != Status::Online {
+                let view = self.view(user).await?;
                 self.announce(user, &view).await?;
             }
             Ok::<(), AppError>(())
@@ -325,10 +321,9 @@ impl Domain {
 
     /// A connection on this node closed.
     pub async fn connection_closed(&self, user: Uuid, conn_id: &str) {
-        self.presence.local.lock().await.remove(conn_id);
+        self.local.lock().await.remove(conn_id);
         let res = async {
-            self.presence
-                .store
+            self.store
                 .remove_device(user, &format!("conn:{conn_id}"))
                 .await?;
             self.settle(user).await
@@ -342,7 +337,6 @@ impl Domain {
     /// closing one again later changes nothing.
     pub async fn close_local_connections(&self, prefix: &str) {
         let open: Vec<(String, Uuid)> = self
-            .presence
             .local
             .lock()
             .await
@@ -359,7 +353,6 @@ impl Domain {
     /// Run periodically by the server.
     pub async fn presence_tick(&self) -> AppResult<()> {
         let local: Vec<(String, Uuid, Platform)> = self
-            .presence
             .local
             .lock()
             .await
@@ -372,12 +365,12 @@ impl Domain {
                 app_state: None,
                 last_seen: now(),
             };
-            self.presence.put(user, &format!("conn:{id}"), d).await?;
+            self.put(user, &format!("conn:{id}"), d).await?;
         }
-        for user in self.presence.store.tracked().await? {
+        for user in self.store.tracked().await? {
             let view = self.settle(user).await?;
             if view.status == Status::Offline && view.last_seen_at.is_none() {
-                self.presence.store.forget(user).await?;
+                self.store.forget(user).await?;
             }
         }
         Ok(())
@@ -395,15 +388,15 @@ impl Domain {
             app_state,
             last_seen: now(),
         };
-        self.presence.put(user, device, d).await?;
+        self.put(user, device, d).await?;
         self.settle(user).await
     }
 
     /// Computes the user's status and publishes it if it changed.
     async fn settle(&self, user: Uuid) -> AppResult<PresenceView> {
-        let _turn = self.presence.turn(user).await;
-        let view = self.presence.view(user).await?;
-        let old = self.presence.store.swap_status(user, view.status).await?;
+        let _turn = self.turn(user).await;
+        let view = self.view(user).await?;
+        let old = self.store.swap_status(user, view.status).await?;
         if old != view.status {
             self.announce(user, &view).await?;
         }
