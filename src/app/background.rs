@@ -100,14 +100,14 @@ pub fn push_worker(bg: &Background, domain: Domain, poll: Duration) {
             let domain = domain.clone();
             async move {
                 let full = was_full(
-                    domain.deliver_due_pushes().await,
+                    domain.notifications().deliver_due_pushes().await,
                     crate::domain::notify::delivery::BATCH,
                     "push outbox round",
                 );
-                if let Err(e) = domain.check_push_receipts().await {
+                if let Err(e) = domain.notifications().check_push_receipts().await {
                     e.log_hidden("expo receipts round");
                 }
-                if let Ok((depth, oldest)) = domain.outbox_backlog().await {
+                if let Ok((depth, oldest)) = domain.notifications().outbox_backlog().await {
                     use crate::telemetry::metrics::{OUTBOX_DEPTH, OUTBOX_OLDEST};
                     let age = oldest.map_or(0.0, |t| {
                         (chrono::Utc::now() - t).num_milliseconds() as f64 / 1000.0
@@ -120,7 +120,7 @@ pub fn push_worker(bg: &Background, domain: Domain, poll: Duration) {
         },
         move || {
             let waker = waker.clone();
-            async move { waker.push_written().await }
+            async move { waker.notifications().push_written().await }
         },
     );
 }

@@ -219,7 +219,7 @@ impl Domain {
                 urgent: false,
             })
             .collect();
-        self.notify(a.tenant_id, notes).await
+        self.notifications.notify(a.tenant_id, notes).await
     }
 
     /// What was published to the caller, newest first; `scope=all` (admin/HR) also

@@ -35,6 +35,7 @@ use self::accounts::ws_tickets::TicketStore;
 use self::chat::message_writer::MessageWriter;
 use self::integration::host_auth::{HostAuthSettings, JwksSource};
 use self::meetings::CalendarSettings;
+use self::notify::Notifications;
 use self::notify::delivery::{PushDelivery, PushGateway};
 use self::notify::outbox::OutboxSettings;
 use self::notify::web_push::WebPushSettings;
@@ -70,9 +71,7 @@ pub struct DomainParts {
     presence: Arc<Presence>,
     login_failures: Arc<dyn FailureCounter>,
     login_limits: LoginLimits,
-    web_push: WebPushSettings,
-    /// The push outbox's settings and the services it sends to.
-    push: Arc<PushDelivery>,
+    notifications: Notifications,
     calendar: CalendarSettings,
     scheduler: Arc<Scheduler>,
     host_auth: HostAuthSettings,
@@ -123,13 +122,21 @@ impl Domain {
         stores: Stores,
         writer: MessageWriter,
     ) -> Self {
+        let presence = Arc::new(Presence::new(
+            db.clone(),
+            hub.clone(),
+            stores.presence,
+            settings.presence,
+        ));
+        let notifications = Notifications::new(
+            db.clone(),
+            hub.clone(),
+            PushDelivery::new(settings.outbox, stores.push),
+            settings.web_push,
+            presence.clone(),
+        );
         Self(Arc::new(DomainParts {
-            presence: Arc::new(Presence::new(
-                db.clone(),
-                hub.clone(),
-                stores.presence,
-                settings.presence,
-            )),
+            presence,
             db,
             keys: settings.keys,
             refresh_ttl: settings.refresh_ttl,
@@ -139,8 +146,7 @@ impl Domain {
             ticket_ttl: settings.ticket_ttl,
             login_failures: stores.login_failures,
             login_limits: settings.login,
-            web_push: settings.web_push,
-            push: Arc::new(PushDelivery::new(settings.outbox, stores.push)),
+            notifications,
             calendar: settings.calendar,
             scheduler: Arc::default(),
             host_auth: settings.host_auth,
@@ -154,6 +160,11 @@ impl Domain {
             rate_gate: stores.rate_gate,
             rate_limits: settings.rate_limits,
         }))
+    }
+
+    /// Notifications: the inbox, preferences, devices, the push outbox.
+    pub fn notifications(&self) -> &Notifications {
+        &self.notifications
     }
 
     /// Presence: devices online, away, offline; this node's open connections.

@@ -48,7 +48,12 @@ async fn register_device_token(
     AuthUser(a): AuthUser,
     ApiJson(p): ApiJson<DeviceTokenInput>,
 ) -> Result<Json<DeviceTokenRegistered>, AppError> {
-    Ok(Json(s.domain.register_device_token(&a, p).await?))
+    Ok(Json(
+        s.domain
+            .notifications()
+            .register_device_token(&a, p)
+            .await?,
+    ))
 }
 
 /// On logout: revokes the named token, or all of the caller's active tokens.
@@ -62,7 +67,10 @@ async fn revoke_current_device_tokens(
     OptionalJson(input): OptionalJson<CurrentTokenInput>,
 ) -> Result<Json<DeviceTokenRevoked>, AppError> {
     Ok(Json(
-        s.domain.revoke_current_device_tokens(&a, input).await?,
+        s.domain
+            .notifications()
+            .revoke_current_device_tokens(&a, input)
+            .await?,
     ))
 }
 
@@ -74,7 +82,9 @@ async fn revoke_device_token(
     AuthUser(a): AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<DeviceTokenRevoked>, AppError> {
-    Ok(Json(s.domain.revoke_device_token(&a, id).await?))
+    Ok(Json(
+        s.domain.notifications().revoke_device_token(&a, id).await?,
+    ))
 }
 
 /// The server's VAPID public key for `pushManager.subscribe` (no auth; `null` and
@@ -82,7 +92,7 @@ async fn revoke_device_token(
 #[utoipa::path(get, path = "/push-public-key", tag = "notifications",
     responses((status = 200, body = PushPublicKey)))]
 async fn push_public_key(State(s): State<AppState>) -> Json<PushPublicKey> {
-    Json(s.domain.push_public_key())
+    Json(s.domain.notifications().push_public_key())
 }
 
 /// Registers a browser's push subscription (updated in place for a known endpoint);
@@ -95,7 +105,7 @@ async fn subscribe_push(
     AuthUser(a): AuthUser,
     ApiJson(p): ApiJson<PushSubscriptionInput>,
 ) -> Result<Json<PushSubscriptionDone>, AppError> {
-    Ok(Json(s.domain.subscribe_push(&a, p).await?))
+    Ok(Json(s.domain.notifications().subscribe_push(&a, p).await?))
 }
 
 /// Revokes the caller's subscription with this endpoint (same body as registering).
@@ -107,7 +117,9 @@ async fn unsubscribe_push(
     AuthUser(a): AuthUser,
     ApiJson(p): ApiJson<PushSubscriptionInput>,
 ) -> Result<Json<PushSubscriptionDone>, AppError> {
-    Ok(Json(s.domain.unsubscribe_push(&a, p).await?))
+    Ok(Json(
+        s.domain.notifications().unsubscribe_push(&a, p).await?,
+    ))
 }
 
 /// Sends a test Web Push to every active browser of the caller now and counts the
@@ -118,7 +130,7 @@ async fn push_test(
     State(s): State<AppState>,
     AuthUser(a): AuthUser,
 ) -> Result<Json<PushTestResult>, AppError> {
-    Ok(Json(s.domain.push_test(&a).await?))
+    Ok(Json(s.domain.notifications().push_test(&a).await?))
 }
 
 /// The caller's notifications, newest first (000: "Array of NotificationRead").
@@ -129,7 +141,9 @@ async fn list(
     AuthUser(a): AuthUser,
     ApiQuery(q): ApiQuery<InboxQuery>,
 ) -> Result<Json<Vec<NotificationView>>, AppError> {
-    Ok(Json(s.domain.list_notifications(&a, q).await?))
+    Ok(Json(
+        s.domain.notifications().list_notifications(&a, q).await?,
+    ))
 }
 
 /// How many of the caller's notifications are unread.
@@ -139,7 +153,7 @@ async fn unread_count(
     State(s): State<AppState>,
     AuthUser(a): AuthUser,
 ) -> Result<Json<UnreadCount>, AppError> {
-    Ok(Json(s.domain.notification_count(&a).await?))
+    Ok(Json(s.domain.notifications().notification_count(&a).await?))
 }
 
 /// Marks every notification read; the caller's devices get `notifications_count_updated`.
@@ -149,7 +163,9 @@ async fn read_all(
     State(s): State<AppState>,
     AuthUser(a): AuthUser,
 ) -> Result<Json<ReadAll>, AppError> {
-    Ok(Json(s.domain.read_all_notifications(&a).await?))
+    Ok(Json(
+        s.domain.notifications().read_all_notifications(&a).await?,
+    ))
 }
 
 /// Worknation's "mark-all-read" (the same as `read-all`).
@@ -159,7 +175,9 @@ async fn mark_all_read(
     State(s): State<AppState>,
     AuthUser(a): AuthUser,
 ) -> Result<Json<ReadAll>, AppError> {
-    Ok(Json(s.domain.read_all_notifications(&a).await?))
+    Ok(Json(
+        s.domain.notifications().read_all_notifications(&a).await?,
+    ))
 }
 
 /// Marks one of the caller's notifications read (`notification_read` to their devices).
@@ -170,7 +188,9 @@ async fn read_one(
     AuthUser(a): AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<ReadOne>, AppError> {
-    Ok(Json(s.domain.read_notification(&a, id).await?))
+    Ok(Json(
+        s.domain.notifications().read_notification(&a, id).await?,
+    ))
 }
 
 /// Worknation's "mark-read" (the same as `{id}/read`).
@@ -181,7 +201,9 @@ async fn mark_read(
     AuthUser(a): AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<ReadOne>, AppError> {
-    Ok(Json(s.domain.read_notification(&a, id).await?))
+    Ok(Json(
+        s.domain.notifications().read_notification(&a, id).await?,
+    ))
 }
 
 /// Worknation's "Get Stats": total, unread and read counts.
@@ -191,7 +213,7 @@ async fn stats(
     State(s): State<AppState>,
     AuthUser(a): AuthUser,
 ) -> Result<Json<InboxStats>, AppError> {
-    Ok(Json(s.domain.notification_stats(&a).await?))
+    Ok(Json(s.domain.notifications().notification_stats(&a).await?))
 }
 
 /// The caller's preferences: email and push switches, and per category × channel.
@@ -201,7 +223,7 @@ async fn preferences(
     State(s): State<AppState>,
     AuthUser(a): AuthUser,
 ) -> Result<Json<Preferences>, AppError> {
-    Ok(Json(s.domain.preferences(&a).await?))
+    Ok(Json(s.domain.notifications().preferences(&a).await?))
 }
 
 /// Changes only the given preferences.
@@ -212,5 +234,7 @@ async fn update_preferences(
     AuthUser(a): AuthUser,
     ApiJson(p): ApiJson<PreferencesPatch>,
 ) -> Result<Json<Preferences>, AppError> {
-    Ok(Json(s.domain.update_preferences(&a, p).await?))
+    Ok(Json(
+        s.domain.notifications().update_preferences(&a, p).await?,
+    ))
 }

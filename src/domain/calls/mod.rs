@@ -218,7 +218,7 @@ impl Domain {
                 ));
             }
         }
-        self.notify(actor.tenant_id, notes).await?;
+        self.notifications.notify(actor.tenant_id, notes).await?;
         Ok(view)
     }
 
@@ -362,7 +362,7 @@ impl Domain {
             .filter(|u| *u != call.initiator_id)
             .map(|u| call_note(&call, u, format!("Missed call from {caller}"), false))
             .collect();
-        self.notify(call.tenant_id, notes).await
+        self.notifications.notify(call.tenant_id, notes).await
     }
 
     /// Ends a call that is in one of the `from` states as `to` (by `by`, when a person

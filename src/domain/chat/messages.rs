@@ -160,13 +160,14 @@ impl Domain {
         };
         let receiver = direct_receiver(&conv, &participants, actor.user_id);
         let notes = self
+            .notifications
             .plan_message_notes(actor, &conv, &message, receiver)
             .await;
         let row = message_writer::Row {
             message,
             sender_part_id: part.id,
             files: files.iter().map(|f| f.id).collect(),
-            hook: self.notes_hook(conv.tenant_id, notes),
+            hook: self.notifications.notes_hook(conv.tenant_id, notes),
         };
         let (message, notes) = match self.writer.store(row).await? {
             Stored::Inserted(m, notes) => (*m, notes),
@@ -193,7 +194,7 @@ impl Domain {
             )
             .await;
         if let Some(notes) = notes
-            && let Err(e) = self.announce_notes(notes).await
+            && let Err(e) = self.notifications.announce_notes(notes).await
         {
             e.log_hidden("announcing a new message's notifications");
         }

@@ -99,7 +99,7 @@ impl Domain {
             });
         }
         let notified = notes.len();
-        self.notify(sa.tenant_id, notes).await?;
+        self.notifications.notify(sa.tenant_id, notes).await?;
         Ok(ServiceNotified { notified })
     }
 

@@ -111,6 +111,6 @@ impl Domain {
             .filter(|p| p.rsvp != RsvpStatus::Declined)
             .map(|p| Self::meeting_note(&m, p.user_id, title.clone()))
             .collect();
-        self.notify(m.tenant_id, notes).await
+        self.notifications.notify(m.tenant_id, notes).await
     }
 }

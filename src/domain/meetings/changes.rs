@@ -226,7 +226,7 @@ impl Domain {
             .iter()
             .map(|u| Self::meeting_note(&m, *u, format!("{who} invited you to a meeting")))
             .collect();
-        self.notify(actor.tenant_id, notes).await?;
+        self.notifications.notify(actor.tenant_id, notes).await?;
         Ok(view)
     }
 
@@ -330,7 +330,7 @@ impl Domain {
                     Self::meeting_note(&m, *u, format!("{who} removed you from a meeting"))
                 }))
                 .collect();
-        self.notify(actor.tenant_id, notes).await?;
+        self.notifications.notify(actor.tenant_id, notes).await?;
         Ok(view)
     }
 
@@ -373,7 +373,7 @@ impl Domain {
                     .filter(|u| **u != actor.user_id)
                     .map(|u| Self::meeting_note(&m, *u, format!("{who} cancelled a meeting")))
                     .collect();
-                self.notify(actor.tenant_id, notes).await?;
+                self.notifications.notify(actor.tenant_id, notes).await?;
                 return Ok(view);
             }
         };

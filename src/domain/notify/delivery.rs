@@ -14,8 +14,9 @@ use serde::Serialize;
 use tokio::sync::Notify;
 use utoipa::ToSchema;
 
+use super::Notifications;
 use super::outbox::{OutboxSettings, Outcome, PushChannel, PushPayload, status};
-use crate::domain::{Actor, Domain};
+use crate::domain::Actor;
 use crate::error::AppResult;
 
 /// Rows claimed per round.
@@ -149,7 +150,7 @@ fn expo_message(token: String, row: &outbox::Model, p: &PushPayload) -> ExpoMess
     }
 }
 
-impl Domain {
+impl Notifications {
     /// Wakes the delivery worker (a row was written).
     pub(super) fn wake_push_worker(&self) {
         self.push.wake.notify_one();

@@ -16,9 +16,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::Notifications;
 use crate::domain::limits::Len;
 use crate::domain::unique::is_unique_violation;
-use crate::domain::{Actor, Domain, begin_write, now, validate};
+use crate::domain::{Actor, begin_write, now, validate};
 use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -93,7 +94,7 @@ fn optional(field: &str, value: Option<&str>, max: usize) -> AppResult<Option<St
         .transpose()
 }
 
-impl Domain {
+impl Notifications {
     /// Registers or refreshes a phone's token for the caller.
     pub async fn register_device_token(
         &self,

@@ -1,4 +1,4 @@
-//! Notify: the in-app inbox and its one entry point, [`Domain::notify`], through which
+//! Notify: the in-app inbox and its one entry point, [`Notifications::notify`], through which
 //! every source (mentions, direct messages to someone not connected, and later
 //! meetings, calls, announcements and the service API) goes: the recipient's
 //! preferences, the inbox row, `notification_created` and
@@ -14,22 +14,69 @@ pub mod preferences;
 mod triggers;
 pub mod web_push;
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use entity::notifications;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use self::delivery::PushDelivery;
 use self::preferences::Channel;
+use self::web_push::WebPushSettings;
 use crate::domain::events::Payload;
-use crate::domain::{Actor, Domain, limits, now, validate};
+use crate::domain::presence::Presence;
+use crate::domain::{Actor, limits, now, validate};
 use crate::error::{AppError, AppResult};
-use crate::realtime::{Audience, RealtimeEvent};
+use crate::realtime::{Audience, Hub, RealtimeEvent};
+
+/// The notifications service: the inbox, preferences, phones and browsers, and the
+/// push outbox. It holds what it uses: the database, the publisher, the push
+/// services, and presence (a message notifies someone who is not connected).
+#[derive(Clone)]
+pub struct Notifications(Arc<NotificationParts>);
+
+impl std::ops::Deref for Notifications {
+    type Target = NotificationParts;
+
+    fn deref(&self) -> &NotificationParts {
+        &self.0
+    }
+}
+
+/// What [`Notifications`] holds.
+pub struct NotificationParts {
+    db: DatabaseConnection,
+    hub: Hub,
+    /// The push outbox's settings and the services it sends to.
+    push: PushDelivery,
+    web_push: WebPushSettings,
+    presence: Arc<Presence>,
+}
+
+impl Notifications {
+    pub fn new(
+        db: DatabaseConnection,
+        hub: Hub,
+        push: PushDelivery,
+        web_push: WebPushSettings,
+        presence: Arc<Presence>,
+    ) -> Self {
+        Self(Arc::new(NotificationParts {
+            db,
+            hub,
+            push,
+            web_push,
+            presence,
+        }))
+    }
+}
 
 /// What a notification is about; preferences are kept per category and channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -171,7 +218,7 @@ pub struct InboxQuery {
     pub unread_only: Option<bool>,
 }
 
-impl Domain {
+impl Notifications {
     /// The one way a notification is made: for each recipient, as their preferences
     /// allow, the inbox row and the push outbox rows in one transaction; then
     /// `notification_created` and `notifications_count_updated` to every device of

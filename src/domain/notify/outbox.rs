@@ -20,9 +20,10 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::Notifications;
 use super::preferences::{Channel, Preferences};
 use super::{Category, NewNotification};
-use crate::domain::{Domain, now};
+use crate::domain::now;
 use crate::error::AppResult;
 
 /// How the outbox behaves; which channels this server can send on.
@@ -130,7 +131,7 @@ pub enum Outcome {
     Failed(String),
 }
 
-impl Domain {
+impl Notifications {
     /// Writes the outbox rows for one notification inside `txn`: one per active
     /// browser, phone and (when enabled) the email address, as the recipient's
     /// preferences allow. A muted conversation sends no push. Returns how many rows

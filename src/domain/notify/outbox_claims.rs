@@ -10,12 +10,13 @@ use rand::Rng;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, Set};
 
+use super::Notifications;
 use super::outbox::{OutboxSettings, Outcome, PushChannel, status};
 use crate::domain::leases::{LeaseColumns, claim_due};
-use crate::domain::{Domain, now};
+use crate::domain::now;
 use crate::error::AppResult;
 
-impl Domain {
+impl Notifications {
     /// Claims up to `limit` rows that are `ready` and due (or whose holder's lease ran
     /// out while `busy`), marking them `busy` under this node's lease
     /// ([`crate::domain::leases`]); a claim to send counts an attempt.

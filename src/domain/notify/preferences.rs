@@ -13,7 +13,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::Category;
-use crate::domain::{Actor, Domain, now};
+use super::Notifications;
+use crate::domain::{Actor, now};
 use crate::error::{AppError, AppResult};
 
 /// How a notification can reach its user.
@@ -122,7 +123,7 @@ fn view(user: Uuid, row: Option<prefs::Model>) -> Preferences {
     }
 }
 
-impl Domain {
+impl Notifications {
     pub(crate) async fn preferences_of(&self, user: Uuid) -> AppResult<Preferences> {
         self.preferences_in(&self.db, user).await
     }

@@ -7,16 +7,17 @@ use entity::{conversations, messages};
 use sea_orm::EntityTrait;
 use uuid::Uuid;
 
+use super::Notifications;
 use super::{Category, NewNotification};
+use crate::domain::Actor;
 use crate::domain::chat::message_writer::Hook;
-use crate::domain::{Actor, Domain};
 use crate::error::AppResult;
 use entity::enums::ConversationKind;
 
 /// The preview of a message in a notification body.
 const PREVIEW_CHARS: usize = 140;
 
-impl Domain {
+impl Notifications {
     /// The notifications a message about to be stored makes (read before the write:
     /// who is connected, whom it replies to, the sender's name). Empty for most
     /// messages. A failure here is logged and notifies nobody, never stops the send.
@@ -76,7 +77,11 @@ impl Domain {
         if whom.is_empty() {
             return Ok(Vec::new());
         }
-        let sender = self.user(actor.user_id).await?.display_name;
+        let sender = entity::users::Entity::find_by_id(actor.user_id)
+            .one(&self.db)
+            .await?
+            .ok_or(crate::error::AppError::NotFound("user"))?
+            .display_name;
         let body: String = message.content.chars().take(PREVIEW_CHARS).collect();
         Ok(whom
             .into_iter()

@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::Notifications;
 use crate::auth::tokens;
-use crate::domain::{Actor, Domain, now, validate};
+use crate::domain::{Actor, now, validate};
 use crate::error::{AppError, AppResult};
 
 /// The Web Push side of the configuration.
@@ -71,7 +72,7 @@ fn key(field: &str, value: &str, bytes: usize) -> AppResult<String> {
     }
 }
 
-impl Domain {
+impl Notifications {
     pub fn push_public_key(&self) -> PushPublicKey {
         PushPublicKey {
             public_key: self.web_push.public_key.clone(),
