@@ -148,7 +148,7 @@ pub fn scheduler(bg: &Background, domain: Domain, poll: Duration) {
         },
         move || {
             let waker = waker.clone();
-            async move { waker.job_armed().await }
+            async move { waker.scheduler().job_armed().await }
         },
     );
 }

@@ -157,7 +157,8 @@ impl Domain {
         .insert(&txn)
         .await?;
         if let Some(at) = later {
-            self.arm(&txn, JobKind::AnnouncementPublish, a.id, at)
+            self.scheduler
+                .arm(&txn, JobKind::AnnouncementPublish, a.id, at)
                 .await?;
         }
         txn.commit().await?;
@@ -229,7 +230,7 @@ impl Domain {
         actor: &Actor,
         q: MeetingScope,
     ) -> AppResult<Vec<AnnouncementView>> {
-        let all = Self::all_scope(actor, &q)?;
+        let all = crate::domain::meetings::Meetings::all_scope(actor, &q)?;
         // Readers: published ones, newest publication first; `all`: everything, newest
         // first. The audience is JSON, so it is matched here, page by page, until the
         // list is full or the rows run out.

@@ -72,6 +72,7 @@ pub struct DomainParts {
     login_failures: Arc<dyn FailureCounter>,
     login_limits: LoginLimits,
     notifications: Notifications,
+    meetings: meetings::Meetings,
     calendar: CalendarSettings,
     scheduler: Arc<Scheduler>,
     host_auth: HostAuthSettings,
@@ -135,7 +136,16 @@ impl Domain {
             settings.web_push,
             presence.clone(),
         );
+        let scheduler = Arc::new(Scheduler::default());
+        let meetings = meetings::Meetings::new(
+            db.clone(),
+            hub.clone(),
+            notifications.clone(),
+            scheduler.clone(),
+            settings.calendar.clone(),
+        );
         Self(Arc::new(DomainParts {
+            meetings,
             presence,
             db,
             keys: settings.keys,
@@ -148,7 +158,7 @@ impl Domain {
             login_limits: settings.login,
             notifications,
             calendar: settings.calendar,
-            scheduler: Arc::default(),
+            scheduler,
             host_auth: settings.host_auth,
             jwks: stores.jwks,
             retention: settings.retention,
@@ -160,6 +170,16 @@ impl Domain {
             rate_gate: stores.rate_gate,
             rate_limits: settings.rate_limits,
         }))
+    }
+
+    /// The scheduler's arming side (jobs armed in the deciding transaction).
+    pub fn scheduler(&self) -> &Scheduler {
+        &self.scheduler
+    }
+
+    /// Meetings: invitations, answers, reminders.
+    pub fn meetings(&self) -> &meetings::Meetings {
+        &self.meetings
     }
 
     /// Notifications: the inbox, preferences, devices, the push outbox.

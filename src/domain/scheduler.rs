@@ -68,7 +68,7 @@ pub struct Scheduler {
     pub(crate) last_sweep: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
-impl Domain {
+impl Scheduler {
     /// Arms (or re-arms) the job `kind` for `subject` at `due_at`, inside `db` (the
     /// caller's transaction, so the job exists exactly when its subject does).
     pub(crate) async fn arm(
@@ -103,7 +103,7 @@ impl Domain {
             )
             .exec(db)
             .await?;
-        self.scheduler.wake.notify_one();
+        self.wake.notify_one();
         Ok(())
     }
 
@@ -126,9 +126,11 @@ impl Domain {
 
     /// Resolves when a job was armed on this node since the last call.
     pub async fn job_armed(&self) {
-        self.scheduler.wake.notified().await
+        self.wake.notified().await
     }
+}
 
+impl Domain {
     /// One round: claims due jobs (or ones whose node died holding them) and runs
     /// each. Returns how many were claimed.
     pub async fn run_due_jobs(&self) -> AppResult<usize> {
@@ -166,7 +168,7 @@ impl Domain {
     async fn run_job(&self, kind: JobKind, subject: Uuid) -> AppResult<()> {
         tracing::debug!(kind = kind.as_str(), %subject, "scheduled job due");
         match kind {
-            JobKind::MeetingReminder => self.remind_meeting(subject).await,
+            JobKind::MeetingReminder => self.meetings.remind_meeting(subject).await,
             JobKind::CallRingTimeout => self.ring_timed_out(subject).await,
             JobKind::AnnouncementPublish => self.publish_announcement(subject).await,
         }

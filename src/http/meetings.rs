@@ -33,7 +33,7 @@ async fn list(
     AuthUser(a): AuthUser,
     ApiQuery(q): ApiQuery<MeetingScope>,
 ) -> Result<Json<Vec<MeetingView>>, AppError> {
-    Ok(Json(s.domain.list_meetings(&a, q).await?))
+    Ok(Json(s.domain.meetings().list_meetings(&a, q).await?))
 }
 
 /// Creates a meeting; the organiser is an accepted participant; invitees get
@@ -47,7 +47,7 @@ async fn create(
 ) -> Result<(StatusCode, Json<MeetingView>), AppError> {
     Ok((
         StatusCode::CREATED,
-        Json(s.domain.create_meeting(&a, p).await?),
+        Json(s.domain.meetings().create_meeting(&a, p).await?),
     ))
 }
 
@@ -58,7 +58,7 @@ async fn upcoming(
     State(s): State<AppState>,
     AuthUser(a): AuthUser,
 ) -> Result<Json<Vec<MeetingView>>, AppError> {
-    Ok(Json(s.domain.upcoming_meetings(&a).await?))
+    Ok(Json(s.domain.meetings().upcoming_meetings(&a).await?))
 }
 
 /// Scheduled meetings starting today in the caller's time zone (`DEFAULT_TIMEZONE`
@@ -70,7 +70,7 @@ async fn today(
     AuthUser(a): AuthUser,
     ApiQuery(q): ApiQuery<MeetingScope>,
 ) -> Result<Json<Vec<MeetingView>>, AppError> {
-    Ok(Json(s.domain.todays_meetings(&a, q).await?))
+    Ok(Json(s.domain.meetings().todays_meetings(&a, q).await?))
 }
 
 /// One meeting: organiser, participants, admin and HR.
@@ -82,7 +82,7 @@ async fn get_one(
     AuthUser(a): AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<MeetingView>, AppError> {
-    Ok(Json(s.domain.get_meeting(&a, id).await?))
+    Ok(Json(s.domain.meetings().get_meeting(&a, id).await?))
 }
 
 /// The organiser edits, reschedules or changes who is invited.
@@ -95,7 +95,7 @@ async fn update(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(p): ApiJson<MeetingPatch>,
 ) -> Result<Json<MeetingView>, AppError> {
-    Ok(Json(s.domain.update_meeting(&a, id, p).await?))
+    Ok(Json(s.domain.meetings().update_meeting(&a, id, p).await?))
 }
 
 /// The organiser or an admin cancels: status `cancelled`, `meeting_deleted` to all.
@@ -107,7 +107,7 @@ async fn cancel(
     AuthUser(a): AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<MeetingView>, AppError> {
-    Ok(Json(s.domain.cancel_meeting(&a, id).await?))
+    Ok(Json(s.domain.meetings().cancel_meeting(&a, id).await?))
 }
 
 /// A participant answers (accepted | declined | tentative); 400 on a cancelled
@@ -121,5 +121,7 @@ async fn respond(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(p): ApiJson<RsvpInput>,
 ) -> Result<Json<RsvpDone>, AppError> {
-    Ok(Json(s.domain.respond_to_meeting(&a, id, p).await?))
+    Ok(Json(
+        s.domain.meetings().respond_to_meeting(&a, id, p).await?,
+    ))
 }

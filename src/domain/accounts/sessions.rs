@@ -320,10 +320,7 @@ impl Domain {
     }
 
     pub(crate) async fn user(&self, id: Uuid) -> AppResult<users::Model> {
-        users::Entity::find_by_id(id)
-            .one(&self.db)
-            .await?
-            .ok_or(AppError::NotFound("user"))
+        user_by_id(&self.db, id).await
     }
 
     pub(crate) async fn tenant(&self, id: Uuid) -> AppResult<tenants::Model> {
@@ -381,4 +378,15 @@ pub(crate) fn unique_email(e: sea_orm::DbErr) -> AppError {
     } else {
         e.into()
     }
+}
+
+/// A user by id, any tenant (callers check the tenant).
+pub(crate) async fn user_by_id(
+    db: &impl sea_orm::ConnectionTrait,
+    id: Uuid,
+) -> AppResult<users::Model> {
+    users::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("user"))
 }

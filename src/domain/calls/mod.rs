@@ -199,7 +199,8 @@ impl Domain {
                 e.into()
             }
         })?;
-        self.arm(&txn, JobKind::CallRingTimeout, call.id, at + ring)
+        self.scheduler
+            .arm(&txn, JobKind::CallRingTimeout, call.id, at + ring)
             .await?;
         txn.commit().await?;
         let view = CallView::from(call.clone());
@@ -263,7 +264,9 @@ impl Domain {
                 call.status.to_value()
             )));
         }
-        self.disarm(&txn, JobKind::CallRingTimeout, id).await?;
+        self.scheduler
+            .disarm(&txn, JobKind::CallRingTimeout, id)
+            .await?;
         txn.commit().await?;
         let mut view = self.call_view(id).await?;
         view.device_id = device;
@@ -386,7 +389,9 @@ impl Domain {
             .rows_affected
             == 1;
         if closed {
-            self.disarm(&txn, JobKind::CallRingTimeout, id).await?;
+            self.scheduler
+                .disarm(&txn, JobKind::CallRingTimeout, id)
+                .await?;
         }
         txn.commit().await?;
         Ok(closed)

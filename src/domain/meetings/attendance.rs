@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::Meetings;
 use crate::domain::events::Payload;
-use crate::domain::{Actor, Domain, now};
+use crate::domain::{Actor, now};
 use crate::error::{AppError, AppResult};
 use crate::realtime::{Audience, RealtimeEvent};
 
@@ -36,7 +37,7 @@ pub struct RsvpDone {
     pub responded_at: DateTime<Utc>,
 }
 
-impl Domain {
+impl Meetings {
     /// 000: a participant answers; 400 on a cancelled meeting; the organiser gets
     /// `meeting_rsvp_updated`.
     pub async fn respond_to_meeting(

@@ -18,10 +18,11 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::MeetingView;
+use super::Meetings;
 use crate::domain::events::Payload;
 use crate::domain::notify::{Category, NewNotification};
 use crate::domain::scheduler::JobKind;
-use crate::domain::{Actor, Domain, limits, now, validate};
+use crate::domain::{Actor, limits, now, validate};
 use crate::error::{AppError, AppResult};
 use crate::realtime::{Audience, RealtimeEvent};
 
@@ -88,7 +89,7 @@ fn times(start: DateTime<Utc>, end: DateTime<Utc>) -> AppResult<()> {
     Ok(())
 }
 
-impl Domain {
+impl Meetings {
     /// Invitees must be active users of the organisation (400 naming the field).
     async fn check_invitees(&self, actor: &Actor, ids: &[Uuid]) -> AppResult<BTreeSet<Uuid>> {
         let set: BTreeSet<Uuid> = ids
@@ -142,11 +143,16 @@ impl Domain {
     /// none for a meeting that has started.
     async fn arm_reminder(&self, txn: &DatabaseTransaction, m: &meetings::Model) -> AppResult<()> {
         if m.starts_at <= now() {
-            return self.disarm(txn, JobKind::MeetingReminder, m.id).await;
+            return self
+                .scheduler
+                .disarm(txn, JobKind::MeetingReminder, m.id)
+                .await;
         }
         let before = chrono::Duration::from_std(self.calendar.reminder_before).unwrap_or_default();
         let at = std::cmp::max(now(), m.starts_at - before);
-        self.arm(txn, JobKind::MeetingReminder, m.id, at).await
+        self.scheduler
+            .arm(txn, JobKind::MeetingReminder, m.id, at)
+            .await
     }
 
     async fn publish_meeting(
@@ -221,7 +227,9 @@ impl Domain {
         let everyone = invitees.iter().copied().chain([actor.user_id]);
         self.publish_meeting(actor, Payload::MeetingCreated, &view, everyone)
             .await;
-        let who = self.user(actor.user_id).await?.display_name;
+        let who = crate::domain::accounts::sessions::user_by_id(&self.db, actor.user_id)
+            .await?
+            .display_name;
         let notes = invitees
             .iter()
             .map(|u| Self::meeting_note(&m, *u, format!("{who} invited you to a meeting")))
@@ -316,7 +324,9 @@ impl Domain {
             removed.iter().copied(),
         )
         .await;
-        let who = self.user(actor.user_id).await?.display_name;
+        let who = crate::domain::accounts::sessions::user_by_id(&self.db, actor.user_id)
+            .await?
+            .display_name;
         let notes =
             stayed
                 .iter()
@@ -351,7 +361,9 @@ impl Domain {
                 am.cancelled_at = Set(Some(now()));
                 am.updated_at = Set(now());
                 let m = am.update(&txn).await?;
-                self.disarm(&txn, JobKind::MeetingReminder, id).await?;
+                self.scheduler
+                    .disarm(&txn, JobKind::MeetingReminder, id)
+                    .await?;
                 txn.commit().await?;
                 let people: Vec<Uuid> = self
                     .meeting_people(id)
@@ -367,7 +379,9 @@ impl Domain {
                     people.iter().copied(),
                 )
                 .await;
-                let who = self.user(actor.user_id).await?.display_name;
+                let who = crate::domain::accounts::sessions::user_by_id(&self.db, actor.user_id)
+                    .await?
+                    .display_name;
                 let notes = people
                     .iter()
                     .filter(|u| **u != actor.user_id)

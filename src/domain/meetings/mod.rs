@@ -7,21 +7,55 @@ pub mod attendance;
 pub mod changes;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use entity::enums::{RsvpStatus, UserRole};
 use entity::{meeting_participants as mp, meetings};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::domain::{Actor, Domain, now};
+use crate::domain::notify::Notifications;
+use crate::domain::scheduler::Scheduler;
+use crate::domain::{Actor, now};
 use crate::error::{AppError, AppResult};
+use crate::realtime::Hub;
 
 /// Most meetings one list returns.
 const LIST_MAX: u64 = 500;
+
+/// The meetings service: meetings, invitations, answers and reminders. It holds what
+/// it uses: the database, the publisher, notifications, the scheduler (reminders are
+/// armed in the deciding transaction) and the calendar settings.
+#[derive(Clone)]
+pub struct Meetings {
+    db: DatabaseConnection,
+    hub: Hub,
+    notifications: Notifications,
+    scheduler: Arc<Scheduler>,
+    calendar: CalendarSettings,
+}
+
+impl Meetings {
+    pub fn new(
+        db: DatabaseConnection,
+        hub: Hub,
+        notifications: Notifications,
+        scheduler: Arc<Scheduler>,
+        calendar: CalendarSettings,
+    ) -> Self {
+        Self {
+            db,
+            hub,
+            notifications,
+            scheduler,
+            calendar,
+        }
+    }
+}
 
 /// How meetings and calls are timed on this server.
 #[derive(Debug, Clone)]
@@ -86,7 +120,7 @@ fn status_of(m: &meetings::Model) -> &'static str {
     }
 }
 
-impl Domain {
+impl Meetings {
     /// Views of these meetings with their participants (one query for all).
     async fn meeting_views(&self, list: Vec<meetings::Model>) -> AppResult<Vec<MeetingView>> {
         let ids: Vec<Uuid> = list.iter().map(|m| m.id).collect();
@@ -247,7 +281,7 @@ impl Domain {
         q: MeetingScope,
     ) -> AppResult<Vec<MeetingView>> {
         let all = Self::all_scope(actor, &q)?;
-        let user = self.user(actor.user_id).await?;
+        let user = crate::domain::accounts::sessions::user_by_id(&self.db, actor.user_id).await?;
         let zone: Tz = match (user.timezone_set, user.timezone.parse::<Tz>()) {
             (true, Ok(z)) => z,
             _ => self.calendar.default_zone,
