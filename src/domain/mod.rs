@@ -72,6 +72,7 @@ pub struct DomainParts {
     login_failures: Arc<dyn FailureCounter>,
     login_limits: LoginLimits,
     notifications: Notifications,
+    access: access::Access,
     meetings: meetings::Meetings,
     calendar: CalendarSettings,
     scheduler: Arc<Scheduler>,
@@ -137,6 +138,7 @@ impl Domain {
             presence.clone(),
         );
         let scheduler = Arc::new(Scheduler::default());
+        let access = access::Access::new(db.clone());
         let meetings = meetings::Meetings::new(
             db.clone(),
             hub.clone(),
@@ -146,6 +148,7 @@ impl Domain {
         );
         Self(Arc::new(DomainParts {
             meetings,
+            access,
             presence,
             db,
             keys: settings.keys,
@@ -175,6 +178,11 @@ impl Domain {
     /// The scheduler's arming side (jobs armed in the deciding transaction).
     pub fn scheduler(&self) -> &Scheduler {
         &self.scheduler
+    }
+
+    /// Who may touch a conversation or subscribe to a channel.
+    pub fn access(&self) -> &access::Access {
+        &self.access
     }
 
     /// Meetings: invitations, answers, reminders.

@@ -318,7 +318,7 @@ async fn dispatch<A: Adapter>(
         }
         "subscribe" => {
             let p: ChannelRef = parse(data)?;
-            let channel = domain.authorize_channel(actor, &p.channel).await?;
+            let channel = domain.access().authorize_channel(actor, &p.channel).await?;
             socket.join(channel.room());
             Ok(Reply::event("subscribed", json!({ "channel": p.channel })))
         }

@@ -348,7 +348,7 @@ async fn command(domain: &Domain, actor: &Actor, frame: &str) -> Option<Reply> {
                 });
             };
             let result = if subscribing {
-                domain.authorize_channel(actor, &name).await
+                domain.access().authorize_channel(actor, &name).await
             } else {
                 Channel::parse(&name)
             };

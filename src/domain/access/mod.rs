@@ -7,14 +7,29 @@ pub mod subscriptions;
 
 use entity::enums::{ConversationKind, ParticipantRole};
 use entity::{blocks, conversation_participants as cp, conversations};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, ExprTrait, QueryFilter, QuerySelect};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, ExprTrait, QueryFilter, QuerySelect,
+};
 use uuid::Uuid;
 
-use crate::domain::{Actor, Domain};
+use crate::domain::Actor;
 use crate::error::{AppError, AppResult};
 
 fn not_a_participant() -> AppError {
     AppError::Forbidden("not a participant of this conversation".into())
+}
+
+/// The access rules as a service: it holds the database only, and every area that
+/// touches a conversation holds it.
+#[derive(Clone)]
+pub struct Access {
+    db: DatabaseConnection,
+}
+
+impl Access {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
 }
 
 /// The caller's participation, as far as a send needs it.
@@ -25,11 +40,11 @@ pub(crate) struct Membership {
     pub role: ParticipantRole,
 }
 
-impl Domain {
+impl Access {
     /// The conversation and the caller's participation. A conversation that does not
     /// exist, is deleted, or belongs to another tenant is 404; one the caller does not
     /// take part in is 403.
-    pub async fn access(
+    pub async fn check(
         &self,
         actor: &Actor,
         conversation_id: Uuid,
@@ -60,7 +75,7 @@ impl Domain {
             .ok_or(AppError::NotFound("conversation"))
     }
 
-    /// [`Domain::access`] and the current participants' user ids, in two reads instead of
+    /// [`Access::check`] and the current participants' user ids, in two reads instead of
     /// three (a send needs both): the caller's own participation is picked from the list.
     pub(crate) async fn access_with_members(
         &self,

@@ -2,7 +2,8 @@
 
 use uuid::Uuid;
 
-use crate::domain::{Actor, Domain, limits};
+use super::Access;
+use crate::domain::{Actor, limits};
 use crate::error::{AppError, AppResult};
 
 /// A channel a client may subscribe to.
@@ -37,7 +38,7 @@ impl Channel {
     }
 }
 
-impl Domain {
+impl Access {
     /// Checks that the caller may listen on `name`; returns the parsed channel.
     pub async fn authorize_channel(&self, actor: &Actor, name: &str) -> AppResult<Channel> {
         if name.len() > limits::CHANNEL_NAME_BYTES {
@@ -46,7 +47,7 @@ impl Domain {
         let channel = Channel::parse(name)?;
         match channel {
             Channel::Conversation(id) => {
-                self.access(actor, id).await?;
+                self.check(actor, id).await?;
             }
             Channel::User(id) if id == actor.user_id => {}
             Channel::User(_) => {

@@ -110,7 +110,8 @@ impl Domain {
             .one(&self.db)
             .await?
             .ok_or(AppError::NotFound("call"))?;
-        self.access(actor, call.conversation_id)
+        self.access
+            .check(actor, call.conversation_id)
             .await
             .map_err(|_| AppError::NotFound("call"))?;
         Ok(call)
@@ -141,8 +142,8 @@ impl Domain {
             "video" => CallKind::Video,
             _ => return Err(AppError::validation("media", "must be audio or video")),
         };
-        let (conv, _) = self.access(actor, input.conversation_id).await?;
-        let members = self.participant_ids(conv.id).await?;
+        let (conv, _) = self.access.check(actor, input.conversation_id).await?;
+        let members = self.access.participant_ids(conv.id).await?;
         let callees: Vec<Uuid> = members
             .iter()
             .copied()
@@ -157,7 +158,9 @@ impl Domain {
         if conv.kind == ConversationKind::Direct {
             // A block stops calls as it stops messages.
             for other in &callees {
-                self.ensure_not_blocked(actor.user_id, *other).await?;
+                self.access
+                    .ensure_not_blocked(actor.user_id, *other)
+                    .await?;
             }
         }
         let busy = calls::Entity::find()
@@ -270,7 +273,7 @@ impl Domain {
         txn.commit().await?;
         let mut view = self.call_view(id).await?;
         view.device_id = device;
-        let members = self.participant_ids(call.conversation_id).await?;
+        let members = self.access.participant_ids(call.conversation_id).await?;
         self.publish_call(Payload::CallAccepted, &view, members, Some(actor.user_id))
             .await;
         Ok(view)
@@ -288,7 +291,7 @@ impl Domain {
         if call.status != CallStatus::Ringing {
             return Err(AppError::Conflict("the call is not ringing".into()));
         }
-        let (conv, _) = self.access(actor, call.conversation_id).await?;
+        let (conv, _) = self.access.check(actor, call.conversation_id).await?;
         if conv.kind == ConversationKind::Direct {
             self.close_call(
                 id,
@@ -299,7 +302,7 @@ impl Domain {
             .await?;
         }
         let view = self.call_view(id).await?;
-        let members = self.participant_ids(call.conversation_id).await?;
+        let members = self.access.participant_ids(call.conversation_id).await?;
         let payload = Payload::CallDeclined(CallDeclined {
             call: view.clone(),
             declined_by: actor.user_id,
@@ -336,7 +339,7 @@ impl Domain {
         )
         .await?;
         let view = self.call_view(id).await?;
-        let members = self.participant_ids(call.conversation_id).await?;
+        let members = self.access.participant_ids(call.conversation_id).await?;
         self.publish_call(Payload::CallEnded, &view, members, Some(actor.user_id))
             .await;
         Ok(view)
@@ -356,7 +359,7 @@ impl Domain {
             .await?
             .ok_or(AppError::NotFound("call"))?;
         let view = CallView::from(call.clone());
-        let members = self.participant_ids(call.conversation_id).await?;
+        let members = self.access.participant_ids(call.conversation_id).await?;
         self.publish_call(Payload::CallMissed, &view, members.clone(), None)
             .await;
         let caller = self.user(call.initiator_id).await?.display_name;
@@ -415,7 +418,7 @@ impl Domain {
         actor: &Actor,
         q: CallHistoryQuery,
     ) -> AppResult<Vec<CallView>> {
-        self.access(actor, q.conversation_id).await?;
+        self.access.check(actor, q.conversation_id).await?;
         Ok(calls::Entity::find()
             .filter(calls::Column::ConversationId.eq(q.conversation_id))
             .order_by_desc(calls::Column::StartedAt)

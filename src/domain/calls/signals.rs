@@ -33,6 +33,7 @@ impl Domain {
             return Err(AppError::validation("to_user_id", "is yourself"));
         }
         if !self
+            .access
             .participant_ids(call.conversation_id)
             .await?
             .contains(&input.to_user_id)

@@ -144,7 +144,7 @@ impl Domain {
         id: Uuid,
         patch: ConversationPatch,
     ) -> AppResult<ChatView> {
-        let (conv, part) = self.access(actor, id).await?;
+        let (conv, part) = self.access.check(actor, id).await?;
         if conv.kind == ConversationKind::Direct {
             return Err(AppError::validation(
                 "title",
@@ -162,7 +162,7 @@ impl Domain {
         am.updated_at = Set(now());
         am.update(&self.db).await?;
         let view = self.chat_view(actor, id).await?;
-        let audience = Audience::users(self.participant_ids(id).await?);
+        let audience = Audience::users(self.access.participant_ids(id).await?);
         self.publish_conversation(actor, &view, audience).await;
         Ok(view)
     }
@@ -175,7 +175,7 @@ impl Domain {
         id: Uuid,
         scope: DeleteScope,
     ) -> AppResult<()> {
-        let (conv, part) = self.access(actor, id).await?;
+        let (conv, part) = self.access.check(actor, id).await?;
         match scope {
             DeleteScope::ForMe => {
                 cp::Entity::update_many()
@@ -191,7 +191,7 @@ impl Domain {
                         "only owners and admins may delete for everyone".into(),
                     ));
                 }
-                let audience = Audience::users(self.participant_ids(id).await?);
+                let audience = Audience::users(self.access.participant_ids(id).await?);
                 let mut am: conversations::ActiveModel = conv.into();
                 am.deleted_at = Set(Some(now()));
                 am.updated_at = Set(now());

@@ -52,7 +52,7 @@ impl Domain {
         if !peer.is_active {
             return Err(AppError::NotFound("user"));
         }
-        self.ensure_not_blocked(actor.user_id, other).await?;
+        self.access.ensure_not_blocked(actor.user_id, other).await?;
         let key = direct_key(actor.user_id, other);
         if let Some(c) = self.direct_by_key(&key).await? {
             return Ok((self.chat_view(actor, c.id).await?, false));
@@ -131,7 +131,7 @@ impl Domain {
 
     /// One conversation as the caller sees it.
     pub async fn chat_view(&self, actor: &Actor, id: Uuid) -> AppResult<ChatView> {
-        let (conv, part) = self.access(actor, id).await?;
+        let (conv, part) = self.access.check(actor, id).await?;
         let mut views = self.chat_views(actor, vec![(conv, part)]).await?;
         Ok(views.remove(0))
     }
@@ -329,7 +329,7 @@ impl Domain {
         conversation_id: Uuid,
         seq: Option<i64>,
     ) -> AppResult<ReadReceipt> {
-        let (conv, part) = self.access(actor, conversation_id).await?;
+        let (conv, part) = self.access.check(actor, conversation_id).await?;
         let target = match seq {
             Some(s) if s < 0 => return Err(AppError::validation("seq", "must not be negative")),
             Some(s) => Ord::min(s, conv.last_seq),
@@ -355,7 +355,7 @@ impl Domain {
             return Ok(receipt);
         }
         receipt.last_read_seq = target;
-        let audience = Audience::users(self.participant_ids(conversation_id).await?);
+        let audience = Audience::users(self.access.participant_ids(conversation_id).await?);
         self.hub
             .publish(
                 RealtimeEvent::new(Payload::ConversationRead(receipt.clone()))
@@ -369,9 +369,9 @@ impl Domain {
 
     /// Tells the other participants the caller is typing (nothing is stored).
     pub async fn typing(&self, actor: &Actor, conversation_id: Uuid) -> AppResult<()> {
-        self.access(actor, conversation_id).await?;
-        let audience =
-            Audience::users(self.participant_ids(conversation_id).await?).except(actor.user_id);
+        self.access.check(actor, conversation_id).await?;
+        let audience = Audience::users(self.access.participant_ids(conversation_id).await?)
+            .except(actor.user_id);
         let payload = Payload::Typing(Typing {
             chat_id: conversation_id,
             conversation_id,

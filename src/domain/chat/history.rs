@@ -33,7 +33,7 @@ impl Domain {
         q: HistoryQuery,
     ) -> AppResult<MessagePage> {
         let limit = validate::page_limit(q.limit, limits::PAGE)?;
-        let (conv, part) = self.access(actor, conversation_id).await?;
+        let (conv, part) = self.access.check(actor, conversation_id).await?;
         let mut find = messages::Entity::find()
             .filter(messages::Column::ConversationId.eq(conv.id))
             .filter(messages::Column::Seq.gt(part.cleared_before_seq));
@@ -66,7 +66,7 @@ impl Domain {
         conv: &conversations::Model,
         rows: Vec<messages::Model>,
     ) -> AppResult<Vec<MessageView>> {
-        let participants = self.participant_ids(conv.id).await?;
+        let participants = self.access.participant_ids(conv.id).await?;
         let mut views: Vec<MessageView> = rows
             .into_iter()
             .map(|m| {
@@ -88,7 +88,7 @@ impl Domain {
         limit: Option<u64>,
     ) -> AppResult<MessagePage> {
         let limit = validate::page_limit(limit, limits::PAGE)?;
-        let (conv, part) = self.access(actor, conversation_id).await?;
+        let (conv, part) = self.access.check(actor, conversation_id).await?;
         let mut find = messages::Entity::find()
             .filter(messages::Column::ConversationId.eq(conv.id))
             .filter(messages::Column::Seq.gt(part.cleared_before_seq));

@@ -43,7 +43,8 @@ impl Domain {
             .await?
             .ok_or(AppError::NotFound("message"))?;
         let (conv, part) = self
-            .access(actor, msg.conversation_id)
+            .access
+            .check(actor, msg.conversation_id)
             .await
             .map_err(|e| match e {
                 // Never reveal another tenant's message: both are plain 404s.
@@ -179,7 +180,8 @@ impl Domain {
                     .actor(actor.user_id)
                     .conversation(conv.id)
                     .entity("message", id),
-                Audience::users(self.participant_ids(conv.id).await?).with_conversation(conv.id),
+                Audience::users(self.access.participant_ids(conv.id).await?)
+                    .with_conversation(conv.id),
             )
             .await;
         Ok(change)
@@ -204,7 +206,7 @@ impl Domain {
         }
         // Check every target before writing anything.
         for t in &targets {
-            self.access(actor, *t).await?;
+            self.access.check(actor, *t).await?;
         }
         let mut out = Vec::new();
         for t in targets {
@@ -231,7 +233,7 @@ impl Domain {
         kind: fn(MessageView) -> Payload,
         view: &MessageView,
     ) -> AppResult<()> {
-        let audience = Audience::users(self.participant_ids(view.conversation_id).await?)
+        let audience = Audience::users(self.access.participant_ids(view.conversation_id).await?)
             .with_conversation(view.conversation_id);
         self.hub
             .publish(

@@ -85,6 +85,7 @@ impl Domain {
             None => None,
         };
         let (conv, part, participants) = self
+            .access
             .access_with_members(actor, input.conversation_id)
             .await?;
         if conv.kind == ConversationKind::Channel && part.role == ParticipantRole::Member {
@@ -111,7 +112,9 @@ impl Domain {
         if conv.kind == ConversationKind::Direct
             && let Some(other) = participants.iter().find(|u| **u != actor.user_id)
         {
-            self.ensure_not_blocked(actor.user_id, *other).await?;
+            self.access
+                .ensure_not_blocked(actor.user_id, *other)
+                .await?;
         }
         if let Some(reply) = input.reply_to_id {
             let ok = messages::Entity::find_by_id(reply)
@@ -225,7 +228,7 @@ impl Domain {
                 "client_msg_id already used for another conversation".into(),
             ));
         }
-        let participants = self.participant_ids(conv.id).await?;
+        let participants = self.access.participant_ids(conv.id).await?;
         let receiver = direct_receiver(conv, &participants, actor.user_id);
         let mut views = [MessageView::from_model(existing, receiver)];
         self.fill_attachments(&mut views).await?;

@@ -50,7 +50,7 @@ impl Domain {
         id: Uuid,
         user_ids: Vec<Uuid>,
     ) -> AppResult<Vec<ParticipantView>> {
-        let (conv, part) = self.access(actor, id).await?;
+        let (conv, part) = self.access.check(actor, id).await?;
         if conv.kind == ConversationKind::Direct {
             return Err(AppError::validation(
                 "user_ids",
@@ -73,7 +73,7 @@ impl Domain {
             .filter(cp::Column::UserId.is_in(ids.clone()))
             .all(&self.db)
             .await?;
-        let current = self.participant_ids(id).await?;
+        let current = self.access.participant_ids(id).await?;
         if current.len() + ids.len() > limits::MAX_PARTICIPANTS {
             return Err(AppError::validation(
                 "user_ids",
@@ -124,7 +124,7 @@ impl Domain {
                     RealtimeEvent::new(payload)
                         .actor(actor.user_id)
                         .conversation(id),
-                    Audience::users(self.participant_ids(id).await?),
+                    Audience::users(self.access.participant_ids(id).await?),
                 )
                 .await;
         }
@@ -138,7 +138,7 @@ impl Domain {
         id: Uuid,
         user_id: Uuid,
     ) -> AppResult<()> {
-        let (conv, part) = self.access(actor, id).await?;
+        let (conv, part) = self.access.check(actor, id).await?;
         if conv.kind == ConversationKind::Direct {
             return Err(AppError::validation(
                 "user_id",
@@ -148,7 +148,7 @@ impl Domain {
         if user_id != actor.user_id {
             require_manager(&conv, &part)?;
         }
-        let audience = Audience::users(self.participant_ids(id).await?);
+        let audience = Audience::users(self.access.participant_ids(id).await?);
         let res = cp::Entity::update_many()
             .col_expr(cp::Column::LeftAt, Expr::value(now()))
             .filter(cp::Column::ConversationId.eq(id))
@@ -181,7 +181,7 @@ impl Domain {
         id: Uuid,
         flag: Flag,
     ) -> AppResult<ParticipantFlags> {
-        let (_, part) = self.access(actor, id).await?;
+        let (_, part) = self.access.check(actor, id).await?;
         let mut am: cp::ActiveModel = part.into();
         match flag {
             Flag::Muted(v) => am.muted = Set(v),

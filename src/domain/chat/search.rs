@@ -31,7 +31,7 @@ impl Domain {
         let text = validate::text("q", &q.q, limits::MESSAGE_SEARCH)?;
         let limit = validate::page_limit(q.limit, limits::SEARCH_PAGE)?;
         if let Some(c) = q.conversation_id {
-            self.access(actor, c).await?;
+            self.access.check(actor, c).await?;
         }
         let backend = self.db.get_database_backend();
         let matches = match backend {

@@ -68,7 +68,7 @@ impl Domain {
             if cursor.last_seq < 0 {
                 return Err(AppError::validation("last_seq", "must not be negative"));
             }
-            let (conv, part) = self.access(actor, cursor.id).await?;
+            let (conv, part) = self.access.check(actor, cursor.id).await?;
             let floor = Ord::max(cursor.last_seq, part.cleared_before_seq);
             let (rows, has_more) = split_page(
                 messages::Entity::find()

@@ -154,7 +154,7 @@ impl Domain {
             {
                 Channel::Conversation(c) => {
                     self.chat_member_of_tenant(sa.tenant_id, c).await?;
-                    users.extend(self.participant_ids(c).await?);
+                    users.extend(self.access.participant_ids(c).await?);
                     conversation = Some(c);
                 }
                 Channel::User(u) => {

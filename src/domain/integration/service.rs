@@ -311,7 +311,7 @@ impl Domain {
     /// Some current member of a chat of this tenant, to see it through (404 when
     /// the chat is not the tenant's).
     pub(super) async fn chat_member_of_tenant(&self, tenant: Uuid, id: Uuid) -> AppResult<Actor> {
-        let ids = self.participant_ids(id).await?;
+        let ids = self.access.participant_ids(id).await?;
         let Some(u) = users::Entity::find()
             .filter(users::Column::Id.is_in(ids))
             .filter(users::Column::TenantId.eq(tenant))

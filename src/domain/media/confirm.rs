@@ -30,7 +30,7 @@ impl Domain {
             return Err(AppError::NotFound("media"));
         }
         let conversation = row.conversation_id.ok_or(AppError::NotFound("media"))?;
-        self.access(actor, conversation).await?;
+        self.access.check(actor, conversation).await?;
         let mut row = match row.status {
             MediaStatus::Confirmed => row,
             MediaStatus::Pending => self.check_upload(row).await?,

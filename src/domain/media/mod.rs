@@ -135,7 +135,7 @@ impl Domain {
                 policy.max_bytes
             )));
         }
-        let (conv, _) = self.access(actor, req.conversation_id).await?;
+        let (conv, _) = self.access.check(actor, req.conversation_id).await?;
         self.within_pending_quota(actor, req.size as u64).await?;
         let id = Uuid::now_v7();
         let key = format!("{}/{}", actor.tenant_id, id);
