@@ -3,12 +3,14 @@
 //! `announcement_created` to the audience and makes their notifications; readers
 //! list what was published to them.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use entity::enums::UserRole;
 use entity::{announcements as ann, users};
 use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -16,11 +18,38 @@ use uuid::Uuid;
 
 use crate::domain::events::Payload;
 use crate::domain::meetings::MeetingScope;
+use crate::domain::notify::Notifications;
 use crate::domain::notify::{Category, NewNotification};
-use crate::domain::scheduler::JobKind;
-use crate::domain::{Actor, Domain, limits, now, validate};
+use crate::domain::scheduler::{JobKind, Scheduler};
+use crate::domain::{Actor, limits, now, validate};
 use crate::error::{AppError, AppResult};
-use crate::realtime::{Audience, RealtimeEvent};
+use crate::realtime::{Audience, Hub, RealtimeEvent};
+
+/// The announcements service: holds the database, the publisher, notifications and
+/// the scheduler (an announcement published later is a job).
+#[derive(Clone)]
+pub struct Announcements {
+    db: DatabaseConnection,
+    hub: Hub,
+    notifications: Notifications,
+    scheduler: Arc<Scheduler>,
+}
+
+impl Announcements {
+    pub fn new(
+        db: DatabaseConnection,
+        hub: Hub,
+        notifications: Notifications,
+        scheduler: Arc<Scheduler>,
+    ) -> Self {
+        Self {
+            db,
+            hub,
+            notifications,
+            scheduler,
+        }
+    }
+}
 
 /// Most announcements one list returns.
 const LIST_MAX: u64 = 100;
@@ -108,7 +137,7 @@ impl From<ann::Model> for AnnouncementView {
     }
 }
 
-impl Domain {
+impl Announcements {
     /// Admins and HR announce; published now or armed for `publish_at`.
     pub async fn create_announcement(
         &self,

@@ -72,9 +72,10 @@ pub struct DomainParts {
     login_failures: Arc<dyn FailureCounter>,
     login_limits: LoginLimits,
     notifications: Notifications,
+    announcements: announcements::Announcements,
+    calls: calls::Calls,
     access: access::Access,
     meetings: meetings::Meetings,
-    calendar: CalendarSettings,
     scheduler: Arc<Scheduler>,
     host_auth: HostAuthSettings,
     jwks: Arc<dyn JwksSource>,
@@ -146,7 +147,24 @@ impl Domain {
             scheduler.clone(),
             settings.calendar.clone(),
         );
+        let announcements = announcements::Announcements::new(
+            db.clone(),
+            hub.clone(),
+            notifications.clone(),
+            scheduler.clone(),
+        );
+        let calls = calls::Calls::new(
+            db.clone(),
+            hub.clone(),
+            access.clone(),
+            notifications.clone(),
+            presence.clone(),
+            scheduler.clone(),
+            settings.calendar.ring_timeout,
+        );
         Self(Arc::new(DomainParts {
+            announcements,
+            calls,
             meetings,
             access,
             presence,
@@ -160,7 +178,6 @@ impl Domain {
             login_failures: stores.login_failures,
             login_limits: settings.login,
             notifications,
-            calendar: settings.calendar,
             scheduler,
             host_auth: settings.host_auth,
             jwks: stores.jwks,
@@ -183,6 +200,16 @@ impl Domain {
     /// Who may touch a conversation or subscribe to a channel.
     pub fn access(&self) -> &access::Access {
         &self.access
+    }
+
+    /// Announcements: published now or later, to an audience.
+    pub fn announcements(&self) -> &announcements::Announcements {
+        &self.announcements
+    }
+
+    /// Calls: ringing, answering, ending, signalling.
+    pub fn calls(&self) -> &calls::Calls {
+        &self.calls
     }
 
     /// Meetings: invitations, answers, reminders.

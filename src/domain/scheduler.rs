@@ -169,8 +169,8 @@ impl Domain {
         tracing::debug!(kind = kind.as_str(), %subject, "scheduled job due");
         match kind {
             JobKind::MeetingReminder => self.meetings.remind_meeting(subject).await,
-            JobKind::CallRingTimeout => self.ring_timed_out(subject).await,
-            JobKind::AnnouncementPublish => self.publish_announcement(subject).await,
+            JobKind::CallRingTimeout => self.calls.ring_timed_out(subject).await,
+            JobKind::AnnouncementPublish => self.announcements.publish_announcement(subject).await,
         }
     }
 

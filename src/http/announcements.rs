@@ -25,7 +25,9 @@ async fn list(
     AuthUser(a): AuthUser,
     ApiQuery(q): ApiQuery<MeetingScope>,
 ) -> Result<Json<Vec<AnnouncementView>>, AppError> {
-    Ok(Json(s.domain.list_announcements(&a, q).await?))
+    Ok(Json(
+        s.domain.announcements().list_announcements(&a, q).await?,
+    ))
 }
 
 /// Admins and HR announce to everyone, some roles or some people; published now
@@ -40,6 +42,6 @@ async fn create(
 ) -> Result<(StatusCode, Json<AnnouncementView>), AppError> {
     Ok((
         StatusCode::CREATED,
-        Json(s.domain.create_announcement(&a, p).await?),
+        Json(s.domain.announcements().create_announcement(&a, p).await?),
     ))
 }

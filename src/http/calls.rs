@@ -31,7 +31,10 @@ async fn start(
     AuthUser(a): AuthUser,
     ApiJson(p): ApiJson<CallInput>,
 ) -> Result<(StatusCode, Json<CallView>), AppError> {
-    Ok((StatusCode::CREATED, Json(s.domain.start_call(&a, p).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(s.domain.calls().start_call(&a, p).await?),
+    ))
 }
 
 /// The calls of a conversation the caller is in, newest first.
@@ -42,7 +45,7 @@ async fn history(
     AuthUser(a): AuthUser,
     ApiQuery(q): ApiQuery<CallHistoryQuery>,
 ) -> Result<Json<Vec<CallView>>, AppError> {
-    Ok(Json(s.domain.call_history(&a, q).await?))
+    Ok(Json(s.domain.calls().call_history(&a, q).await?))
 }
 
 /// One call of a conversation the caller is in.
@@ -53,7 +56,7 @@ async fn get_one(
     AuthUser(a): AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<CallView>, AppError> {
-    Ok(Json(s.domain.get_call(&a, id).await?))
+    Ok(Json(s.domain.calls().get_call(&a, id).await?))
 }
 
 /// Answers a ringing call; the first device wins (409 for the rest); everyone gets
@@ -67,7 +70,7 @@ async fn accept(
     ApiPath(id): ApiPath<Uuid>,
     OptionalJson(input): OptionalJson<AnswerInput>,
 ) -> Result<Json<CallView>, AppError> {
-    Ok(Json(s.domain.accept_call(&a, id, input).await?))
+    Ok(Json(s.domain.calls().accept_call(&a, id, input).await?))
 }
 
 /// Declines a ringing call (`call_declined`; in a direct chat the call ends).
@@ -79,7 +82,7 @@ async fn decline(
     AuthUser(a): AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<CallView>, AppError> {
-    Ok(Json(s.domain.decline_call(&a, id).await?))
+    Ok(Json(s.domain.calls().decline_call(&a, id).await?))
 }
 
 /// Hangs up (`call_ended` with `duration_seconds`).
@@ -91,7 +94,7 @@ async fn end(
     AuthUser(a): AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<CallView>, AppError> {
-    Ok(Json(s.domain.end_call(&a, id).await?))
+    Ok(Json(s.domain.calls().end_call(&a, id).await?))
 }
 
 /// Relays a WebRTC signal to one member's devices (`call_signal`); never stored.
@@ -105,6 +108,7 @@ async fn signal(
     ApiJson(p): ApiJson<SignalBody>,
 ) -> Result<StatusCode, AppError> {
     s.domain
+        .calls()
         .relay_signal(
             &a,
             SignalInput {

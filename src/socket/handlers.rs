@@ -341,7 +341,7 @@ async fn dispatch<A: Adapter>(
         "call_signal" => {
             let p: SignalInput = parse(data)?;
             let call_id = p.call_id;
-            domain.relay_signal(actor, p).await?;
+            domain.calls().relay_signal(actor, p).await?;
             Ok(Reply::ack(json!({ "call_id": call_id })))
         }
         "typing" => {

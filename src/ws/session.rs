@@ -382,7 +382,7 @@ async fn command(domain: &Domain, actor: &Actor, frame: &str) -> Option<Reply> {
                 to_user_id,
                 signal,
             };
-            Some(match domain.relay_signal(actor, input).await {
+            Some(match domain.calls().relay_signal(actor, input).await {
                 Ok(()) => Reply::SignalSent { call_id },
                 Err(error) => Reply::Failed {
                     error,

@@ -8,28 +8,70 @@
 //! ICE candidates) is relayed to the addressed member's devices only, never stored
 //! ([`signals`]).
 
+mod history;
 mod signals;
 
 pub use signals::SignalInput;
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use entity::calls;
 use entity::enums::{CallKind, CallStatus, ConversationKind};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::domain::access::Access;
 use crate::domain::events::{CallDeclined, Payload};
+use crate::domain::notify::Notifications;
 use crate::domain::notify::{Category, NewNotification};
-use crate::domain::scheduler::JobKind;
-use crate::domain::{Actor, Domain, limits, now};
+use crate::domain::presence::Presence;
+use crate::domain::scheduler::{JobKind, Scheduler};
+use crate::domain::{Actor, limits, now};
 use crate::error::{AppError, AppResult};
-use crate::realtime::{Audience, RealtimeEvent};
+use crate::realtime::{Audience, Hub, RealtimeEvent};
+
+/// The calls service: ringing, answering, ending, signalling. It holds what it uses:
+/// the database, the publisher, the access rule, notifications (a missed call),
+/// presence (who is connected to ring), the scheduler (the ring timeout) and how long
+/// a call rings.
+#[derive(Clone)]
+pub struct Calls {
+    db: DatabaseConnection,
+    hub: Hub,
+    access: Access,
+    notifications: Notifications,
+    presence: Arc<Presence>,
+    scheduler: Arc<Scheduler>,
+    ring_timeout: std::time::Duration,
+}
+
+impl Calls {
+    pub fn new(
+        db: DatabaseConnection,
+        hub: Hub,
+        access: Access,
+        notifications: Notifications,
+        presence: Arc<Presence>,
+        scheduler: Arc<Scheduler>,
+        ring_timeout: std::time::Duration,
+    ) -> Self {
+        Self {
+            db,
+            hub,
+            access,
+            notifications,
+            presence,
+            scheduler,
+            ring_timeout,
+        }
+    }
+}
 
 /// Most calls one history page returns.
 const HISTORY_MAX: u64 = 100;
@@ -101,22 +143,7 @@ pub struct CallHistoryQuery {
     pub conversation_id: Uuid,
 }
 
-impl Domain {
-    /// The call if the caller is a member of its conversation (404 otherwise: calls
-    /// of conversations one is not in are nobody's business).
-    async fn member_call(&self, actor: &Actor, id: Uuid) -> AppResult<calls::Model> {
-        let call = calls::Entity::find_by_id(id)
-            .filter(calls::Column::TenantId.eq(actor.tenant_id))
-            .one(&self.db)
-            .await?
-            .ok_or(AppError::NotFound("call"))?;
-        self.access
-            .check(actor, call.conversation_id)
-            .await
-            .map_err(|_| AppError::NotFound("call"))?;
-        Ok(call)
-    }
-
+impl Calls {
     /// `by`: who made this happen (none for the ring timeout).
     async fn publish_call(
         &self,
@@ -174,7 +201,7 @@ impl Domain {
             ));
         }
         let at = now();
-        let ring = chrono::Duration::from_std(self.calendar.ring_timeout).unwrap_or_default();
+        let ring = chrono::Duration::from_std(self.ring_timeout).unwrap_or_default();
         let txn = crate::domain::begin_write(&self.db).await?;
         let call = calls::ActiveModel {
             id: Set(Uuid::now_v7()),
@@ -210,7 +237,9 @@ impl Domain {
         self.publish_call(Payload::CallIncoming, &view, members, Some(actor.user_id))
             .await;
         // Who has no live connection is rung by an urgent push.
-        let caller = self.user(actor.user_id).await?.display_name;
+        let caller = crate::domain::accounts::sessions::user_by_id(&self.db, actor.user_id)
+            .await?
+            .display_name;
         let mut notes = Vec::new();
         for u in callees {
             if !self.presence.has_live_connection(u).await? {
@@ -362,7 +391,9 @@ impl Domain {
         let members = self.access.participant_ids(call.conversation_id).await?;
         self.publish_call(Payload::CallMissed, &view, members.clone(), None)
             .await;
-        let caller = self.user(call.initiator_id).await?.display_name;
+        let caller = crate::domain::accounts::sessions::user_by_id(&self.db, call.initiator_id)
+            .await?
+            .display_name;
         let notes = members
             .into_iter()
             .filter(|u| *u != call.initiator_id)
@@ -398,36 +429,6 @@ impl Domain {
         }
         txn.commit().await?;
         Ok(closed)
-    }
-
-    async fn call_view(&self, id: Uuid) -> AppResult<CallView> {
-        Ok(calls::Entity::find_by_id(id)
-            .one(&self.db)
-            .await?
-            .ok_or(AppError::NotFound("call"))?
-            .into())
-    }
-
-    pub async fn get_call(&self, actor: &Actor, id: Uuid) -> AppResult<CallView> {
-        Ok(self.member_call(actor, id).await?.into())
-    }
-
-    /// The calls of a conversation the caller is in, newest first.
-    pub async fn call_history(
-        &self,
-        actor: &Actor,
-        q: CallHistoryQuery,
-    ) -> AppResult<Vec<CallView>> {
-        self.access.check(actor, q.conversation_id).await?;
-        Ok(calls::Entity::find()
-            .filter(calls::Column::ConversationId.eq(q.conversation_id))
-            .order_by_desc(calls::Column::StartedAt)
-            .limit(HISTORY_MAX)
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(CallView::from)
-            .collect())
     }
 }
 

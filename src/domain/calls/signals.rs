@@ -7,8 +7,9 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::Calls;
 use crate::domain::events::{CallSignal, Payload};
-use crate::domain::{Actor, Domain, limits};
+use crate::domain::{Actor, limits};
 use crate::error::{AppError, AppResult};
 use crate::realtime::{Audience, RealtimeEvent};
 
@@ -21,7 +22,7 @@ pub struct SignalInput {
     pub signal: serde_json::Value,
 }
 
-impl Domain {
+impl Calls {
     /// Relays a WebRTC message to one other member's devices (from any transport),
     /// while the call rings or runs; bounded in size; never stored.
     pub async fn relay_signal(&self, actor: &Actor, input: SignalInput) -> AppResult<()> {
