@@ -122,6 +122,7 @@ impl Admin {
                 let checked = admin
                     .0
                     .domain
+                    .accounts()
                     .guarded_login(name, ip, creds.check(name, password))
                     .await;
                 match checked {

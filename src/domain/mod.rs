@@ -63,15 +63,11 @@ impl std::ops::Deref for Domain {
 pub struct DomainParts {
     db: DatabaseConnection,
     keys: Arc<JwtKeys>,
-    refresh_ttl: Duration,
     limits: Limits,
     hub: Hub,
-    tickets: Arc<dyn TicketStore>,
-    ticket_ttl: Duration,
     presence: Arc<Presence>,
-    login_failures: Arc<dyn FailureCounter>,
-    login_limits: LoginLimits,
     notifications: Notifications,
+    accounts: accounts::Accounts,
     announcements: announcements::Announcements,
     calls: calls::Calls,
     access: access::Access,
@@ -162,7 +158,20 @@ impl Domain {
             scheduler.clone(),
             settings.calendar.ring_timeout,
         );
+        let accounts = accounts::Accounts::new(
+            db.clone(),
+            hub.clone(),
+            settings.keys.clone(),
+            stores.tickets,
+            stores.login_failures,
+            accounts::AccountSettings {
+                refresh_ttl: settings.refresh_ttl,
+                ticket_ttl: settings.ticket_ttl,
+                login_limits: settings.login,
+            },
+        );
         Self(Arc::new(DomainParts {
+            accounts,
             announcements,
             calls,
             meetings,
@@ -170,13 +179,8 @@ impl Domain {
             presence,
             db,
             keys: settings.keys,
-            refresh_ttl: settings.refresh_ttl,
             limits: settings.limits,
             hub,
-            tickets: stores.tickets,
-            ticket_ttl: settings.ticket_ttl,
-            login_failures: stores.login_failures,
-            login_limits: settings.login,
             notifications,
             scheduler,
             host_auth: settings.host_auth,
@@ -200,6 +204,11 @@ impl Domain {
     /// Who may touch a conversation or subscribe to a channel.
     pub fn access(&self) -> &access::Access {
         &self.access
+    }
+
+    /// Accounts: tenants, users, sessions, tokens, tickets.
+    pub fn accounts(&self) -> &accounts::Accounts {
+        &self.accounts
     }
 
     /// Announcements: published now or later, to an audience.

@@ -34,7 +34,10 @@ async fn signup(
     State(s): State<AppState>,
     ApiJson(input): ApiJson<SignupInput>,
 ) -> Result<(StatusCode, Json<AuthSession>), AppError> {
-    Ok((StatusCode::CREATED, Json(s.domain.signup(input).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(s.domain.accounts().signup(input).await?),
+    ))
 }
 
 /// Exchange email and password for an access and a refresh token.
@@ -48,7 +51,7 @@ async fn login(
     ApiJson(input): ApiJson<LoginInput>,
 ) -> Result<Json<AuthSession>, AppError> {
     let origin = Origin { ip: Some(ip) };
-    Ok(Json(s.domain.login(input, origin).await?))
+    Ok(Json(s.domain.accounts().login(input, origin).await?))
 }
 
 /// Rotate a refresh token; reusing a rotated one revokes the whole session.
@@ -58,7 +61,7 @@ async fn refresh(
     State(s): State<AppState>,
     ApiJson(input): ApiJson<RefreshInput>,
 ) -> Result<Json<AuthSession>, AppError> {
-    Ok(Json(s.domain.refresh(input).await?))
+    Ok(Json(s.domain.accounts().refresh(input).await?))
 }
 
 /// Revoke the session the given refresh token belongs to.
@@ -69,7 +72,10 @@ async fn logout(
     AuthUser(actor): AuthUser,
     ApiJson(input): ApiJson<RefreshInput>,
 ) -> Result<StatusCode, AppError> {
-    s.domain.logout(&actor, &input.refresh_token).await?;
+    s.domain
+        .accounts()
+        .logout(&actor, &input.refresh_token)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -80,7 +86,7 @@ async fn me(
     State(s): State<AppState>,
     AuthUser(actor): AuthUser,
 ) -> Result<Json<MeView>, AppError> {
-    Ok(Json(s.domain.me(&actor).await?))
+    Ok(Json(s.domain.accounts().me(&actor).await?))
 }
 
 /// Change display name, avatar URL or time zone.
@@ -91,7 +97,9 @@ async fn profile(
     AuthUser(actor): AuthUser,
     ApiJson(patch): ApiJson<ProfilePatch>,
 ) -> Result<Json<UserView>, AppError> {
-    Ok(Json(s.domain.update_profile(&actor, patch).await?))
+    Ok(Json(
+        s.domain.accounts().update_profile(&actor, patch).await?,
+    ))
 }
 
 /// Change the password; every other session is revoked and a fresh one returned.
@@ -102,7 +110,9 @@ async fn change_password(
     AuthUser(actor): AuthUser,
     ApiJson(input): ApiJson<ChangePasswordInput>,
 ) -> Result<Json<AuthSession>, AppError> {
-    Ok(Json(s.domain.change_password(&actor, input).await?))
+    Ok(Json(
+        s.domain.accounts().change_password(&actor, input).await?,
+    ))
 }
 
 /// A single-use ticket (60 s) for `GET /api/v1/ws?ticket=…`.
@@ -112,5 +122,5 @@ async fn ws_ticket(
     State(s): State<AppState>,
     AuthUser(actor): AuthUser,
 ) -> Result<Json<WsTicket>, AppError> {
-    Ok(Json(s.domain.issue_ws_ticket(&actor).await?))
+    Ok(Json(s.domain.accounts().issue_ws_ticket(&actor).await?))
 }

@@ -112,7 +112,7 @@ impl FromRequestParts<AppState> for AuthUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let token = crate::auth::bearer_token(&parts.headers)
             .ok_or_else(|| AppError::Unauthorized("missing bearer token".into()))?;
-        state.domain.authenticate(token).await.map(Self)
+        state.domain.accounts().authenticate(token).await.map(Self)
     }
 }
 

@@ -29,7 +29,7 @@ async fn create_user(
 ) -> Result<(StatusCode, Json<UserView>), AppError> {
     Ok((
         StatusCode::CREATED,
-        Json(s.domain.create_user(&actor, input).await?),
+        Json(s.domain.accounts().create_user(&actor, input).await?),
     ))
 }
 
@@ -40,7 +40,7 @@ async fn list_users(
     State(s): State<AppState>,
     AuthUser(actor): AuthUser,
 ) -> Result<Json<Vec<UserView>>, AppError> {
-    Ok(Json(s.domain.list_users(&actor).await?))
+    Ok(Json(s.domain.accounts().list_users(&actor).await?))
 }
 
 /// Change a user's role or active flag (admin only).
@@ -54,5 +54,7 @@ async fn update_user(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(input): ApiJson<UpdateUserInput>,
 ) -> Result<Json<UserView>, AppError> {
-    Ok(Json(s.domain.update_user(&actor, id, input).await?))
+    Ok(Json(
+        s.domain.accounts().update_user(&actor, id, input).await?,
+    ))
 }

@@ -59,14 +59,18 @@ pub async fn authenticate<A: Adapter>(
         Err(AppError::RateLimited(_)) => return Err(ConnectRejection::RateLimited),
         Err(e) => e.log_hidden("handshake rate limit"),
     }
-    let actor = domain.authenticate(&token).await.map_err(|e| match e {
-        AppError::UserInactive => ConnectRejection::UserInactive,
-        AppError::Unauthorized(_) => ConnectRejection::Unauthorized,
-        other => {
-            tracing::error!(error = %other, "socket handshake failed");
-            ConnectRejection::Internal
-        }
-    })?;
+    let actor = domain
+        .accounts()
+        .authenticate(&token)
+        .await
+        .map_err(|e| match e {
+            AppError::UserInactive => ConnectRejection::UserInactive,
+            AppError::Unauthorized(_) => ConnectRejection::Unauthorized,
+            other => {
+                tracing::error!(error = %other, "socket handshake failed");
+                ConnectRejection::Internal
+            }
+        })?;
     if let Some(claimed) = query_param(query, "userId")
         && claimed != actor.user_id.to_string()
     {
@@ -92,7 +96,7 @@ pub async fn admitted<A: Adapter>(s: &SocketRef<A>, domain: &Domain) -> bool {
     let Some(HandshakeToken(token)) = s.extensions.remove::<HandshakeToken>() else {
         return true;
     };
-    match domain.authenticate(&token).await {
+    match domain.accounts().authenticate(&token).await {
         Ok(_) => true,
         Err(e @ (AppError::Unauthorized(_) | AppError::UserInactive)) => {
             tracing::info!(sid = %s.id, error = %e, "a handshake raced a revocation; disconnecting");

@@ -145,7 +145,7 @@ pub(super) async fn handle<A: Adapter>(
         .map_or(0, |d| serde_json::to_vec(d).map_or(0, |v| v.len()));
     // A long-lived connection re-checks its user on every event: a deactivated
     // user's socket is told and closed instead of acting.
-    let actor = match domain.recheck(actor).await {
+    let actor = match domain.accounts().recheck(actor).await {
         Ok(a) => a,
         Err(e) => {
             fail(overflow, &socket, ack, &e);

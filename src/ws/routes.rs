@@ -64,7 +64,12 @@ async fn realtime(
     } else {
         match q.get("ticket").filter(|t| !t.is_empty()) {
             None => Err((POLICY_VIOLATION, "missing ticket".into())),
-            Some(t) => s.domain.redeem_ws_ticket(t).await.map_err(refusal),
+            Some(t) => s
+                .domain
+                .accounts()
+                .redeem_ws_ticket(t)
+                .await
+                .map_err(refusal),
         }
     };
     let platform = Platform::from_hint(q.get("platform").map(String::as_str));
@@ -88,7 +93,7 @@ async fn legacy(
     }
     let outcome = match q.get("token").filter(|t| !t.is_empty()) {
         None => Err((POLICY_VIOLATION, "missing token".into())),
-        Some(t) => s.domain.authenticate(t).await.map_err(refusal),
+        Some(t) => s.domain.accounts().authenticate(t).await.map_err(refusal),
     };
     upgrade(ws, s, outcome, Dialect::Legacy, Platform::Web, None)
 }

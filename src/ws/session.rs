@@ -127,7 +127,9 @@ pub async fn run(
     // Visible to revocations from here on: the user is checked once more, so a
     // deactivation that committed while the upgrade ran (its revocation delivered
     // before this session was registered) is not missed.
-    if let Err(AppError::Unauthorized(_) | AppError::UserInactive) = domain.recheck(&actor).await {
+    if let Err(AppError::Unauthorized(_) | AppError::UserInactive) =
+        domain.accounts().recheck(&actor).await
+    {
         sessions.remove(reg.id);
         return refuse(socket, dialect, POLICY_VIOLATION, "session revoked").await;
     }
@@ -221,7 +223,7 @@ pub async fn run(
                     last_heard = Instant::now();
                     // Every command re-checks the user: a deactivated one is cut off; a
                     // failure to check is that command's error, not a revocation.
-                    let reply = match domain.recheck(&actor).await {
+                    let reply = match domain.accounts().recheck(&actor).await {
                         Err(AppError::Unauthorized(_) | AppError::UserInactive) => {
                             break ("session revoked", Some((POLICY_VIOLATION, "session revoked")));
                         }

@@ -7,6 +7,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use super::Accounts;
 use crate::error::{AppError, AppResult};
 
 /// Where failure counts live; engines in `crate::infra`.
@@ -77,7 +78,7 @@ pub(crate) async fn succeeded(counter: &dyn FailureCounter, email: &str) -> AppR
     counter.clear(&account_key(email)).await
 }
 
-impl crate::domain::Domain {
+impl Accounts {
     /// A login that is not a user's (the Admin UI's operator), under the same guard:
     /// counted per `name` (in its own key space) and per address, refused while over
     /// the limit without running `check`, and cleared by a success.
@@ -89,12 +90,12 @@ impl crate::domain::Domain {
     ) -> AppResult<bool> {
         let key = format!("operator:{name}");
         let guard = self.login_failures.as_ref();
-        self::check(guard, self.login_limits, &key, ip).await?;
+        self::check(guard, self.settings.login_limits, &key, ip).await?;
         if check.await? {
             succeeded(guard, &key).await?;
             Ok(true)
         } else {
-            failed(guard, self.login_limits, &key, ip).await?;
+            failed(guard, self.settings.login_limits, &key, ip).await?;
             Ok(false)
         }
     }

@@ -11,11 +11,12 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::Accounts;
 use super::login_guard;
 use crate::auth::{password, tokens};
 use crate::domain::unique::is_unique_violation;
 use crate::domain::views::{AuthSession, MeView, TenantView, UserView};
-use crate::domain::{Actor, Domain, limits, now, validate};
+use crate::domain::{Actor, limits, now, validate};
 use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -67,7 +68,7 @@ pub struct ChangePasswordInput {
 }
 
 /// Distinguishes an absent field (`None`) from an explicit null (`Some(None)`).
-impl Domain {
+impl Accounts {
     /// Creates a tenant and its first user, an admin, and signs them in.
     pub async fn signup(&self, input: SignupInput) -> AppResult<AuthSession> {
         let tenant_name = validate::text("tenant_name", &input.tenant_name, limits::TENANT_NAME)?;
@@ -97,7 +98,7 @@ impl Domain {
         validate::printable("email", &input.email)?;
         let email = input.email.trim().to_lowercase();
         let guard = self.login_failures.as_ref();
-        login_guard::check(guard, self.login_limits, &email, origin.ip).await?;
+        login_guard::check(guard, self.settings.login_limits, &email, origin.ip).await?;
         let user = users::Entity::find()
             .filter(users::Column::Email.eq(&email))
             .one(&self.db)
@@ -110,7 +111,7 @@ impl Domain {
         let user = match user {
             Some(u) if ok && u.password_hash.is_some() => u,
             _ => {
-                login_guard::failed(guard, self.login_limits, &email, origin.ip).await?;
+                login_guard::failed(guard, self.settings.login_limits, &email, origin.ip).await?;
                 return Err(AppError::Unauthorized("invalid email or password".into()));
             }
         };
@@ -170,7 +171,7 @@ impl Domain {
     }
 
     pub async fn me(&self, actor: &Actor) -> AppResult<MeView> {
-        let user = self.user(actor.user_id).await?;
+        let user = crate::domain::accounts::sessions::user_by_id(&self.db, actor.user_id).await?;
         let tenant = self.tenant(user.tenant_id).await?;
         Ok(MeView {
             user: user.into(),
@@ -179,7 +180,7 @@ impl Domain {
     }
 
     pub async fn update_profile(&self, actor: &Actor, patch: ProfilePatch) -> AppResult<UserView> {
-        let user = self.user(actor.user_id).await?;
+        let user = crate::domain::accounts::sessions::user_by_id(&self.db, actor.user_id).await?;
         let mut am: users::ActiveModel = user.into();
         if let Some(name) = patch.display_name {
             am.display_name = Set(validate::text("display_name", &name, limits::DISPLAY_NAME)?);
@@ -209,7 +210,7 @@ impl Domain {
         input: ChangePasswordInput,
     ) -> AppResult<AuthSession> {
         validate::password("new_password", &input.new_password)?;
-        let user = self.user(actor.user_id).await?;
+        let user = crate::domain::accounts::sessions::user_by_id(&self.db, actor.user_id).await?;
         let current = user.password_hash.clone().unwrap_or_default();
         if current.is_empty() || !password::verify(input.current_password, current).await? {
             return Err(AppError::validation("current_password", "is incorrect"));
@@ -266,9 +267,9 @@ impl Domain {
             user_id: Set(user.id),
             family_id: Set(family_id),
             token_hash: Set(tokens::hash_token(&refresh_token)),
-            expires_at: Set(
-                at + chrono::Duration::from_std(self.refresh_ttl).map_err(AppError::internal)?
-            ),
+            expires_at: Set(at
+                + chrono::Duration::from_std(self.settings.refresh_ttl)
+                    .map_err(AppError::internal)?),
             created_at: Set(at),
             revoked_at: Set(None),
             replaced_by: Set(None),

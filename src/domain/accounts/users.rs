@@ -7,10 +7,11 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::Accounts;
 use super::sessions::{new_user, revoke_all_of_user, unique_email};
 use crate::domain::events::{Payload, SessionRevoked};
 use crate::domain::views::UserView;
-use crate::domain::{Actor, Domain, now, validate};
+use crate::domain::{Actor, now, validate};
 use crate::error::{AppError, AppResult};
 use crate::realtime::{Audience, RealtimeEvent};
 
@@ -38,7 +39,7 @@ pub struct UpdateUserInput {
     pub phone: Option<Option<String>>,
 }
 
-impl Domain {
+impl Accounts {
     /// Resolves an access token to its user; fails for unknown or inactive users,
     /// so a deactivated user's unexpired tokens stop working at once.
     pub async fn authenticate(&self, token: &str) -> AppResult<Actor> {

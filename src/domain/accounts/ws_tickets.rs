@@ -8,8 +8,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::Accounts;
 use crate::auth::tokens;
-use crate::domain::{Actor, Domain};
+use crate::domain::Actor;
 use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -28,15 +29,19 @@ pub trait TicketStore: Send + Sync + 'static {
     async fn take(&self, hash: &str) -> AppResult<Option<Uuid>>;
 }
 
-impl Domain {
+impl Accounts {
     pub async fn issue_ws_ticket(&self, actor: &Actor) -> AppResult<WsTicket> {
         let ticket = tokens::random_token();
         self.tickets
-            .put(tokens::hash_token(&ticket), actor.user_id, self.ticket_ttl)
+            .put(
+                tokens::hash_token(&ticket),
+                actor.user_id,
+                self.settings.ticket_ttl,
+            )
             .await?;
         Ok(WsTicket {
             ticket,
-            expires_in: self.ticket_ttl.as_secs(),
+            expires_in: self.settings.ticket_ttl.as_secs(),
         })
     }
 

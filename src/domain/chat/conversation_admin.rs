@@ -239,7 +239,7 @@ async fn auto_title(
     kind: ConversationKind,
     domain: &Domain,
 ) -> AppResult<String> {
-    let me = domain.user(actor.user_id).await?;
+    let me = domain.accounts().user(actor.user_id).await?;
     let mut names: Vec<&str> = std::iter::once(me.display_name.as_str())
         .chain(others.iter().map(|u| u.display_name.as_str()))
         .collect();

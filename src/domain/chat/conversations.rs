@@ -46,6 +46,7 @@ impl Domain {
             ));
         }
         let peer = self
+            .accounts
             .user_in_tenant(actor, other)
             .await
             .map_err(|_| AppError::NotFound("user"))?;

@@ -92,7 +92,7 @@ impl Domain {
         if user_id == actor.user_id {
             return Err(AppError::validation("id", "cannot block yourself"));
         }
-        self.user_in_tenant(actor, user_id).await?;
+        self.accounts.user_in_tenant(actor, user_id).await?;
         if let Some(b) = self.block_row(actor.user_id, user_id).await? {
             return Ok(BlockView {
                 user_id,
@@ -127,7 +127,7 @@ impl Domain {
     }
 
     pub async fn unblock(&self, actor: &Actor, user_id: Uuid) -> AppResult<()> {
-        self.user_in_tenant(actor, user_id).await?;
+        self.accounts.user_in_tenant(actor, user_id).await?;
         blocks::Entity::delete_many()
             .filter(blocks::Column::BlockerId.eq(actor.user_id))
             .filter(blocks::Column::BlockedId.eq(user_id))

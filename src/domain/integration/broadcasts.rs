@@ -109,7 +109,7 @@ impl Domain {
         let u = self
             .tenant_user(sa.tenant_id, "id", &serde_json::Value::String(user.into()))
             .await?;
-        self.end_sessions(u.id).await;
+        self.accounts.end_sessions(u.id).await;
         Ok(u.into())
     }
 

@@ -140,7 +140,7 @@ impl Domain {
         if claimed == actor.user_id.to_string() {
             return Ok(true);
         }
-        let u = self.user(actor.user_id).await?;
+        let u = self.accounts.user(actor.user_id).await?;
         Ok(u.external_id.as_deref() == Some(claimed.trim()))
     }
 
