@@ -80,7 +80,7 @@ pub struct DomainParts {
     /// Stores new messages in group commits (see [`chat::message_writer`]).
     writer: MessageWriter,
     /// Where uploaded files live and what may be uploaded.
-    media: media::MediaFiles,
+    media: media::Media,
     rate_gate: Arc<dyn rate_limits::RateGate>,
     rate_limits: rate_limits::RateLimits,
 }
@@ -170,6 +170,14 @@ impl Domain {
                 login_limits: settings.login,
             },
         );
+        let media = media::Media::new(
+            db.clone(),
+            media::MediaFiles {
+                store: stores.media,
+                policy: settings.media,
+            },
+            access.clone(),
+        );
         Self(Arc::new(DomainParts {
             accounts,
             announcements,
@@ -187,10 +195,7 @@ impl Domain {
             jwks: stores.jwks,
             retention: settings.retention,
             writer,
-            media: media::MediaFiles {
-                store: stores.media,
-                policy: settings.media,
-            },
+            media,
             rate_gate: stores.rate_gate,
             rate_limits: settings.rate_limits,
         }))
@@ -219,6 +224,11 @@ impl Domain {
     /// Calls: ringing, answering, ending, signalling.
     pub fn calls(&self) -> &calls::Calls {
         &self.calls
+    }
+
+    /// Media: uploads, confirmation, downloads.
+    pub fn media(&self) -> &media::Media {
+        &self.media
     }
 
     /// Meetings: invitations, answers, reminders.

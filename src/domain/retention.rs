@@ -39,7 +39,7 @@ impl Domain {
             .exec(&self.db)
             .await?
             .rows_affected;
-        self.sweep_uploads().await?;
+        self.media.sweep_uploads().await?;
         if rows + finished > 0 {
             tracing::info!(outbox = rows, jobs = finished, "old settled rows deleted");
         }

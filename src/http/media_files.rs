@@ -25,7 +25,7 @@ async fn upload(
     body: Body,
 ) -> Result<StatusCode, AppError> {
     let store = s.local_media.ok_or(AppError::NotFound("file"))?;
-    s.domain.media_upload_open(&key).await?;
+    s.domain.media().media_upload_open(&key).await?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());

@@ -317,7 +317,8 @@ impl Domain {
                 }
             })
             .collect();
-        self.fill_attachments(chats.iter_mut().filter_map(|c| c.last_message.as_mut()))
+        self.media
+            .fill_attachments(chats.iter_mut().filter_map(|c| c.last_message.as_mut()))
             .await?;
         Ok(chats)
     }

@@ -74,7 +74,7 @@ impl Domain {
                 MessageView::from_model(m, receiver)
             })
             .collect();
-        self.fill_attachments(&mut views).await?;
+        self.media.fill_attachments(&mut views).await?;
         Ok(views)
     }
 

@@ -99,6 +99,7 @@ impl Domain {
             return Ok(sent);
         }
         let files = self
+            .media
             .files_for_new_message(
                 actor,
                 conv.id,
@@ -186,7 +187,7 @@ impl Domain {
         };
 
         let mut view = MessageView::from_model(message, receiver);
-        view.attachments = self.media_views(files).await?;
+        view.attachments = self.media.media_views(files).await?;
         self.hub
             .publish(
                 RealtimeEvent::new(Payload::NewMessage(view.clone()))
@@ -231,7 +232,7 @@ impl Domain {
         let participants = self.access.participant_ids(conv.id).await?;
         let receiver = direct_receiver(conv, &participants, actor.user_id);
         let mut views = [MessageView::from_model(existing, receiver)];
-        self.fill_attachments(&mut views).await?;
+        self.media.fill_attachments(&mut views).await?;
         let [message] = views;
         Ok(Some(Sent {
             message,

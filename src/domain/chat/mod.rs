@@ -3,6 +3,7 @@
 //! edits, deletes, reactions, forwards), unread counts, full-text search, and the
 //! people directory with blocks.
 
+mod attach;
 pub mod conversation_admin;
 pub mod conversations;
 pub mod directory;

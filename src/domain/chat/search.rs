@@ -73,7 +73,7 @@ impl Domain {
             .into_iter()
             .map(|m| MessageView::from_model(m, None))
             .collect();
-        self.fill_attachments(&mut views).await?;
+        self.media.fill_attachments(&mut views).await?;
         Ok(views)
     }
 }

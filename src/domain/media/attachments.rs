@@ -7,17 +7,15 @@ use std::collections::HashMap;
 use entity::enums::MediaStatus;
 use entity::{media, message_attachments as ma};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 
-use crate::domain::events::Payload;
+use super::Media;
 use crate::domain::views::MessageView;
-use crate::domain::{Actor, Domain, limits};
+use crate::domain::{Actor, limits};
 use crate::error::{AppError, AppResult};
 
-impl Domain {
+impl Media {
     /// The uploads a new message in `conversation` carries, in the order given:
     /// confirmed uploads of the sender made for that conversation, or (a forward) the
     /// files of the forwarded message, which the caller was already allowed to read.
@@ -68,58 +66,6 @@ impl Domain {
             out.push(m.clone());
         }
         Ok(out)
-    }
-
-    /// A confirmed upload joins one of the uploader's live messages in its
-    /// conversation (at the end); participants get `message_updated`.
-    pub(crate) async fn attach_to_message(
-        &self,
-        actor: &Actor,
-        file: &media::Model,
-        message_id: Uuid,
-    ) -> AppResult<()> {
-        let (msg, conv, _) = self.visible_message(actor, message_id).await?;
-        if msg.sender_id != actor.user_id {
-            return Err(AppError::Forbidden(
-                "files can be attached only to your own messages".into(),
-            ));
-        }
-        if Some(msg.conversation_id) != file.conversation_id {
-            return Err(AppError::validation(
-                "message_id",
-                "must be a message of the conversation the file was uploaded for",
-            ));
-        }
-        if msg.deleted_at.is_some() {
-            return Err(AppError::Conflict("message was deleted".into()));
-        }
-        let count = ma::Entity::find()
-            .filter(ma::Column::MessageId.eq(msg.id))
-            .count(&self.db)
-            .await?;
-        if count as usize >= limits::MAX_ATTACHMENTS {
-            return Err(AppError::validation(
-                "message_id",
-                format!(
-                    "a message carries at most {} files",
-                    limits::MAX_ATTACHMENTS
-                ),
-            ));
-        }
-        let added = link_files(
-            &self.db,
-            msg.id,
-            msg.conversation_id,
-            &[file.id],
-            count as i32,
-        )
-        .await?;
-        if added > 0 {
-            let view = self.message_view(&conv, msg).await?;
-            self.publish_message(actor, Payload::MessageUpdated, &view)
-                .await?;
-        }
-        Ok(())
     }
 
     /// Fills in the `attachments` of live messages (two queries for all of them).

@@ -11,35 +11,24 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::MediaView;
+use super::Media;
 use super::thumbnails::{self, ImageProblem};
-use crate::domain::{Actor, Domain, now};
+use crate::domain::{Actor, now};
 use crate::error::{AppError, AppResult};
 
-impl Domain {
-    /// The uploader confirms an upload (again: nothing more happens) and may attach
-    /// it to one of their messages in the same conversation.
-    pub async fn media_confirm(
-        &self,
-        actor: &Actor,
-        id: Uuid,
-        message_id: Option<Uuid>,
-    ) -> AppResult<MediaView> {
+impl Media {
+    /// The uploader confirms an upload (again: nothing more happens); the confirmed row.
+    pub async fn confirm(&self, actor: &Actor, id: Uuid) -> AppResult<media::Model> {
         let row = self.media_row(actor, id).await?;
         if row.uploader_id != actor.user_id {
             return Err(AppError::NotFound("media"));
         }
         let conversation = row.conversation_id.ok_or(AppError::NotFound("media"))?;
         self.access.check(actor, conversation).await?;
-        let mut row = match row.status {
-            MediaStatus::Confirmed => row,
-            MediaStatus::Pending => self.check_upload(row).await?,
-        };
-        if let Some(message_id) = message_id {
-            self.attach_to_message(actor, &row, message_id).await?;
-            row = self.media_row(actor, id).await?;
+        match row.status {
+            MediaStatus::Confirmed => Ok(row),
+            MediaStatus::Pending => self.check_upload(row).await,
         }
-        self.media_view(row).await
     }
 
     async fn check_upload(&self, row: media::Model) -> AppResult<media::Model> {

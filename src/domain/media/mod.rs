@@ -16,13 +16,16 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use entity::enums::MediaStatus;
 use entity::{conversation_participants as cp, media, message_attachments as ma};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use self::store::MediaStore;
-use crate::domain::{Actor, Domain, now, validate};
+use crate::domain::access::Access;
+use crate::domain::{Actor, now, validate};
 use crate::error::{AppError, AppResult};
 
 /// What may be uploaded, and for how long URLs work.
@@ -38,6 +41,21 @@ pub struct MediaPolicy {
     pub max_image_pixels: u64,
     /// Bytes a user may hold in pending uploads (`MEDIA_PENDING_QUOTA_BYTES`).
     pub pending_quota_bytes: u64,
+}
+
+/// The media service: uploads, confirmation, downloads and the files messages carry.
+/// It holds the database, the store with its policy, and the access rule.
+#[derive(Clone)]
+pub struct Media {
+    db: DatabaseConnection,
+    media: MediaFiles,
+    access: Access,
+}
+
+impl Media {
+    pub fn new(db: DatabaseConnection, media: MediaFiles, access: Access) -> Self {
+        Self { db, media, access }
+    }
 }
 
 /// The store and the policy, as the domain holds them.
@@ -95,7 +113,7 @@ pub struct MediaView {
     pub confirmed_at: Option<DateTime<Utc>>,
 }
 
-impl Domain {
+impl Media {
     /// Whether the embedded store may take a `PUT` under `key`: only while that
     /// upload is pending (its URL's signature and expiry are the store's to check).
     /// A confirmed upload's bytes were moved away (`MediaStore::seal`) and its URL
@@ -193,7 +211,7 @@ impl Domain {
     }
 
     /// The row, within the caller's tenant.
-    async fn media_row(&self, actor: &Actor, id: Uuid) -> AppResult<media::Model> {
+    pub(crate) async fn media_row(&self, actor: &Actor, id: Uuid) -> AppResult<media::Model> {
         media::Entity::find_by_id(id)
             .filter(media::Column::TenantId.eq(actor.tenant_id))
             .one(&self.db)

@@ -9,13 +9,14 @@ use entity::media;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
-use crate::domain::{Actor, Domain, now};
+use super::Media;
+use crate::domain::{Actor, now};
 use crate::error::{AppError, AppResult};
 
 /// Rows handled per sweep (the rest wait for the next one).
 const SWEEP_BATCH: u64 = 500;
 
-impl Domain {
+impl Media {
     /// Refuses an upload of `size` bytes that would take the caller's pending uploads
     /// past the quota (429, retry when the oldest one expires).
     pub(super) async fn within_pending_quota(&self, actor: &Actor, size: u64) -> AppResult<()> {

@@ -54,7 +54,7 @@ async fn upload_url(
         size: b.size,
         conversation_id: b.conversation_id,
     };
-    Ok(Json(s.domain.media_upload_url(&a, req).await?))
+    Ok(Json(s.domain.media().media_upload_url(&a, req).await?))
 }
 
 /// Checks the upload (size, type, an image really being one), records its SHA-256,
@@ -69,7 +69,7 @@ async fn confirm(
     id: Id,
     OptionalJson(b): OptionalJson<ConfirmBody>,
 ) -> Result<Json<MediaView>, AppError> {
-    Ok(Json(s.domain.media_confirm(&a, id.0, b.message_id).await?))
+    Ok(Json(s.domain.confirm_media(&a, id.0, b.message_id).await?))
 }
 
 /// A file's metadata and signed `cdn_url`/`thumbnail_url`; participants only.
@@ -81,5 +81,5 @@ async fn get_one(
     AuthUser(a): AuthUser,
     id: Id,
 ) -> Result<Json<MediaView>, AppError> {
-    Ok(Json(s.domain.media_get(&a, id.0).await?))
+    Ok(Json(s.domain.media().media_get(&a, id.0).await?))
 }
