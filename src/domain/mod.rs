@@ -81,6 +81,7 @@ pub struct DomainParts {
     writer: MessageWriter,
     /// Where uploaded files live and what may be uploaded.
     media: media::Media,
+    conversations: chat::Conversations,
     rate_gate: Arc<dyn rate_limits::RateGate>,
     rate_limits: rate_limits::RateLimits,
 }
@@ -178,7 +179,15 @@ impl Domain {
             },
             access.clone(),
         );
+        let conversations = chat::Conversations::new(
+            db.clone(),
+            hub.clone(),
+            access.clone(),
+            accounts.clone(),
+            media.clone(),
+        );
         Self(Arc::new(DomainParts {
+            conversations,
             accounts,
             announcements,
             calls,
@@ -224,6 +233,11 @@ impl Domain {
     /// Calls: ringing, answering, ending, signalling.
     pub fn calls(&self) -> &calls::Calls {
         &self.calls
+    }
+
+    /// Conversations: opening, listing, participants, flags, unread, directory.
+    pub fn conversations(&self) -> &chat::Conversations {
+        &self.conversations
     }
 
     /// Media: uploads, confirmation, downloads.

@@ -62,7 +62,12 @@ pub async fn list_conversations(
     AuthUser(actor): AuthUser,
     ApiQuery(p): ApiQuery<ListParams>,
 ) -> Result<Json<Vec<ChatView>>, AppError> {
-    Ok(Json(s.domain.list_chats(&actor, p.into()).await?))
+    Ok(Json(
+        s.domain
+            .conversations()
+            .list_chats(&actor, p.into())
+            .await?,
+    ))
 }
 
 /// Create a conversation; a direct one with the same pair returns the existing one (200).
@@ -74,7 +79,11 @@ pub async fn create_conversation(
     AuthUser(actor): AuthUser,
     ApiJson(input): ApiJson<CreateConversation>,
 ) -> Result<(StatusCode, Json<ChatView>), AppError> {
-    let (chat, created) = s.domain.create_conversation(&actor, input).await?;
+    let (chat, created) = s
+        .domain
+        .conversations()
+        .create_conversation(&actor, input)
+        .await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -92,7 +101,7 @@ pub async fn get_conversation(
     AuthUser(actor): AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<ChatView>, AppError> {
-    Ok(Json(s.domain.chat_view(&actor, id).await?))
+    Ok(Json(s.domain.conversations().chat_view(&actor, id).await?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -184,5 +193,5 @@ pub async fn unread_count(
     State(s): State<AppState>,
     AuthUser(actor): AuthUser,
 ) -> Result<Json<UnreadTotals>, AppError> {
-    Ok(Json(s.domain.unread_totals(&actor).await?))
+    Ok(Json(s.domain.conversations().unread_totals(&actor).await?))
 }

@@ -255,7 +255,7 @@ async fn dispatch<A: Adapter>(
             let peer = domain
                 .user_by_ref(actor, "receiver_id", &p.receiver_id)
                 .await?;
-            let (chat, _) = domain.open_direct(actor, peer).await?;
+            let (chat, _) = domain.conversations().open_direct(actor, peer).await?;
             Ok(Reply::event("chat_created", to_value(&chat)?))
         }
         "create_message" => {
@@ -288,7 +288,10 @@ async fn dispatch<A: Adapter>(
         }
         "seen_message" => {
             let p: ChatRef = parse(data)?;
-            let receipt = domain.mark_read(actor, p.chat_id, None).await?;
+            let receipt = domain
+                .conversations()
+                .mark_read(actor, p.chat_id, None)
+                .await?;
             Ok(Reply::ack(to_value(&receipt)?))
         }
         "chat_messages" => {
@@ -307,7 +310,7 @@ async fn dispatch<A: Adapter>(
             ))
         }
         "get_chats" => {
-            let chats = domain.recent_chats(actor).await?;
+            let chats = domain.conversations().recent_chats(actor).await?;
             // 002 §3.3: "an array of chat objects".
             let list = to_value(&chats)?;
             Ok(Reply::event_and_ack(
@@ -346,7 +349,7 @@ async fn dispatch<A: Adapter>(
         }
         "typing" => {
             let p: ChatRef = parse(data)?;
-            domain.typing(actor, p.chat_id).await?;
+            domain.conversations().typing(actor, p.chat_id).await?;
             Ok(Reply::ack(json!({ "chat_id": p.chat_id })))
         }
         other => Err(AppError::validation(

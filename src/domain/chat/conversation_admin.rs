@@ -10,11 +10,12 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::Conversations;
 use super::conversations::{new_conversation, new_participant};
 use crate::domain::access::require_manager;
 use crate::domain::events::{ConversationChange, ConversationDeleted, Payload};
 use crate::domain::views::ChatView;
-use crate::domain::{Actor, Domain, limits, now, validate};
+use crate::domain::{Actor, limits, now, validate};
 use crate::error::{AppError, AppResult};
 use crate::realtime::{Audience, RealtimeEvent};
 
@@ -48,7 +49,7 @@ pub enum DeleteScope {
     ForEveryone,
 }
 
-impl Domain {
+impl Conversations {
     /// Creates a conversation; a direct one with the same pair returns the existing one.
     /// Returns it and whether it is new.
     pub async fn create_conversation(
@@ -237,9 +238,9 @@ async fn auto_title(
     actor: &Actor,
     others: &[users::Model],
     kind: ConversationKind,
-    domain: &Domain,
+    conversations: &Conversations,
 ) -> AppResult<String> {
-    let me = domain.accounts().user(actor.user_id).await?;
+    let me = conversations.accounts.user(actor.user_id).await?;
     let mut names: Vec<&str> = std::iter::once(me.display_name.as_str())
         .chain(others.iter().map(|u| u.display_name.as_str()))
         .collect();

@@ -14,11 +14,12 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::Conversations;
 use super::search::contains_ci;
 use crate::domain::events::{ConversationChange, Payload, Typing};
 use crate::domain::unique::is_unique_violation;
 use crate::domain::views::{ChatView, MessageView, ParticipantView, ReadReceipt};
-use crate::domain::{Actor, Domain, limits, now, validate};
+use crate::domain::{Actor, limits, now, validate};
 use crate::error::{AppError, AppResult};
 use crate::realtime::{Audience, RealtimeEvent};
 
@@ -35,7 +36,7 @@ pub struct ChatQuery {
     pub offset: Option<u64>,
 }
 
-impl Domain {
+impl Conversations {
     /// Finds or creates the one direct conversation between the caller and `other`.
     /// Returns it and whether it was created now.
     pub async fn open_direct(&self, actor: &Actor, other: Uuid) -> AppResult<(ChatView, bool)> {

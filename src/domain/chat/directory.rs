@@ -11,9 +11,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::Conversations;
 use super::search::contains_ci;
 use crate::domain::unique::is_unique_violation;
-use crate::domain::{Actor, Domain, limits, now, validate};
+use crate::domain::{Actor, limits, now, validate};
 use crate::error::{AppError, AppResult};
 
 /// A user as other members of the tenant see them.
@@ -49,7 +50,7 @@ pub struct BlockView {
     pub blocked_at: chrono::DateTime<chrono::Utc>,
 }
 
-impl Domain {
+impl Conversations {
     /// Active users of the caller's tenant, optionally matching `q` (name, email,
     /// phone) or only agents; by name.
     pub async fn directory(

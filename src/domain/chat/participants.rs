@@ -9,11 +9,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::Conversations;
 use super::conversations::new_participant;
 use crate::domain::access::require_manager;
 use crate::domain::events::{ParticipantRemoved, ParticipantsAdded, Payload};
 use crate::domain::views::ParticipantView;
-use crate::domain::{Actor, Domain, limits, now};
+use crate::domain::{Actor, limits, now};
 use crate::error::{AppError, AppResult};
 use crate::realtime::{Audience, RealtimeEvent};
 
@@ -32,7 +33,7 @@ pub enum Flag {
     Archived(bool),
 }
 
-impl Domain {
+impl Conversations {
     pub async fn list_participants(
         &self,
         actor: &Actor,

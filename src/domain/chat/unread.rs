@@ -8,7 +8,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::domain::{Actor, Domain};
+use super::Conversations;
+use crate::domain::Actor;
 use crate::error::AppResult;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -25,7 +26,7 @@ pub struct UnreadTotals {
     pub mentions: u64,
 }
 
-impl Domain {
+impl Conversations {
     /// Conversations with unread messages for the caller.
     pub async fn unread_by_conversation(&self, actor: &Actor) -> AppResult<Vec<UnreadEntry>> {
         let parts = cp::Entity::find()

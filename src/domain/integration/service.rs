@@ -267,16 +267,17 @@ impl Domain {
             }
         };
         let owner = actor_of(&members[0]);
-        self.create_conversation(
-            &owner,
-            CreateConversation {
-                kind,
-                participant_ids: members[1..].iter().map(|m| m.id).collect(),
-                title: input.title,
-                description: None,
-            },
-        )
-        .await
+        self.conversations
+            .create_conversation(
+                &owner,
+                CreateConversation {
+                    kind,
+                    participant_ids: members[1..].iter().map(|m| m.id).collect(),
+                    title: input.title,
+                    description: None,
+                },
+            )
+            .await
     }
 
     /// A user's chats, as that user sees them.
@@ -289,14 +290,14 @@ impl Domain {
         let u = self
             .tenant_user(sa.tenant_id, "id", &serde_json::Value::String(user.into()))
             .await?;
-        self.recent_chats(&actor_of(&u)).await
+        self.conversations.recent_chats(&actor_of(&u)).await
     }
 
     /// One chat of the tenant, as its first member sees it.
     pub async fn service_chat(&self, sa: &ServiceActor, id: Uuid) -> AppResult<ChatView> {
         sa.require(Scope::Chats)?;
         let member = self.chat_member_of_tenant(sa.tenant_id, id).await?;
-        self.chat_view(&member, id).await
+        self.conversations.chat_view(&member, id).await
     }
 
     /// A chat's members.

@@ -45,7 +45,9 @@ async fn unread(
     State(s): State<AppState>,
     AuthUser(a): AuthUser,
 ) -> Result<Json<Vec<UnreadEntry>>, AppError> {
-    Ok(Json(s.domain.unread_by_conversation(&a).await?))
+    Ok(Json(
+        s.domain.conversations().unread_by_conversation(&a).await?,
+    ))
 }
 
 /// Rename or describe a group or channel.
@@ -58,7 +60,12 @@ async fn patch_conversation(
     ApiPath(id): Id,
     ApiJson(p): ApiJson<ConversationPatch>,
 ) -> Result<Json<ChatView>, AppError> {
-    Ok(Json(s.domain.update_conversation(&a, id, p).await?))
+    Ok(Json(
+        s.domain
+            .conversations()
+            .update_conversation(&a, id, p)
+            .await?,
+    ))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -80,6 +87,7 @@ async fn delete_conversation(
     ApiQuery(p): ApiQuery<ScopeParams>,
 ) -> Result<StatusCode, AppError> {
     s.domain
+        .conversations()
         .delete_conversation(&a, id, p.scope.unwrap_or(DeleteScope::ForMe))
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -94,7 +102,9 @@ async fn participants(
     AuthUser(a): AuthUser,
     ApiPath(id): Id,
 ) -> Result<Json<Vec<ParticipantView>>, AppError> {
-    Ok(Json(s.domain.list_participants(&a, id).await?))
+    Ok(Json(
+        s.domain.conversations().list_participants(&a, id).await?,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -112,7 +122,12 @@ async fn add_participants(
     ApiPath(id): Id,
     ApiJson(p): ApiJson<AddParticipants>,
 ) -> Result<Json<Vec<ParticipantView>>, AppError> {
-    Ok(Json(s.domain.add_participants(&a, id, p.user_ids).await?))
+    Ok(Json(
+        s.domain
+            .conversations()
+            .add_participants(&a, id, p.user_ids)
+            .await?,
+    ))
 }
 
 /// Remove a participant (owners/admins), or leave (your own id).
@@ -124,7 +139,10 @@ async fn remove_participant(
     AuthUser(a): AuthUser,
     ApiPath((id, user_id)): ApiPath<(Uuid, Uuid)>,
 ) -> Result<StatusCode, AppError> {
-    s.domain.remove_participant(&a, id, user_id).await?;
+    s.domain
+        .conversations()
+        .remove_participant(&a, id, user_id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -144,7 +162,9 @@ async fn read(
     ApiPath(id): Id,
     ApiJson(p): ApiJson<ReadInput>,
 ) -> Result<Json<ReadReceipt>, AppError> {
-    Ok(Json(s.domain.mark_read(&a, id, p.seq).await?))
+    Ok(Json(
+        s.domain.conversations().mark_read(&a, id, p.seq).await?,
+    ))
 }
 
 /// Tell the other participants the caller is typing.
@@ -155,7 +175,7 @@ async fn typing(
     AuthUser(a): AuthUser,
     ApiPath(id): Id,
 ) -> Result<StatusCode, AppError> {
-    s.domain.typing(&a, id).await?;
+    s.domain.conversations().typing(&a, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -170,7 +190,7 @@ macro_rules! flag_route {
             AuthUser(a): AuthUser,
             ApiPath(id): Id,
         ) -> Result<Json<ParticipantFlags>, AppError> {
-            Ok(Json(s.domain.set_flag(&a, id, $flag).await?))
+            Ok(Json(s.domain.conversations().set_flag(&a, id, $flag).await?))
         }
     };
 }

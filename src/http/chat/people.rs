@@ -41,6 +41,7 @@ async fn users(
 ) -> Result<Json<Vec<DirectoryUser>>, AppError> {
     Ok(Json(
         s.domain
+            .conversations()
             .directory(&a, p.q.as_deref(), false, p.limit)
             .await?,
     ))
@@ -57,7 +58,12 @@ async fn search_users(
     let q =
         p.q.as_deref()
             .ok_or_else(|| AppError::validation("q", "is required"))?;
-    Ok(Json(s.domain.directory(&a, Some(q), false, p.limit).await?))
+    Ok(Json(
+        s.domain
+            .conversations()
+            .directory(&a, Some(q), false, p.limit)
+            .await?,
+    ))
 }
 
 /// Support agents of the caller's tenant.
@@ -70,6 +76,7 @@ async fn agents(
 ) -> Result<Json<Vec<DirectoryUser>>, AppError> {
     Ok(Json(
         s.domain
+            .conversations()
             .directory(&a, p.q.as_deref(), true, p.limit)
             .await?,
     ))
@@ -83,7 +90,7 @@ async fn block(
     AuthUser(a): AuthUser,
     ApiPath(id): Id,
 ) -> Result<Json<BlockView>, AppError> {
-    Ok(Json(s.domain.block(&a, id).await?))
+    Ok(Json(s.domain.conversations().block(&a, id).await?))
 }
 
 /// Unblock a user.
@@ -94,7 +101,7 @@ async fn unblock(
     AuthUser(a): AuthUser,
     ApiPath(id): Id,
 ) -> Result<Json<Value>, AppError> {
-    s.domain.unblock(&a, id).await?;
+    s.domain.conversations().unblock(&a, id).await?;
     Ok(Json(json!({"user_id": id, "blocked": false})))
 }
 
@@ -105,5 +112,5 @@ async fn blocks(
     State(s): State<AppState>,
     AuthUser(a): AuthUser,
 ) -> Result<Json<Vec<BlockView>>, AppError> {
-    Ok(Json(s.domain.list_blocks(&a).await?))
+    Ok(Json(s.domain.conversations().list_blocks(&a).await?))
 }
