@@ -63,7 +63,6 @@ impl std::ops::Deref for Domain {
 pub struct DomainParts {
     db: DatabaseConnection,
     keys: Arc<JwtKeys>,
-    limits: Limits,
     hub: Hub,
     presence: Arc<Presence>,
     notifications: Notifications,
@@ -77,11 +76,10 @@ pub struct DomainParts {
     jwks: Arc<dyn JwksSource>,
     /// Settled outbox rows and finished jobs older than this are deleted.
     retention: Duration,
-    /// Stores new messages in group commits (see [`chat::message_writer`]).
-    writer: MessageWriter,
     /// Where uploaded files live and what may be uploaded.
     media: media::Media,
     conversations: chat::Conversations,
+    messages: chat::Messages,
     rate_gate: Arc<dyn rate_limits::RateGate>,
     rate_limits: rate_limits::RateLimits,
 }
@@ -186,8 +184,18 @@ impl Domain {
             accounts.clone(),
             media.clone(),
         );
+        let messages = chat::Messages::new(
+            db.clone(),
+            hub.clone(),
+            access.clone(),
+            media.clone(),
+            notifications.clone(),
+            writer,
+            settings.limits,
+        );
         Self(Arc::new(DomainParts {
             conversations,
+            messages,
             accounts,
             announcements,
             calls,
@@ -196,14 +204,12 @@ impl Domain {
             presence,
             db,
             keys: settings.keys,
-            limits: settings.limits,
             hub,
             notifications,
             scheduler,
             host_auth: settings.host_auth,
             jwks: stores.jwks,
             retention: settings.retention,
-            writer,
             media,
             rate_gate: stores.rate_gate,
             rate_limits: settings.rate_limits,
@@ -238,6 +244,11 @@ impl Domain {
     /// Conversations: opening, listing, participants, flags, unread, directory.
     pub fn conversations(&self) -> &chat::Conversations {
         &self.conversations
+    }
+
+    /// Messages: send, history, sync, search, edits, reactions, attachments.
+    pub fn messages(&self) -> &chat::Messages {
+        &self.messages
     }
 
     /// Media: uploads, confirmation, downloads.

@@ -126,6 +126,7 @@ pub async fn list_messages(
 ) -> Result<Json<Vec<MessageView>>, AppError> {
     let page = s
         .domain
+        .messages()
         .messages_before(&actor, id, p.before, p.limit)
         .await?;
     Ok(Json(page.messages))
@@ -156,7 +157,11 @@ pub async fn post_message(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(p): ApiJson<PostMessage>,
 ) -> Result<(StatusCode, Json<MessageView>), AppError> {
-    let sent = s.domain.send_message(&actor, p.into_new(id)).await?;
+    let sent = s
+        .domain
+        .messages()
+        .send_message(&actor, p.into_new(id))
+        .await?;
     Ok(created_or_existing(sent))
 }
 

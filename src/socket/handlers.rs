@@ -261,6 +261,7 @@ async fn dispatch<A: Adapter>(
         "create_message" => {
             let p: CreateMessage = parse(data)?;
             let sent = domain
+                .messages()
                 .send_message(
                     actor,
                     NewMessage {
@@ -301,7 +302,7 @@ async fn dispatch<A: Adapter>(
                 after_seq: p.after_seq,
                 limit: p.limit,
             };
-            let page = domain.list_messages(actor, p.chat_id, q).await?;
+            let page = domain.messages().list_messages(actor, p.chat_id, q).await?;
             // 002 §3.3: "an array of message objects"; has_more travels in the ack.
             Ok(Reply::event_and_ack(
                 "get_all_chat_messages",

@@ -6,12 +6,13 @@ use entity::message_attachments as ma;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use uuid::Uuid;
 
+use super::Messages;
 use crate::domain::events::Payload;
 use crate::domain::media::{MediaView, attachments::link_files};
-use crate::domain::{Actor, Domain, limits};
+use crate::domain::{Actor, limits};
 use crate::error::{AppError, AppResult};
 
-impl Domain {
+impl Messages {
     /// Confirms an upload and, with `message_id`, attaches it to that message.
     pub async fn confirm_media(
         &self,

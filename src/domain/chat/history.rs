@@ -10,9 +10,10 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::Messages;
 use super::conversations::direct_receiver;
 use crate::domain::views::{MessagePage, MessageView};
-use crate::domain::{Actor, Domain, limits, validate};
+use crate::domain::{Actor, limits, validate};
 use crate::error::AppResult;
 
 /// Which slice of history to return.
@@ -23,7 +24,7 @@ pub struct HistoryQuery {
     pub limit: Option<u64>,
 }
 
-impl Domain {
+impl Messages {
     /// A page of history, oldest first: the newest `limit` by default, or those
     /// before `before_seq` / after `after_seq`.
     pub async fn list_messages(

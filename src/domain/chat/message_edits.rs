@@ -11,11 +11,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::Messages;
 use super::messages::NewMessage;
 use crate::domain::events::Payload;
 use crate::domain::unique::is_unique_violation;
 use crate::domain::views::MessageView;
-use crate::domain::{Actor, Domain, limits, now, validate};
+use crate::domain::{Actor, limits, now, validate};
 use crate::error::{AppError, AppResult};
 use crate::realtime::{Audience, RealtimeEvent};
 
@@ -31,7 +32,7 @@ pub struct ReactionChange {
     pub counts: HashMap<String, u64>,
 }
 
-impl Domain {
+impl Messages {
     /// A message the caller can see, with its conversation.
     pub(crate) async fn visible_message(
         &self,

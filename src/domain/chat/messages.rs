@@ -7,11 +7,12 @@ use entity::{conversations, messages};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
+use super::Messages;
 use super::conversations::direct_receiver;
 use super::message_writer::{self, Stored};
 use crate::domain::events::Payload;
 use crate::domain::views::MessageView;
-use crate::domain::{Actor, Domain, limits, now, validate};
+use crate::domain::{Actor, limits, now, validate};
 use crate::error::{AppError, AppResult};
 use crate::realtime::{Audience, RealtimeEvent};
 
@@ -37,7 +38,7 @@ pub struct Sent {
     pub duplicate: bool,
 }
 
-impl Domain {
+impl Messages {
     /// Checks a message text: not blank, at most `max_message_length` characters.
     pub(crate) fn message_text(&self, content: &str) -> AppResult<String> {
         validate::printable("content", content)?;

@@ -19,9 +19,12 @@ pub mod unread;
 
 use sea_orm::DatabaseConnection;
 
+use self::message_writer::MessageWriter;
+use crate::domain::Limits;
 use crate::domain::access::Access;
 use crate::domain::accounts::Accounts;
 use crate::domain::media::Media;
+use crate::domain::notify::Notifications;
 use crate::realtime::Hub;
 
 /// The conversations service: opening and listing conversations, their participants,
@@ -51,6 +54,44 @@ impl Conversations {
             access,
             accounts,
             media,
+        }
+    }
+}
+
+/// The messages service: sending (through the group-commit writer), history, sync,
+/// search, edits, deletes, reactions and attaching files. It holds the database, the
+/// publisher, the access rule, media, notifications (what a message notifies is
+/// planned before the write and stored in its transaction), the writer and the
+/// message limits.
+#[derive(Clone)]
+pub struct Messages {
+    db: DatabaseConnection,
+    hub: Hub,
+    access: Access,
+    media: Media,
+    notifications: Notifications,
+    writer: MessageWriter,
+    limits: Limits,
+}
+
+impl Messages {
+    pub fn new(
+        db: DatabaseConnection,
+        hub: Hub,
+        access: Access,
+        media: Media,
+        notifications: Notifications,
+        writer: MessageWriter,
+        limits: Limits,
+    ) -> Self {
+        Self {
+            db,
+            hub,
+            access,
+            media,
+            notifications,
+            writer,
+            limits,
         }
     }
 }

@@ -8,8 +8,9 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::Messages;
 use crate::domain::views::MessageView;
-use crate::domain::{Actor, Domain, limits, validate};
+use crate::domain::{Actor, limits, validate};
 use crate::error::AppResult;
 
 #[derive(Debug, Deserialize, ToSchema, IntoParams)]
@@ -20,7 +21,7 @@ pub struct SearchQuery {
     pub limit: Option<u64>,
 }
 
-impl Domain {
+impl Messages {
     /// Live messages matching every word of `q`, newest first, from conversations the
     /// caller currently takes part in (and after their "delete for me" point).
     pub async fn search_messages(

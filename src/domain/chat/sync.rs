@@ -8,9 +8,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::Messages;
 use super::history::split_page;
 use crate::domain::views::MessageView;
-use crate::domain::{Actor, Domain, limits, now, validate};
+use crate::domain::{Actor, limits, now, validate};
 use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -49,7 +50,7 @@ pub struct SyncedConversation {
     pub last_seq: i64,
 }
 
-impl Domain {
+impl Messages {
     /// What each device missed: messages after its `last_seq`, and edits/deletions
     /// of older messages since its previous sync.
     pub async fn sync(&self, actor: &Actor, input: SyncInput) -> AppResult<SyncResult> {

@@ -69,7 +69,12 @@ async fn confirm(
     id: Id,
     OptionalJson(b): OptionalJson<ConfirmBody>,
 ) -> Result<Json<MediaView>, AppError> {
-    Ok(Json(s.domain.confirm_media(&a, id.0, b.message_id).await?))
+    Ok(Json(
+        s.domain
+            .messages()
+            .confirm_media(&a, id.0, b.message_id)
+            .await?,
+    ))
 }
 
 /// A file's metadata and signed `cdn_url`/`thumbnail_url`; participants only.

@@ -55,7 +55,7 @@ async fn history(
         after_seq: p.after_seq,
         limit: p.limit,
     };
-    Ok(Json(s.domain.list_messages(&a, id, q).await?))
+    Ok(Json(s.domain.messages().list_messages(&a, id, q).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -77,6 +77,7 @@ async fn send(
 ) -> Result<(StatusCode, Json<MessageView>), AppError> {
     let sent = s
         .domain
+        .messages()
         .send_message(&a, p.body.into_new(p.conversation_id))
         .await?;
     Ok(created_or_existing(sent))
@@ -90,7 +91,7 @@ async fn sync(
     AuthUser(a): AuthUser,
     ApiJson(p): ApiJson<SyncInput>,
 ) -> Result<Json<SyncResult>, AppError> {
-    Ok(Json(s.domain.sync(&a, p).await?))
+    Ok(Json(s.domain.messages().sync(&a, p).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -112,6 +113,7 @@ async fn forward(
         StatusCode::CREATED,
         Json(
             s.domain
+                .messages()
                 .forward_message(&a, p.message_id, p.conversation_ids)
                 .await?,
         ),
@@ -128,7 +130,7 @@ async fn search(
     AuthUser(a): AuthUser,
     ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> Result<Json<Vec<MessageView>>, AppError> {
-    Ok(Json(s.domain.search_messages(&a, q).await?))
+    Ok(Json(s.domain.messages().search_messages(&a, q).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -149,7 +151,10 @@ async fn edit(
     ApiJson(p): ApiJson<EditInput>,
 ) -> Result<Json<MessageView>, AppError> {
     Ok(Json(
-        s.domain.edit_message(&a, id, p.content, p.html).await?,
+        s.domain
+            .messages()
+            .edit_message(&a, id, p.content, p.html)
+            .await?,
     ))
 }
 
@@ -161,7 +166,7 @@ async fn delete_message(
     AuthUser(a): AuthUser,
     ApiPath(id): Id,
 ) -> Result<Json<MessageView>, AppError> {
-    Ok(Json(s.domain.delete_message(&a, id).await?))
+    Ok(Json(s.domain.messages().delete_message(&a, id).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -179,5 +184,10 @@ async fn react(
     ApiPath(id): Id,
     ApiJson(p): ApiJson<ReactInput>,
 ) -> Result<Json<ReactionChange>, AppError> {
-    Ok(Json(s.domain.toggle_reaction(&a, id, &p.emoji).await?))
+    Ok(Json(
+        s.domain
+            .messages()
+            .toggle_reaction(&a, id, &p.emoji)
+            .await?,
+    ))
 }
