@@ -72,8 +72,8 @@ pub struct DomainParts {
     access: access::Access,
     meetings: meetings::Meetings,
     scheduler: Arc<Scheduler>,
-    host_auth: HostAuthSettings,
-    jwks: Arc<dyn JwksSource>,
+    host_auth: integration::host_auth::HostAuth,
+    integration: integration::Integration,
     /// Settled outbox rows and finished jobs older than this are deleted.
     retention: Duration,
     /// Where uploaded files live and what may be uploaded.
@@ -193,6 +193,20 @@ impl Domain {
             writer,
             settings.limits,
         );
+        let integration = integration::Integration::new(
+            db.clone(),
+            hub.clone(),
+            access.clone(),
+            accounts.clone(),
+            conversations.clone(),
+            notifications.clone(),
+        );
+        let host_auth = integration::host_auth::HostAuth::new(
+            db.clone(),
+            settings.keys.clone(),
+            stores.jwks,
+            settings.host_auth,
+        );
         Self(Arc::new(DomainParts {
             conversations,
             messages,
@@ -207,8 +221,8 @@ impl Domain {
             hub,
             notifications,
             scheduler,
-            host_auth: settings.host_auth,
-            jwks: stores.jwks,
+            host_auth,
+            integration,
             retention: settings.retention,
             media,
             rate_gate: stores.rate_gate,
@@ -249,6 +263,16 @@ impl Domain {
     /// Messages: send, history, sync, search, edits, reactions, attachments.
     pub fn messages(&self) -> &chat::Messages {
         &self.messages
+    }
+
+    /// Host platforms: binding their issuer, exchanging their tokens.
+    pub fn host_auth(&self) -> &integration::host_auth::HostAuth {
+        &self.host_auth
+    }
+
+    /// The service API: keys and what a host backend does with one.
+    pub fn integration(&self) -> &integration::Integration {
+        &self.integration
     }
 
     /// Media: uploads, confirmation, downloads.

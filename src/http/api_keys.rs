@@ -30,7 +30,7 @@ async fn create(
 ) -> Result<(StatusCode, Json<ApiKeyCreated>), AppError> {
     Ok((
         StatusCode::CREATED,
-        Json(s.domain.create_api_key(&a, p).await?),
+        Json(s.domain.integration().create_api_key(&a, p).await?),
     ))
 }
 
@@ -41,7 +41,7 @@ async fn list(
     State(s): State<AppState>,
     AuthUser(a): AuthUser,
 ) -> Result<Json<Vec<ApiKeyView>>, AppError> {
-    Ok(Json(s.domain.list_api_keys(&a).await?))
+    Ok(Json(s.domain.integration().list_api_keys(&a).await?))
 }
 
 /// Revokes a key: it stops working at once.
@@ -53,5 +53,5 @@ async fn revoke(
     AuthUser(a): AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<ApiKeyView>, AppError> {
-    Ok(Json(s.domain.revoke_api_key(&a, id).await?))
+    Ok(Json(s.domain.integration().revoke_api_key(&a, id).await?))
 }

@@ -130,7 +130,12 @@ impl FromRequestParts<AppState> for ServiceKey {
             .and_then(|v| v.to_str().ok())
             .or_else(|| crate::auth::bearer_token(&parts.headers))
             .ok_or_else(|| AppError::Unauthorized("missing API key (x-api-key)".into()))?;
-        state.domain.authenticate_key(key).await.map(Self)
+        state
+            .domain
+            .integration()
+            .authenticate_key(key)
+            .await
+            .map(Self)
     }
 }
 

@@ -33,7 +33,7 @@ async fn put_binding(
     AuthUser(a): AuthUser,
     ApiJson(p): ApiJson<HostAuthInput>,
 ) -> Result<Json<HostAuthView>, AppError> {
-    Ok(Json(s.domain.put_host_auth(&a, p).await?))
+    Ok(Json(s.domain.host_auth().put_host_auth(&a, p).await?))
 }
 
 /// The binding (issuer, audience, which kind of key; never the key).
@@ -43,7 +43,7 @@ async fn get_binding(
     State(s): State<AppState>,
     AuthUser(a): AuthUser,
 ) -> Result<Json<HostAuthView>, AppError> {
-    Ok(Json(s.domain.get_host_auth(&a).await?))
+    Ok(Json(s.domain.host_auth().get_host_auth(&a).await?))
 }
 
 /// 003's messaging token: the host platform's JWT (Bearer) → `{token, expires_in,
@@ -58,5 +58,5 @@ async fn token(
 ) -> Result<Json<MessagingToken>, AppError> {
     let jwt = crate::auth::bearer_token(&headers)
         .ok_or_else(|| AppError::Unauthorized("missing the host platform's bearer token".into()))?;
-    Ok(Json(s.domain.exchange_host_token(jwt).await?))
+    Ok(Json(s.domain.host_auth().exchange_host_token(jwt).await?))
 }

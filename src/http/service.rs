@@ -37,7 +37,11 @@ async fn upsert(
     k: &ServiceKey,
     p: HostUserInput,
 ) -> Result<(StatusCode, Json<HostUser>), AppError> {
-    let done = s.domain.find_or_create_host_user(&k.0, p).await?;
+    let done = s
+        .domain
+        .integration()
+        .find_or_create_host_user(&k.0, p)
+        .await?;
     let status = if done.created {
         StatusCode::CREATED
     } else {
@@ -86,7 +90,7 @@ async fn initialize(
 #[utoipa::path(get, path = "/users", tag = "service", security(("api_key" = [])),
     responses((status = 200, body = [UserView]), (status = 403)))]
 async fn users(State(s): State<AppState>, k: ServiceKey) -> Result<Json<Vec<UserView>>, AppError> {
-    Ok(Json(s.domain.host_users(&k.0).await?))
+    Ok(Json(s.domain.integration().host_users(&k.0).await?))
 }
 
 /// Worknation's "Get All Chats By User ID" (`{id}`: a Switchboard id, `ext:<id>` or
@@ -99,7 +103,9 @@ async fn user_chats(
     k: ServiceKey,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Vec<ChatView>>, AppError> {
-    Ok(Json(s.domain.service_user_chats(&k.0, &id).await?))
+    Ok(Json(
+        s.domain.integration().service_user_chats(&k.0, &id).await?,
+    ))
 }
 
 /// Closes every live connection of a user (scope `users`).
@@ -111,7 +117,9 @@ async fn disconnect(
     k: ServiceKey,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<UserView>, AppError> {
-    Ok(Json(s.domain.service_disconnect(&k.0, &id).await?))
+    Ok(Json(
+        s.domain.integration().service_disconnect(&k.0, &id).await?,
+    ))
 }
 
 /// Worknation's "Create Chat": members by Switchboard id or `ext:<id>`; two members
@@ -124,7 +132,7 @@ async fn create_chat(
     k: ServiceKey,
     ApiJson(p): ApiJson<ServiceChatInput>,
 ) -> Result<(StatusCode, Json<ChatView>), AppError> {
-    let (chat, created) = s.domain.service_create_chat(&k.0, p).await?;
+    let (chat, created) = s.domain.integration().service_create_chat(&k.0, p).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -141,7 +149,7 @@ async fn chat(
     k: ServiceKey,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<ChatView>, AppError> {
-    Ok(Json(s.domain.service_chat(&k.0, id).await?))
+    Ok(Json(s.domain.integration().service_chat(&k.0, id).await?))
 }
 
 /// Worknation's "Get Chat Members".
@@ -153,7 +161,12 @@ async fn chat_members(
     k: ServiceKey,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<Vec<ParticipantView>>, AppError> {
-    Ok(Json(s.domain.service_chat_members(&k.0, id).await?))
+    Ok(Json(
+        s.domain
+            .integration()
+            .service_chat_members(&k.0, id)
+            .await?,
+    ))
 }
 
 /// Notifications from the host, through preferences, inbox, events and push
@@ -166,7 +179,7 @@ async fn notify(
     k: ServiceKey,
     ApiJson(p): ApiJson<ServiceNotificationInput>,
 ) -> Result<Json<ServiceNotified>, AppError> {
-    Ok(Json(s.domain.service_notify(&k.0, p).await?))
+    Ok(Json(s.domain.integration().service_notify(&k.0, p).await?))
 }
 
 /// The host's own event to a channel (`conversation:<id>`, `user:<id>`) or users, on
@@ -182,6 +195,6 @@ async fn publish(
 ) -> Result<(StatusCode, Json<Published>), AppError> {
     Ok((
         StatusCode::ACCEPTED,
-        Json(s.domain.service_publish(&k.0, p).await?),
+        Json(s.domain.integration().service_publish(&k.0, p).await?),
     ))
 }

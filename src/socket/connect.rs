@@ -75,7 +75,7 @@ pub async fn authenticate<A: Adapter>(
         && claimed != actor.user_id.to_string()
     {
         // Worknation's client sends the host platform's id of the same user.
-        match domain.is_known_as(&actor, &claimed).await {
+        match domain.integration().is_known_as(&actor, &claimed).await {
             Ok(true) => {}
             Ok(false) => return Err(ConnectRejection::UserMismatch),
             Err(e) => {

@@ -253,6 +253,7 @@ async fn dispatch<A: Adapter>(
         "create_chat" => {
             let p: CreateChat = parse(data)?;
             let peer = domain
+                .integration()
                 .user_by_ref(actor, "receiver_id", &p.receiver_id)
                 .await?;
             let (chat, _) = domain.conversations().open_direct(actor, peer).await?;

@@ -13,8 +13,9 @@ use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::Integration;
 use crate::auth::tokens;
-use crate::domain::{Actor, Domain, limits, now, validate};
+use crate::domain::{Actor, limits, now, validate};
 use crate::error::{AppError, AppResult};
 
 /// What a key may do.
@@ -118,7 +119,7 @@ fn admin(actor: &Actor) -> AppResult<()> {
     }
 }
 
-impl Domain {
+impl Integration {
     /// A new key for the caller's tenant (admins only).
     pub async fn create_api_key(
         &self,

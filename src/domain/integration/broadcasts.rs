@@ -6,12 +6,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::Integration;
 use super::api_keys::{Scope, ServiceActor};
 use crate::domain::access::subscriptions::Channel;
 use crate::domain::events::{Payload, Publication};
 use crate::domain::notify::{Category, NewNotification};
 use crate::domain::views::UserView;
-use crate::domain::{Domain, limits, validate};
+use crate::domain::{limits, validate};
 use crate::error::{AppError, AppResult};
 use crate::realtime::{Audience, RealtimeEvent};
 
@@ -53,7 +54,7 @@ pub struct ServiceNotified {
     pub notified: usize,
 }
 
-impl Domain {
+impl Integration {
     /// Notifications from the host, through the one notification path (preferences,
     /// inbox, events, push).
     pub async fn service_notify(

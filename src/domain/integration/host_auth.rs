@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::domain::unique::is_unique_violation;
-use crate::domain::{Actor, Domain, limits, now, validate};
+use crate::domain::{Actor, limits, now, validate};
 use crate::error::{AppError, AppResult};
 
 /// Where JWKS documents come from (`crate::infra::jwks`): fetched with a timeout and
@@ -23,6 +23,33 @@ use crate::error::{AppError, AppResult};
 #[async_trait::async_trait]
 pub trait JwksSource: Send + Sync {
     async fn jwks(&self, url: &str, refresh: bool) -> Result<JwkSet, String>;
+}
+
+/// The host-platform service: a tenant binds its platform's token issuer, and the
+/// platform's tokens are exchanged for Switchboard's. It holds the database, the
+/// signing keys, the JWKS source and what the configuration allows.
+#[derive(Clone)]
+pub struct HostAuth {
+    db: sea_orm::DatabaseConnection,
+    keys: std::sync::Arc<crate::auth::jwt::JwtKeys>,
+    jwks: std::sync::Arc<dyn JwksSource>,
+    host_auth: HostAuthSettings,
+}
+
+impl HostAuth {
+    pub fn new(
+        db: sea_orm::DatabaseConnection,
+        keys: std::sync::Arc<crate::auth::jwt::JwtKeys>,
+        jwks: std::sync::Arc<dyn JwksSource>,
+        host_auth: HostAuthSettings,
+    ) -> Self {
+        Self {
+            db,
+            keys,
+            jwks,
+            host_auth,
+        }
+    }
 }
 
 /// What the configuration allows for host platforms.
@@ -128,7 +155,7 @@ fn host_name(claims: &serde_json::Value) -> AppResult<Option<String>> {
     Ok(validate::text(claim, name, limits::DISPLAY_NAME).ok())
 }
 
-impl Domain {
+impl HostAuth {
     /// Binds (or rebinds) the caller's tenant to its host platform (admins only).
     pub async fn put_host_auth(
         &self,
@@ -396,9 +423,10 @@ impl Domain {
             .as_str()
             .and_then(|e| validate::email(e).ok());
         // A token's email may belong to someone else here: the user still signs in.
-        Ok(self
-            .host_user_by_external_id(tenant, sub, &name, (email, true))
-            .await?
-            .0)
+        Ok(
+            super::service::host_user_by_external_id(&self.db, tenant, sub, &name, (email, true))
+                .await?
+                .0,
+        )
     }
 }

@@ -7,17 +7,19 @@
 use entity::enums::{ConversationKind, UserRole};
 use entity::users;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::Integration;
 use super::api_keys::{Scope, ServiceActor};
 use crate::domain::accounts::sessions::new_user;
 use crate::domain::chat::conversation_admin::CreateConversation;
 use crate::domain::views::{ChatView, ParticipantView, UserView};
-use crate::domain::{Actor, Domain, limits, validate};
+use crate::domain::{Actor, limits, validate};
 use crate::error::{AppError, AppResult};
 
 /// Most users one list returns.
@@ -81,7 +83,7 @@ fn actor_of(u: &users::Model) -> Actor {
     }
 }
 
-impl Domain {
+impl Integration {
     /// A user of the key's tenant named by Switchboard id or `ext:<external id>`
     /// (a bare number is an external id too); unknown → 404.
     pub(crate) async fn tenant_user(
@@ -144,52 +146,6 @@ impl Domain {
         Ok(u.external_id.as_deref() == Some(claimed.trim()))
     }
 
-    /// The tenant's user with this external id, created (active member, no password:
-    /// they sign in through the host) when there is none; `created` says which. The
-    /// email is a stand-in no mail goes to when none is given, or when it is taken
-    /// and `email_may_fall_back` (else a taken email is 409); two calls at once end
-    /// with one user.
-    pub(crate) async fn host_user_by_external_id(
-        &self,
-        tenant: Uuid,
-        ext: &str,
-        name: &str,
-        (email, email_may_fall_back): (Option<String>, bool),
-    ) -> AppResult<(users::Model, bool)> {
-        let find = || {
-            users::Entity::find()
-                .filter(users::Column::TenantId.eq(tenant))
-                .filter(users::Column::ExternalId.eq(ext))
-        };
-        if let Some(u) = find().one(&self.db).await? {
-            return Ok((u, false));
-        }
-        let stand_in = format!("ext-{}@{}.host.invalid", hex::encode(ext), tenant.simple());
-        let addresses: Vec<String> = match email {
-            Some(e) if !email_may_fall_back => vec![e],
-            Some(e) => vec![e, stand_in],
-            None => vec![stand_in],
-        };
-        let mut last = None;
-        for address in addresses {
-            let mut row = new_user(tenant, address, name.to_string(), UserRole::Member, None);
-            row.external_id = Set(Some(ext.to_string()));
-            match row.insert(&self.db).await {
-                Ok(u) => return Ok((u, true)),
-                Err(e) => {
-                    // Another call created them meanwhile, or the email is taken.
-                    if let Some(u) = find().one(&self.db).await? {
-                        return Ok((u, false));
-                    }
-                    last = Some(e);
-                }
-            }
-        }
-        Err(crate::domain::accounts::sessions::unique_email(
-            last.expect("at least one attempt"),
-        ))
-    }
-
     /// Worknation's find-or-create (also its onboarding and initialize-user): the
     /// user with this external id, created (active, no password: they sign in
     /// through the host) when new. The same call again changes nothing.
@@ -203,9 +159,9 @@ impl Domain {
         let display_name =
             validate::text("display_name", &input.display_name, limits::DISPLAY_NAME)?;
         let email = input.email.as_deref().map(validate::email).transpose()?;
-        let (u, created) = self
-            .host_user_by_external_id(sa.tenant_id, &ext, &display_name, (email, false))
-            .await?;
+        let (u, created) =
+            host_user_by_external_id(&self.db, sa.tenant_id, &ext, &display_name, (email, false))
+                .await?;
         Ok(HostUser {
             user: u.into(),
             created,
@@ -323,4 +279,50 @@ impl Domain {
         };
         Ok(actor_of(&u))
     }
+}
+
+/// The tenant's user with this external id, created (active member, no password:
+/// they sign in through the host) when there is none; `created` says which. The
+/// email is a stand-in no mail goes to when none is given, or when it is taken
+/// and `email_may_fall_back` (else a taken email is 409); two calls at once end
+/// with one user.
+pub(crate) async fn host_user_by_external_id(
+    db: &DatabaseConnection,
+    tenant: Uuid,
+    ext: &str,
+    name: &str,
+    (email, email_may_fall_back): (Option<String>, bool),
+) -> AppResult<(users::Model, bool)> {
+    let find = || {
+        users::Entity::find()
+            .filter(users::Column::TenantId.eq(tenant))
+            .filter(users::Column::ExternalId.eq(ext))
+    };
+    if let Some(u) = find().one(db).await? {
+        return Ok((u, false));
+    }
+    let stand_in = format!("ext-{}@{}.host.invalid", hex::encode(ext), tenant.simple());
+    let addresses: Vec<String> = match email {
+        Some(e) if !email_may_fall_back => vec![e],
+        Some(e) => vec![e, stand_in],
+        None => vec![stand_in],
+    };
+    let mut last = None;
+    for address in addresses {
+        let mut row = new_user(tenant, address, name.to_string(), UserRole::Member, None);
+        row.external_id = Set(Some(ext.to_string()));
+        match row.insert(db).await {
+            Ok(u) => return Ok((u, true)),
+            Err(e) => {
+                // Another call created them meanwhile, or the email is taken.
+                if let Some(u) = find().one(db).await? {
+                    return Ok((u, false));
+                }
+                last = Some(e);
+            }
+        }
+    }
+    Err(crate::domain::accounts::sessions::unique_email(
+        last.expect("at least one attempt"),
+    ))
 }
