@@ -136,11 +136,11 @@ pub fn scheduler(bg: &Background, domain: Domain, poll: Duration) {
         move || {
             let domain = domain.clone();
             async move {
-                if let Err(e) = domain.sweep_if_due().await {
+                if let Err(e) = domain.retention().sweep_if_due().await {
                     e.log_hidden("retention sweep");
                 }
                 was_full(
-                    domain.run_due_jobs().await,
+                    domain.jobs().run_due_jobs().await,
                     crate::domain::scheduler::BATCH,
                     "scheduler round",
                 )

@@ -17,7 +17,7 @@ pub mod meetings;
 pub mod notify;
 pub mod presence;
 pub mod rate_limits;
-mod retention;
+pub mod retention;
 pub mod scheduler;
 mod unique;
 pub mod validate;
@@ -62,7 +62,6 @@ impl std::ops::Deref for Domain {
 /// What a [`Domain`] holds.
 pub struct DomainParts {
     db: DatabaseConnection,
-    keys: Arc<JwtKeys>,
     hub: Hub,
     presence: Arc<Presence>,
     notifications: Notifications,
@@ -74,14 +73,13 @@ pub struct DomainParts {
     scheduler: Arc<Scheduler>,
     host_auth: integration::host_auth::HostAuth,
     integration: integration::Integration,
-    /// Settled outbox rows and finished jobs older than this are deleted.
-    retention: Duration,
+    retention: retention::Retention,
+    jobs: scheduler::JobRunner,
     /// Where uploaded files live and what may be uploaded.
     media: media::Media,
     conversations: chat::Conversations,
     messages: chat::Messages,
-    rate_gate: Arc<dyn rate_limits::RateGate>,
-    rate_limits: rate_limits::RateLimits,
+    rate_limiter: rate_limits::RateLimiter,
 }
 
 /// How the domain is configured.
@@ -207,6 +205,23 @@ impl Domain {
             stores.jwks,
             settings.host_auth,
         );
+        let retention = retention::Retention::new(
+            db.clone(),
+            media.clone(),
+            scheduler.clone(),
+            settings.retention,
+        );
+        let jobs = scheduler::JobRunner::new(
+            db.clone(),
+            meetings.clone(),
+            calls.clone(),
+            announcements.clone(),
+        );
+        let rate_limiter = rate_limits::RateLimiter::new(
+            stores.rate_gate,
+            settings.rate_limits,
+            settings.keys.clone(),
+        );
         Self(Arc::new(DomainParts {
             conversations,
             messages,
@@ -217,16 +232,15 @@ impl Domain {
             access,
             presence,
             db,
-            keys: settings.keys,
             hub,
             notifications,
             scheduler,
             host_auth,
             integration,
-            retention: settings.retention,
+            retention,
+            jobs,
             media,
-            rate_gate: stores.rate_gate,
-            rate_limits: settings.rate_limits,
+            rate_limiter,
         }))
     }
 
@@ -273,6 +287,21 @@ impl Domain {
     /// The service API: keys and what a host backend does with one.
     pub fn integration(&self) -> &integration::Integration {
         &self.integration
+    }
+
+    /// The sweep of old rows.
+    pub fn retention(&self) -> &retention::Retention {
+        &self.retention
+    }
+
+    /// Runs due scheduled jobs.
+    pub fn jobs(&self) -> &scheduler::JobRunner {
+        &self.jobs
+    }
+
+    /// Rate limits on requests and events.
+    pub fn rate_limiter(&self) -> &rate_limits::RateLimiter {
+        &self.rate_limiter
     }
 
     /// Media: uploads, confirmation, downloads.

@@ -9,11 +9,12 @@
 //! request.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use uuid::Uuid;
 
-use crate::domain::Domain;
+use crate::auth::jwt::JwtKeys;
 use crate::error::{AppError, AppResult};
 
 /// Where request counts live; engines in `crate::infra`.
@@ -21,6 +22,25 @@ use crate::error::{AppError, AppResult};
 pub trait RateGate: Send + Sync + 'static {
     /// Counts one request for `key`; `Err(seconds)` when it is over `limit` per `window`.
     async fn admit(&self, key: &str, limit: u32, window: Duration) -> AppResult<Result<(), u64>>;
+}
+
+/// The rate-limit service: the counter engine, the limits, and the signing keys (a
+/// request is counted under the user its bearer token names, before it is served).
+#[derive(Clone)]
+pub struct RateLimiter {
+    rate_gate: Arc<dyn RateGate>,
+    rate_limits: RateLimits,
+    keys: Arc<JwtKeys>,
+}
+
+impl RateLimiter {
+    pub fn new(rate_gate: Arc<dyn RateGate>, rate_limits: RateLimits, keys: Arc<JwtKeys>) -> Self {
+        Self {
+            rate_gate,
+            rate_limits,
+            keys,
+        }
+    }
 }
 
 /// The configured limits.
@@ -33,7 +53,7 @@ pub struct RateLimits {
     pub events_per_user: u32,
 }
 
-impl Domain {
+impl RateLimiter {
     /// Admits one REST request of `user` (when signed in) from `ip`, or refuses it with
     /// 429 and the seconds to wait. A counter that cannot be reached admits (the
     /// limits protect the service; they must not take it down).

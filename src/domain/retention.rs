@@ -4,18 +4,45 @@
 //! (`media/uploads.rs`). The scheduler's loop sweeps at start and hourly on
 //! each node (a delete of old rows is the same whoever runs it).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use entity::{push_outbox as outbox, scheduled_jobs as jobs};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
-use crate::domain::{Domain, now};
+use crate::domain::media::Media;
+use crate::domain::now;
+use crate::domain::scheduler::Scheduler;
 use crate::error::AppResult;
 
 /// How often a node sweeps.
 const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
-impl Domain {
+/// The sweep of old rows: holds the database, media (abandoned uploads), the
+/// scheduler (whose clock says when this node last swept) and the retention period.
+#[derive(Clone)]
+pub struct Retention {
+    db: DatabaseConnection,
+    media: Media,
+    scheduler: Arc<Scheduler>,
+    retention: Duration,
+}
+
+impl Retention {
+    pub fn new(
+        db: DatabaseConnection,
+        media: Media,
+        scheduler: Arc<Scheduler>,
+        retention: Duration,
+    ) -> Self {
+        Self {
+            db,
+            media,
+            scheduler,
+            retention,
+        }
+    }
+
     /// Sweeps when this node has not for an hour; returns the rows deleted (outbox,
     /// jobs), or nothing when it was not due.
     pub async fn sweep_if_due(&self) -> AppResult<Option<(u64, u64)>> {

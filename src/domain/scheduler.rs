@@ -9,12 +9,15 @@ use std::time::Duration;
 
 use entity::scheduled_jobs as jobs;
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
+use crate::domain::announcements::Announcements;
+use crate::domain::calls::Calls;
 use crate::domain::leases::{LeaseColumns, claim_due};
-use crate::domain::{Domain, now};
+use crate::domain::meetings::Meetings;
+use crate::domain::now;
 use crate::error::AppResult;
 
 /// What a job does when it falls due.
@@ -130,7 +133,30 @@ impl Scheduler {
     }
 }
 
-impl Domain {
+/// Runs due jobs: claims them and hands each to the area that owns its subject.
+#[derive(Clone)]
+pub struct JobRunner {
+    db: DatabaseConnection,
+    meetings: Meetings,
+    calls: Calls,
+    announcements: Announcements,
+}
+
+impl JobRunner {
+    pub fn new(
+        db: DatabaseConnection,
+        meetings: Meetings,
+        calls: Calls,
+        announcements: Announcements,
+    ) -> Self {
+        Self {
+            db,
+            meetings,
+            calls,
+            announcements,
+        }
+    }
+
     /// One round: claims due jobs (or ones whose node died holding them) and runs
     /// each. Returns how many were claimed.
     pub async fn run_due_jobs(&self) -> AppResult<usize> {

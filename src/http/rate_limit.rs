@@ -26,8 +26,8 @@ pub async fn limit(State(s): State<AppState>, req: Request, next: Next) -> Respo
             .await
             .ok()
             .map(|ClientIp(ip)| ip);
-    let user = bearer_token(&parts.headers).and_then(|t| s.domain.token_subject(t));
-    if let Err(e) = s.domain.admit_request(user, ip).await {
+    let user = bearer_token(&parts.headers).and_then(|t| s.domain.rate_limiter().token_subject(t));
+    if let Err(e) = s.domain.rate_limiter().admit_request(user, ip).await {
         return e.into_response();
     }
     next.run(Request::from_parts(parts, body)).await

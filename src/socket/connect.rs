@@ -53,8 +53,8 @@ pub async fn authenticate<A: Adapter>(
     s.extensions.insert(HandshakeToken(token.clone()));
     let ip = proxies.client_ip_of(s.req_parts());
     // Counted before any database read: a storm of handshakes costs a counter each.
-    let user = domain.token_subject(&token);
-    match domain.admit_request(user, ip).await {
+    let user = domain.rate_limiter().token_subject(&token);
+    match domain.rate_limiter().admit_request(user, ip).await {
         Ok(()) => {}
         Err(AppError::RateLimited(_)) => return Err(ConnectRejection::RateLimited),
         Err(e) => e.log_hidden("handshake rate limit"),

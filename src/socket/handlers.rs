@@ -157,7 +157,7 @@ pub(super) async fn handle<A: Adapter>(
     };
     let actor = &actor;
     // A user's events across all their sockets, on every node.
-    if let Err(e) = domain.admit_event(actor.user_id).await {
+    if let Err(e) = domain.rate_limiter().admit_event(actor.user_id).await {
         fail(overflow, &socket, ack, &e);
         return;
     }

@@ -229,7 +229,7 @@ pub async fn run(
                         }
                         Err(error) => Some(Reply::Failed { error, subscribing: false }),
                         // A user's events across all their connections and nodes.
-                        Ok(_) => match domain.admit_event(actor.user_id).await {
+                        Ok(_) => match domain.rate_limiter().admit_event(actor.user_id).await {
                             Err(error) => Some(Reply::Failed { error, subscribing: false }),
                             Ok(()) => command(&domain, &actor, t.as_str()).await,
                         },
