@@ -1,7 +1,7 @@
 //! One batch of new messages in a handful of statements, whatever its size: one read for
 //! resent `client_msg_id`s, one `UPDATE … RETURNING` that moves every conversation's
 //! `last_seq` by its rows' count, one multi-row insert, one update of the senders' read
-//! markers; then each row's files and hook. Anything unexpected (a `client_msg_id` stored
+//! markers; then each row's files and notifications. Anything unexpected (a `client_msg_id` stored
 //! meanwhile by another node, a constraint) fails the batch, and the writer stores its rows
 //! one by one instead ([`super::message_writer`]), where each case has its answer.
 
@@ -110,11 +110,11 @@ pub(super) async fn write(db: &DatabaseConnection, rows: &[Pending]) -> AppResul
     for (i, message) in inserted {
         let row = &rows[i].row;
         link_files(&tx, message.id, message.conversation_id, &row.files, 0).await?;
-        let hooked = match &row.hook {
-            Some(hook) => Some(hook(&tx).await?),
+        let written = match &row.notes {
+            Some(notes) => Some(notes.write(&tx).await?),
             None => None,
         };
-        out[i] = Some(Stored::Inserted(Box::new(message), hooked));
+        out[i] = Some(Stored::Inserted(Box::new(message), written));
     }
     tx.commit().await?;
     Ok(out

@@ -1,18 +1,17 @@
 //! Group commit for new messages. One writer task per process takes the queued rows
 //! of every sender and stores them in one transaction per batch (per row: the
 //! conversation's seq bump, the insert, its files, the sender's read marker, and what
-//! the row's own hook writes: the notifications the message makes), then answers each
+//! the notifications the message makes, planned before: `MessageNotes`), then answers each
 //! sender. Concurrent senders share a commit instead of queueing for one each, and
 //! on SQLite our own message transactions never contend for the one write lock
 //! (SQLite's busy handler waits by sleeping in 1–100 ms steps). The writer has its own
 //! database connection, so a busy pool never holds a batch back.
 
 use entity::{conversation_participants as cp, conversations, messages};
-use futures::future::BoxFuture;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, ExprTrait,
-    IntoActiveModel, QueryFilter,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, ExprTrait, IntoActiveModel,
+    QueryFilter,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -20,7 +19,7 @@ use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
 use crate::domain::media::attachments::link_files;
-use crate::domain::notify::NotesWritten;
+use crate::domain::notify::{MessageNotes, NotesWritten};
 use crate::error::{AppError, AppResult};
 
 /// Rows per transaction at most; a batch is whatever is queued when the writer is free.
@@ -33,19 +32,13 @@ pub(crate) struct Row {
     pub sender_part_id: Uuid,
     /// Uploaded files the message carries, in order.
     pub files: Vec<Uuid>,
-    /// Writes that belong to the message (its notifications), run in the same
-    /// transaction right after it is inserted; not run for a duplicate.
-    pub hook: Option<Hook>,
+    /// The notifications the message makes, stored in the same transaction right
+    /// after it is inserted; not for a duplicate.
+    pub notes: Option<MessageNotes>,
 }
 
-/// A row's extra writes, run inside the transaction that stores the row (again, if a
-/// failed batch is written row by row: nothing of the failed one was kept).
-pub(crate) type Hook = Box<
-    dyn for<'t> Fn(&'t DatabaseTransaction) -> BoxFuture<'t, AppResult<NotesWritten>> + Send + Sync,
->;
-
 pub(crate) enum Stored {
-    /// The message, and what its hook wrote.
+    /// The message, and the notifications stored with it.
     Inserted(Box<messages::Model>, Option<NotesWritten>),
     /// The sender's `client_msg_id` was stored meanwhile (a concurrent resend).
     Duplicate,
@@ -178,11 +171,11 @@ async fn write(db: &DatabaseConnection, rows: &[Pending]) -> AppResult<Vec<Store
             .filter(cp::Column::Id.eq(row.sender_part_id))
             .exec(&tx)
             .await?;
-        let hooked = match &row.hook {
-            Some(hook) => Some(hook(&tx).await?),
+        let written = match &row.notes {
+            Some(notes) => Some(notes.write(&tx).await?),
             None => None,
         };
-        out.push(Stored::Inserted(Box::new(message), hooked));
+        out.push(Stored::Inserted(Box::new(message), written));
     }
     tx.commit().await?;
     Ok(out)

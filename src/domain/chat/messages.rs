@@ -172,7 +172,7 @@ impl Messages {
             message,
             sender_part_id: part.id,
             files: files.iter().map(|f| f.id).collect(),
-            hook: self.notifications.notes_hook(conv.tenant_id, notes),
+            notes,
         };
         let (message, notes) = match self.writer.store(row).await? {
             Stored::Inserted(m, notes) => (*m, notes),

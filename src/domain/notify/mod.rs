@@ -12,6 +12,8 @@ pub mod outbox;
 mod outbox_claims;
 pub mod preferences;
 mod triggers;
+
+pub(crate) use self::triggers::MessageNotes;
 pub mod web_push;
 
 use std::sync::Arc;
@@ -119,7 +121,7 @@ impl Category {
     }
 }
 
-/// What [`Domain::write_notes`] stored: inbox rows still to announce, and how many
+/// What [`Notifications::write_notes`] stored: inbox rows still to announce, and how many
 /// pushes now wait in the outbox.
 #[derive(Debug, Default)]
 pub(crate) struct NotesWritten {

@@ -4,15 +4,33 @@
 //! mention wins over the other reasons.
 
 use entity::{conversations, messages};
-use sea_orm::EntityTrait;
+use sea_orm::{DatabaseTransaction, EntityTrait};
 use uuid::Uuid;
 
 use super::Notifications;
-use super::{Category, NewNotification};
+use super::{Category, NewNotification, NotesWritten};
 use crate::domain::Actor;
-use crate::domain::chat::message_writer::Hook;
 use crate::error::AppResult;
 use entity::enums::ConversationKind;
+
+/// The notifications a new message makes, planned before it is stored: the message
+/// writer stores them in the message's own transaction with [`MessageNotes::write`],
+/// so a message and its notifications commit together (one typed step of the write).
+pub(crate) struct MessageNotes {
+    notifications: Notifications,
+    tenant_id: Uuid,
+    notes: Vec<NewNotification>,
+}
+
+impl MessageNotes {
+    /// Stores the inbox rows and push outbox rows inside `txn` (again, if a failed
+    /// batch is written row by row: nothing of the failed one was kept).
+    pub(crate) async fn write(&self, txn: &DatabaseTransaction) -> AppResult<NotesWritten> {
+        self.notifications
+            .write_notes(txn, self.tenant_id, &self.notes)
+            .await
+    }
+}
 
 /// The preview of a message in a notification body.
 const PREVIEW_CHARS: usize = 140;
@@ -27,14 +45,19 @@ impl Notifications {
         conv: &conversations::Model,
         message: &messages::Model,
         receiver: Option<Uuid>,
-    ) -> Vec<NewNotification> {
-        match self.message_notes(actor, conv, message, receiver).await {
+    ) -> Option<MessageNotes> {
+        let notes = match self.message_notes(actor, conv, message, receiver).await {
             Ok(notes) => notes,
             Err(e) => {
                 e.log_hidden("notifications for a new message");
                 Vec::new()
             }
-        }
+        };
+        (!notes.is_empty()).then(|| MessageNotes {
+            notifications: self.clone(),
+            tenant_id: conv.tenant_id,
+            notes,
+        })
     }
 
     async fn message_notes(
@@ -99,19 +122,5 @@ impl Notifications {
                 urgent: false,
             })
             .collect())
-    }
-
-    /// The message writer's hook that stores `notes` in the message's own
-    /// transaction: a message and the notifications it makes commit together.
-    pub(crate) fn notes_hook(&self, tenant_id: Uuid, notes: Vec<NewNotification>) -> Option<Hook> {
-        if notes.is_empty() {
-            return None;
-        }
-        let domain = self.clone();
-        let notes = std::sync::Arc::new(notes);
-        Some(Box::new(move |txn| {
-            let (domain, notes) = (domain.clone(), notes.clone());
-            Box::pin(async move { domain.write_notes(txn, tenant_id, &notes).await })
-        }))
     }
 }
