@@ -45,7 +45,7 @@ pub struct Admin(Arc<Inner>);
 struct Inner {
     io: SocketIo,
     /// For the login guard the operator's login shares with users'.
-    domain: crate::domain::Domain,
+    domain: crate::domain::Services,
     credentials: session::Credentials,
     bus: Arc<dyn AdminBus>,
     node: Node,
@@ -79,7 +79,7 @@ impl Admin {
     /// namespaces being registered (the operator's password is hashed before).
     pub fn start(
         io: &SocketIo,
-        domain: crate::domain::Domain,
+        domain: crate::domain::Services,
         credentials: Credentials,
         proxies: RateLimitConfig,
         bus: Arc<dyn AdminBus>,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::domain::Domain;
+use crate::domain::Services;
 
 /// Owner of every background task of one server.
 #[derive(Clone, Default)]
@@ -29,7 +29,7 @@ impl Background {
 }
 
 /// Refreshes this node's connections and publishes time-based presence changes.
-pub fn presence_ticker(bg: &Background, domain: Domain, every: Duration) {
+pub fn presence_ticker(bg: &Background, domain: Services, every: Duration) {
     let cancel = bg.cancel.clone();
     bg.tracker.spawn(async move {
         let mut tick = tokio::time::interval(every);
@@ -91,7 +91,7 @@ fn was_full(claimed: crate::error::AppResult<usize>, batch: u64, what: &str) -> 
 /// Sends what the push outbox holds: a round whenever a row is written on this node,
 /// else every `poll` (rows other nodes wrote, retries that fell due). Rows claimed
 /// but not settled at shutdown go back to the outbox when their lease runs out.
-pub fn push_worker(bg: &Background, domain: Domain, poll: Duration) {
+pub fn push_worker(bg: &Background, domain: Services, poll: Duration) {
     let waker = domain.clone();
     rounds(
         bg,
@@ -128,7 +128,7 @@ pub fn push_worker(bg: &Background, domain: Domain, poll: Duration) {
 /// Runs the scheduler's due jobs (meeting reminders, ring timeouts, scheduled
 /// announcements) and, hourly, the retention sweep: a round
 /// whenever a job is armed on this node, else every `poll`.
-pub fn scheduler(bg: &Background, domain: Domain, poll: Duration) {
+pub fn scheduler(bg: &Background, domain: Services, poll: Duration) {
     let waker = domain.clone();
     rounds(
         bg,

@@ -28,7 +28,7 @@ use crate::domain::meetings::CalendarSettings;
 use crate::domain::notify::outbox::OutboxSettings;
 use crate::domain::notify::web_push::WebPushSettings;
 use crate::domain::presence::PresenceTimes;
-use crate::domain::{Domain, Limits, Settings, Stores};
+use crate::domain::{Limits, Services, Settings, Stores};
 use crate::infra::{memory, push, redis as redis_engine};
 use crate::realtime::{Fanout, Hub, LocalDelivery, Renderer};
 use crate::socket::{self, Overflow, SocketIoRenderer, SocketLimits};
@@ -256,7 +256,7 @@ pub async fn start(
     };
     let writer_db = crate::db::connect_writer(&config).await?;
     let writer = MessageWriter::start(writer_db, &bg.tracker, bg.cancel.clone());
-    let domain = Domain::new(
+    let domain = Services::new(
         db,
         Hub::new(fanout, config.history.max_replay),
         settings,

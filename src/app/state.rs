@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::domain::Domain;
+use crate::domain::Services;
 
 #[derive(Clone)]
 pub struct AppState {
-    pub domain: Domain,
+    pub domain: Services,
     pub config: Arc<Config>,
     /// This node's plain-WebSocket sessions.
     pub sessions: Arc<crate::ws::Sessions>,

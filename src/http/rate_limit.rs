@@ -1,6 +1,6 @@
 //! The REST rate limits as a middleware: every request that matched a route (health
 //! probes and `/metrics` aside) is counted for its client address and, with a valid
-//! bearer token, for its user (`Domain::admit_request`); over a limit it answers 429
+//! bearer token, for its user (`Services::admit_request`); over a limit it answers 429
 //! `RATE_LIMITED` with `Retry-After`.
 
 use axum::extract::{MatchedPath, Request, State};

@@ -6,7 +6,7 @@ use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
 
 use crate::auth::{bearer_token, query_param};
-use crate::domain::{Actor, Domain};
+use crate::domain::{Actor, Services};
 use crate::error::AppError;
 
 /// Why a handshake was refused; the client sees `connect_error` with this message.
@@ -38,7 +38,7 @@ pub struct HandshakeToken(String);
 pub async fn authenticate<A: Adapter>(
     s: &SocketRef<A>,
     auth: Option<&serde_json::Value>,
-    domain: &Domain,
+    domain: &Services,
     proxies: &crate::config::RateLimitConfig,
 ) -> Result<Actor, ConnectRejection> {
     let query = s.req_parts().uri.query().unwrap_or("");
@@ -92,7 +92,7 @@ pub async fn authenticate<A: Adapter>(
 /// committed while the handshake ran, and whose revocation was delivered before the
 /// socket could be found, is caught here. False (after telling the client, as a
 /// revocation does) when the socket must go.
-pub async fn admitted<A: Adapter>(s: &SocketRef<A>, domain: &Domain) -> bool {
+pub async fn admitted<A: Adapter>(s: &SocketRef<A>, domain: &Services) -> bool {
     let Some(HandshakeToken(token)) = s.extensions.remove::<HandshakeToken>() else {
         return true;
     };

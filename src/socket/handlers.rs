@@ -19,7 +19,7 @@ use crate::domain::calls::SignalInput;
 use crate::domain::chat::history::HistoryQuery;
 use crate::domain::chat::messages::NewMessage;
 use crate::domain::presence::Platform;
-use crate::domain::{Actor, Domain};
+use crate::domain::{Actor, Services};
 use crate::error::{AppError, AppResult};
 
 pub(super) struct Job<A: Adapter> {
@@ -62,7 +62,7 @@ impl Reply {
 pub fn setup<A: Adapter>(
     s: SocketRef<A>,
     actor: Actor,
-    domain: Domain,
+    domain: Services,
     limits: SocketLimits,
     background: &Background,
     overflow: Overflow,
@@ -127,7 +127,7 @@ pub fn setup<A: Adapter>(
 }
 
 pub(super) async fn handle<A: Adapter>(
-    domain: &Domain,
+    domain: &Services,
     actor: &Actor,
     limits: SocketLimits,
     overflow: &Overflow,
@@ -243,7 +243,7 @@ struct ChannelRef {
 }
 
 async fn dispatch<A: Adapter>(
-    domain: &Domain,
+    domain: &Services,
     actor: &Actor,
     socket: &SocketRef<A>,
     event: &str,

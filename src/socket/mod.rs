@@ -20,7 +20,7 @@ use socketioxide_core::adapter::DefinedAdapter;
 pub use overflow::Overflow;
 pub use render::SocketIoRenderer;
 
-use crate::domain::Domain;
+use crate::domain::Services;
 use crate::domain::access::subscriptions::Channel;
 
 /// Per-socket limits taken from the configuration.
@@ -38,7 +38,7 @@ pub struct SocketLimits {
 /// adapter the returned value is a future that must be awaited.
 pub fn register<A: Adapter + DefinedAdapter>(
     io: &SocketIo<A>,
-    domain: Domain,
+    domain: Services,
     limits: SocketLimits,
     proxies: crate::config::RateLimitConfig,
     background: &Background,

@@ -17,7 +17,7 @@ use super::handlers::{Job, handle};
 use super::overflow::Overflow;
 use crate::app::Background;
 use crate::domain::presence::Platform;
-use crate::domain::{Actor, Domain};
+use crate::domain::{Actor, Services};
 use crate::telemetry::metrics::Connected;
 
 /// What a connection's worker does next.
@@ -48,7 +48,7 @@ pub(super) enum Refused<A: Adapter> {
 /// One Socket.IO connection's worker.
 pub(super) struct Worker<A: Adapter> {
     queue: Mutex<Queue<A>>,
-    domain: Domain,
+    domain: Services,
     actor: Actor,
     platform: Platform,
     conn_id: String,
@@ -68,7 +68,7 @@ impl<A: Adapter> Worker<A> {
         sid: impl std::fmt::Display,
         actor: Actor,
         platform: Platform,
-        domain: Domain,
+        domain: Services,
         limits: SocketLimits,
         overflow: Overflow,
         background: &Background,
@@ -228,7 +228,7 @@ impl<A: Adapter> Drop for CloseOnDrop<A> {
 /// At shutdown, every Socket.IO connection of this node is closed in presence (an idle
 /// one has no task to notice the server stopping); a later close of the same one finds
 /// nothing left to do.
-pub fn close_all_on_shutdown(domain: Domain, background: &Background) {
+pub fn close_all_on_shutdown(domain: Services, background: &Background) {
     let cancel = background.cancel.clone();
     background.tracker.spawn(async move {
         cancel.cancelled().await;

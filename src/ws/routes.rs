@@ -16,7 +16,7 @@ use super::session::{self, INTERNAL_ERROR, Opening, POLICY_VIOLATION, Timing};
 use super::{Dialect, Sessions};
 use crate::app::AppState;
 use crate::domain::presence::Platform;
-use crate::domain::{Actor, Domain};
+use crate::domain::{Actor, Services};
 use crate::error::AppError;
 use crate::realtime::Offset;
 
@@ -122,7 +122,7 @@ fn upgrade(
         pong_timeout: s.config.ws_pong_timeout,
         events_per_second: s.config.rate_limits.events_per_second,
     };
-    let (domain, sessions): (Domain, Arc<Sessions>) = (s.domain.clone(), s.sessions.clone());
+    let (domain, sessions): (Services, Arc<Sessions>) = (s.domain.clone(), s.sessions.clone());
     let max = s.config.ws_max_message_bytes;
     // Bounded at the transport: a larger message is never buffered whole.
     ws.on_upgrade(&s.tasks, max, move |socket| async move {

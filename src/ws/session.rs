@@ -16,7 +16,7 @@ use crate::domain::access::subscriptions::Channel;
 use crate::domain::calls::SignalInput;
 use crate::domain::events::{Empty, Hello, Payload};
 use crate::domain::presence::Platform;
-use crate::domain::{Actor, Domain};
+use crate::domain::{Actor, Services};
 use crate::error::AppError;
 use crate::realtime::{Offset, RealtimeEvent};
 
@@ -106,7 +106,7 @@ enum Reply {
 
 pub async fn run(
     mut socket: WebSocket,
-    domain: Domain,
+    domain: Services,
     sessions: Arc<Sessions>,
     actor: Actor,
     opening: Opening,
@@ -324,7 +324,7 @@ fn render(dialect: Dialect, reply: Reply) -> String {
 }
 
 /// Handles one client frame; returns what to answer, if anything.
-async fn command(domain: &Domain, actor: &Actor, frame: &str) -> Option<Reply> {
+async fn command(domain: &Services, actor: &Actor, frame: &str) -> Option<Reply> {
     let invalid = |m: &str| Reply::Failed {
         error: AppError::validation("type", m),
         subscribing: false,

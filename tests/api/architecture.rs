@@ -164,7 +164,7 @@ fn no_task_escapes_the_tracker() {
 }
 
 /// Architecture invariant: transports cannot publish. The `Hub` is a private field of
-/// the domain; transports read the log through `Domain::event_log` (an `EventLog`,
+/// the services; transports read the log through `Services::event_log` (an `EventLog`,
 /// which has no publish), and no transport names the `Hub` or a `Fanout`.
 #[test]
 fn transports_cannot_reach_the_publisher() {
@@ -187,6 +187,77 @@ fn transports_cannot_reach_the_publisher() {
     assert!(
         found.is_empty(),
         "a transport names the publisher:\n{}",
+        found.join("\n")
+    );
+}
+
+/// Architecture invariant: transports cannot reach the database. Nothing under
+/// `src/socket`, `src/ws`, `src/http` or `src/admin` names `sea_orm`, a
+/// `DatabaseConnection` or a table of `entity` (its plain enums are data, allowed):
+/// every read and write goes through a service.
+#[test]
+fn transports_cannot_reach_the_database() {
+    let mut found = Vec::new();
+    for dir in ["src/socket", "src/ws", "src/http", "src/admin"] {
+        for f in rust_files(&root().join(dir)) {
+            let text = std::fs::read_to_string(&f).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                let code = line.split("//").next().unwrap_or("");
+                let tables = code
+                    .match_indices("entity::")
+                    .any(|(i, _)| !code[i + "entity::".len()..].starts_with("enums"));
+                if code.contains("sea_orm") || code.contains("DatabaseConnection") || tables {
+                    found.push(format!("{}:{}: {}", f.display(), n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "a transport reaches the database:\n{}",
+        found.join("\n")
+    );
+}
+
+/// Architecture invariant: a service holds a handful of dependencies. Every service
+/// (a `#[derive(Clone)]` struct under `src/domain/`, the wiring in `services.rs`
+/// aside) has at most seven fields; one that needs more is two services.
+#[test]
+fn services_hold_a_handful_of_dependencies() {
+    let mut found = Vec::new();
+    for f in rust_files(&root().join("src/domain")) {
+        if f.ends_with("services.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&f).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (n, line) in lines.iter().enumerate() {
+            if line.trim() != "#[derive(Clone)]" {
+                continue;
+            }
+            let Some(head) = lines.get(n + 1).filter(|l| l.ends_with('{')) else {
+                continue;
+            };
+            let fields = lines[n + 2..]
+                .iter()
+                .take_while(|l| l.trim() != "}")
+                .filter(|l| {
+                    let l = l.trim();
+                    !l.starts_with("//") && !l.starts_with("#[") && l.ends_with(',')
+                })
+                .count();
+            if fields > 7 {
+                found.push(format!(
+                    "{}: {} has {fields} fields",
+                    f.display(),
+                    head.trim()
+                ));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "split these services:\n{}",
         found.join("\n")
     );
 }

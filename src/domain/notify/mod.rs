@@ -246,7 +246,7 @@ impl Notifications {
     }
 
     /// Writes `notes` in `txn` as their recipients' preferences allow: the inbox rows
-    /// and their push outbox rows. [`Domain::announce_notes`] tells the devices once
+    /// and their push outbox rows. [`Services::announce_notes`] tells the devices once
     /// the transaction has committed.
     pub(crate) async fn write_notes(
         &self,
