@@ -216,22 +216,38 @@ async fn serve<H: EngineIoHandler, S>(
     let ping = tokio::time::sleep(first_ping);
     tokio::pin!(ping);
     let mut pong_due: Option<Instant> = None;
+    // Once the session closes, one budget for every write still to go out.
+    let mut closing_deadline: Option<Instant> = None;
 
     let ended = loop {
+        // A close queues its Close packet and then cancels: once both have happened,
+        // the packet is left for the closing write below (taken here, its write would
+        // be dropped under the cancelled token).
+        if socket.cancellation_token.is_cancelled() {
+            break Ended::Closing;
+        }
         tokio::select! {
             groups = socket.queue.take_all() => match groups {
                 Some(groups) => {
-                    // A client that stops reading must not keep a closed session's task
-                    // waiting on its writes.
+                    // What was taken is written, also when the session closes meanwhile
+                    // (it may hold the Close packet); but a client that stops reading
+                    // keeps a closed session's task at most `CLOSING_WRITE_TIMEOUT`.
                     let write = async {
                         write_groups(&mut ws, socket, groups).await;
                         ws.flush().await.ok();
                     };
-                    if write
-                        .with_cancellation_token(&socket.cancellation_token)
-                        .await
-                        .is_none()
-                    {
+                    tokio::pin!(write);
+                    let closed = tokio::select! {
+                        biased;
+                        _ = &mut write => false,
+                        _ = socket.cancellation_token.cancelled() => {
+                            let deadline = Instant::now() + CLOSING_WRITE_TIMEOUT;
+                            closing_deadline = Some(deadline);
+                            tokio::time::timeout_at(deadline, &mut write).await.ok();
+                            true
+                        }
+                    };
+                    if closed {
                         break Ended::Closing;
                     }
                 }
@@ -310,9 +326,8 @@ async fn serve<H: EngineIoHandler, S>(
         ws.flush().await.ok();
         ws.close(None).await.ok();
     };
-    tokio::time::timeout(CLOSING_WRITE_TIMEOUT, closing)
-        .await
-        .ok();
+    let deadline = closing_deadline.unwrap_or_else(|| Instant::now() + CLOSING_WRITE_TIMEOUT);
+    tokio::time::timeout_at(deadline, closing).await.ok();
 }
 
 /// PATCH (switchboard): how long a closed session's last packets may wait for the client.
