@@ -72,17 +72,49 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The seed documents' own paths for operations served once under `/api/v1`: each
+/// alias prefix, the prefix whose routes it serves, and whose clients call it. The one
+/// table of aliases: mounted from here, and listed in the OpenAPI document
+/// (`x-aliases`, and a table in its description).
+pub const ALIASES: &[(&str, &str, &str)] = &[
+    (
+        "/auth",
+        "/api/v1/auth",
+        "003 (chat app): its auth calls on the base URL",
+    ),
+    (
+        "/v1/chat",
+        "/api/v1/chat",
+        "003 (chat app): the chat API on the base URL",
+    ),
+    (
+        "/v1/messaging",
+        "/api/v1/messaging",
+        "003 (chat app): the messaging token",
+    ),
+];
+
+/// The routes a prefix of [`ALIASES`] serves.
+fn aliased(prefix: &str) -> OpenApiRouter<AppState> {
+    match prefix {
+        "/api/v1/auth" => auth::router(),
+        "/api/v1/chat" => chat::router(),
+        "/api/v1/messaging" => host_auth::messaging(),
+        other => unreachable!("ALIASES names {other}, which no router serves"),
+    }
+}
+
 /// The REST routes and their OpenAPI document, generated from the same declarations.
 ///
-/// 003's clients call `/auth/*` and `/v1/chat/*` on their base URL: the same routers
-/// are mounted there too. The document lists each operation once, under `/api/v1`.
+/// Each operation is listed once, under `/api/v1`; the seed documents' own paths for
+/// the same operations are [`ALIASES`], mounted here and listed in the document.
 pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    let (router, mut api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (mut router, mut api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())
-        .nest("/api/v1/auth", auth::router())
+        .nest("/api/v1/auth", aliased("/api/v1/auth"))
         .nest("/api/v1/users", users::router())
         .nest("/api/v1/messages", messages::router())
-        .nest("/api/v1/chat", chat::router())
+        .nest("/api/v1/chat", aliased("/api/v1/chat"))
         .nest("/api/v1/presence", presence::router())
         .nest("/api/v1/notifications", notifications::router())
         .nest("/api/v1/meetings", meetings::router())
@@ -91,14 +123,36 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .nest("/api/v1/api-keys", api_keys::router())
         .nest("/api/v1/service", service::router())
         .nest("/api/v1/host-auth", host_auth::binding())
-        .nest("/api/v1/messaging", host_auth::messaging())
+        .nest("/api/v1/messaging", aliased("/api/v1/messaging"))
         .split_for_parts();
     error::document_errors(&mut api);
-    let router = router
-        .nest("/auth", Router::from(auth::router()))
-        .nest("/v1/chat", Router::from(chat::router()))
-        .nest("/v1/messaging", Router::from(host_auth::messaging()));
+    for (alias, serves, _) in ALIASES {
+        router = router.nest(alias, Router::from(aliased(serves)));
+    }
+    document_aliases(&mut api);
     (router, api)
+}
+
+/// Lists [`ALIASES`] in the document: `x-aliases` for tools, a table for readers.
+fn document_aliases(api: &mut utoipa::openapi::OpenApi) {
+    let list: Vec<serde_json::Value> = ALIASES
+        .iter()
+        .map(|(alias, serves, who)| serde_json::json!({"prefix": alias, "serves": serves, "for": who}))
+        .collect();
+    let mut extensions = api.extensions.take().unwrap_or_default();
+    extensions.merge(
+        utoipa::openapi::extensions::ExtensionsBuilder::new()
+            .add("x-aliases", serde_json::Value::Array(list))
+            .build(),
+    );
+    api.extensions = Some(extensions);
+    let mut table = String::from(
+        "\n\nThe same operations under the seed documents' own paths:\n\n| path | serves | for |\n|---|---|---|\n",
+    );
+    for (alias, serves, who) in ALIASES {
+        table.push_str(&format!("| `{alias}/…` | `{serves}/…` | {who} |\n"));
+    }
+    api.info.description = Some(api.info.description.take().unwrap_or_default() + &table);
 }
 
 /// The page `/api/docs` serves: the OpenAPI document embedded as JSON (`$spec`),

@@ -91,3 +91,46 @@ async fn the_reference_page_renders_the_served_document() {
     assert_eq!(embedded, api);
     assert!(embedded["paths"]["/api/v1/chat/conversations"].is_object());
 }
+
+/// The seed documents' own paths are listed in the document (`x-aliases`) and each
+/// serves exactly what it names: every parameterless GET under the prefix it serves
+/// answers the same under the alias.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_listed_alias_serves_what_it_names() {
+    let s = TestServer::start().await;
+    let ann = s.signup("ann@acme.test").await;
+    let (_, api) = s
+        .call(Method::GET, "/api/v1/openapi.json", None, None)
+        .await;
+    let aliases = api["x-aliases"].as_array().expect("x-aliases").clone();
+    let prefixes: Vec<&str> = aliases
+        .iter()
+        .filter_map(|a| a["prefix"].as_str())
+        .collect();
+    assert_eq!(prefixes, ["/auth", "/v1/chat", "/v1/messaging"]);
+    let described = api["info"]["description"].as_str().unwrap();
+    let mut compared = 0;
+    for alias in &aliases {
+        let (prefix, serves) = (
+            alias["prefix"].as_str().unwrap(),
+            alias["serves"].as_str().unwrap(),
+        );
+        assert!(described.contains(&format!("`{prefix}/…`")), "{described}");
+        for (path, ops) in api["paths"].as_object().unwrap() {
+            let Some(rest) = path.strip_prefix(serves) else {
+                continue;
+            };
+            if path.contains('{') || ops.get("get").is_none() {
+                continue;
+            }
+            let canonical = s.get(path, &ann.access).await;
+            let aliased = s.get(&format!("{prefix}{rest}"), &ann.access).await;
+            assert_eq!(aliased, canonical, "GET {prefix}{rest} vs {path}");
+            compared += 1;
+        }
+    }
+    assert!(compared >= 3, "only {compared} operations compared");
+    // Not an alias: a path the table does not name is no route.
+    let (st, body) = s.get("/v1/meetings", &ann.access).await;
+    assert_eq!(st, reqwest::StatusCode::NOT_FOUND, "{body}");
+}
