@@ -5,6 +5,7 @@ pub(crate) mod admin;
 pub mod app;
 pub(crate) mod auth;
 pub mod config;
+pub mod connection;
 pub(crate) mod db;
 pub(crate) mod domain;
 pub(crate) mod error;

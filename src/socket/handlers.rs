@@ -15,6 +15,7 @@ use super::SocketLimits;
 use super::overflow::Overflow;
 use super::worker::{Refused, Worker};
 use crate::app::Background;
+use crate::connection::Admission;
 use crate::domain::calls::SignalInput;
 use crate::domain::chat::history::HistoryQuery;
 use crate::domain::chat::messages::NewMessage;
@@ -143,24 +144,20 @@ pub(super) async fn handle<A: Adapter>(
     let size = data
         .as_ref()
         .map_or(0, |d| serde_json::to_vec(d).map_or(0, |v| v.len()));
-    // A long-lived connection re-checks its user on every event: a deactivated
-    // user's socket is told and closed instead of acting.
-    let actor = match domain.accounts().recheck(actor).await {
-        Ok(a) => a,
-        Err(e) => {
+    // The user checked again and counted against their event rate (connection core).
+    let actor = match crate::connection::admit(domain, actor).await {
+        Admission::Admitted(a) => a,
+        Admission::Refused(e) => {
             fail(overflow, &socket, ack, &e);
-            if matches!(e, AppError::Unauthorized(_) | AppError::UserInactive) {
-                let _ = socket.disconnect();
-            }
+            return;
+        }
+        Admission::Revoked(e) => {
+            fail(overflow, &socket, ack, &e);
+            let _ = socket.disconnect();
             return;
         }
     };
     let actor = &actor;
-    // A user's events across all their sockets, on every node.
-    if let Err(e) = domain.rate_limiter().admit_event(actor.user_id).await {
-        fail(overflow, &socket, ack, &e);
-        return;
-    }
     let result = if size > limits.max_payload {
         Err(AppError::PayloadTooLarge(format!(
             "payload is {size} bytes; the limit is {}",

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::conn::{Message, WebSocket, too_big};
 use super::{Dialect, KillReason, Sessions, legacy};
+use crate::connection::Admission;
 use crate::domain::access::subscriptions::Channel;
 use crate::domain::calls::SignalInput;
 use crate::domain::events::{Empty, Hello, Payload};
@@ -221,18 +222,14 @@ pub async fn run(
                 }
                 Some(Ok(Message::Text(t))) => {
                     last_heard = Instant::now();
-                    // Every command re-checks the user: a deactivated one is cut off; a
-                    // failure to check is that command's error, not a revocation.
-                    let reply = match domain.accounts().recheck(&actor).await {
-                        Err(AppError::Unauthorized(_) | AppError::UserInactive) => {
+                    // The user checked again and counted against their event rate
+                    // (connection core): a deactivated one is cut off.
+                    let reply = match crate::connection::admit(&domain, &actor).await {
+                        Admission::Revoked(_) => {
                             break ("session revoked", Some((POLICY_VIOLATION, "session revoked")));
                         }
-                        Err(error) => Some(Reply::Failed { error, subscribing: false }),
-                        // A user's events across all their connections and nodes.
-                        Ok(_) => match domain.rate_limiter().admit_event(actor.user_id).await {
-                            Err(error) => Some(Reply::Failed { error, subscribing: false }),
-                            Ok(()) => command(&domain, &actor, t.as_str()).await,
-                        },
+                        Admission::Refused(error) => Some(Reply::Failed { error, subscribing: false }),
+                        Admission::Admitted(actor) => command(&domain, &actor, t.as_str()).await,
                     };
                     if let Some(reply) = reply
                         && socket.send(Message::Text(render(dialect, reply).into())).await.is_err()

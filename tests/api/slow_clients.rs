@@ -33,7 +33,14 @@ fn tag(content: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plain_websocket_client_that_stops_reading_is_cut_and_resumes() {
-    let s = TestServer::start_with(&[("WS_SEND_BUFFER_BYTES", "65536")]).await;
+    // Bob is owed up to three events per message once he is cut (the message, and a
+    // notification and its count while he is offline): room for all of them in one
+    // replay, whenever the cut comes (this test is about the cut, not the replay bound).
+    let s = TestServer::start_with(&[
+        ("WS_SEND_BUFFER_BYTES", "65536"),
+        ("HISTORY_REPLAY_MAX", "5000"),
+    ])
+    .await;
     let ann = s.signup("ann@slow.test").await;
     let bob = s.add_member(&ann, "bob@slow.test").await;
     let conv = s.direct_chat(&ann, &bob).await;
@@ -90,7 +97,11 @@ async fn a_plain_websocket_client_that_stops_reading_is_cut_and_resumes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_socketio_client_that_stops_reading_is_cut_and_resumes() {
-    let s = TestServer::start_with(&[("SOCKETIO_BUFFER_PACKETS", "64")]).await;
+    let s = TestServer::start_with(&[
+        ("SOCKETIO_BUFFER_PACKETS", "64"),
+        ("HISTORY_REPLAY_MAX", "5000"),
+    ])
+    .await;
     let ann = s.signup("ann@slowsio.test").await;
     let bob = s.add_member(&ann, "bob@slowsio.test").await;
     let conv = s.direct_chat(&ann, &bob).await;
