@@ -299,3 +299,60 @@ async fn away_past_the_age_of_the_redis_log_is_not_recovered() {
     let s = start_owned(&redis_log(("HISTORY_TTL_SECONDS", "1"))).await;
     away_past_the_log(&s, 40, Some(Duration::from_secs(1))).await;
 }
+
+/// An entry of the Redis log this node cannot read (written by a newer node whose view
+/// has a field this one does not know, or damaged) is a gap: a client whose replay
+/// would pass over it is told it did not recover, never handed the rest as all of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_the_log_cannot_read_is_not_recovered_over() {
+    let vars = redis_log(("HISTORY_SIZE", "1000"));
+    let prefix = vars[1].1.clone();
+    let s = start_owned(&vars).await;
+    let ann = s.signup("ann@gap.test").await;
+    let bob = s.add_member(&ann, "bob@gap.test").await;
+    let conv = s.direct_chat(&ann, &bob).await;
+    let t = ticket(&s, &bob).await;
+    let mut ws = open(&s, &format!("/api/v1/ws?ticket={t}")).await;
+    assert_eq!(next_json(&mut ws).await["type"], "connected");
+    s.say(&ann, &conv, "seen").await;
+    let seen = next_of(&mut ws, "new_message").await;
+    let offset = seen["offset"].as_str().expect("an offset").to_string();
+    drop(ws);
+
+    // An event for bob the node cannot read back, then one it can.
+    let client = redis::Client::open(services::redis_url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let epoch: String = redis::cmd("GET")
+        .arg(format!("{prefix}:epoch"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let unreadable = json!({
+        "event": {"type": "new_message", "event_id": uuid::Uuid::now_v7(),
+                  "timestamp": "2026-12-07T00:00:00Z", "payload": {"content": "from the future"}},
+        "audience": {"users": [bob.user_id], "conversation": null, "except_users": []},
+    });
+    let _: String = redis::cmd("XADD")
+        .arg(format!("{prefix}:stream"))
+        .arg("*")
+        .arg("epoch")
+        .arg(&epoch)
+        .arg("e")
+        .arg(unreadable.to_string())
+        .arg("origin")
+        .arg("another-node")
+        .arg("local")
+        .arg("0")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    s.say(&ann, &conv, "after").await;
+
+    let t = ticket(&s, &bob).await;
+    let mut ws = open(&s, &format!("/api/v1/ws?ticket={t}&since={offset}")).await;
+    let hello = next_json(&mut ws).await;
+    assert_eq!(
+        hello["payload"]["recovered"], false,
+        "a gap is not a recovery: {hello}"
+    );
+}

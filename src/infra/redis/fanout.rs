@@ -343,12 +343,18 @@ impl Fanout for RedisFanout {
         {
             return Err(Unrecoverable);
         }
-        Ok(entries
-            .iter()
-            .filter_map(|e| delivery_of(e, Position::parse(&e.id)?))
-            .filter(|d| d.replays_to(user))
-            .map(Arc::new)
-            .collect())
+        // An entry this node cannot read (a newer node's shape, damage) is a gap in what
+        // the client would be handed: the replay is not to be trusted, never partial.
+        let mut owed = Vec::new();
+        for entry in &entries {
+            let delivery = Position::parse(&entry.id)
+                .and_then(|pos| delivery_of(entry, pos))
+                .ok_or(Unrecoverable)?;
+            if delivery.replays_to(user) {
+                owed.push(Arc::new(delivery));
+            }
+        }
+        Ok(owed)
     }
 }
 
