@@ -21,6 +21,26 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The transports: what must not reach the publisher or the database.
+const TRANSPORTS: [&str; 4] = ["src/socket", "src/ws", "src/http", "src/admin"];
+
+/// Every line (as `file:line: text`) of the Rust files under `dirs` whose code, its
+/// comment cut off, `hit` matches.
+fn lines_where(dirs: &[&str], hit: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut found = Vec::new();
+    for dir in dirs {
+        for f in rust_files(&root().join(dir)) {
+            let text = std::fs::read_to_string(&f).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                if hit(line.split("//").next().unwrap_or("")) {
+                    found.push(format!("{}:{}: {}", f.display(), n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    found
+}
+
 /// Architecture invariant: the domain decides and writes, and never knows which
 /// transport called it or which engine stores its state.
 #[test]
@@ -43,24 +63,16 @@ fn the_domain_imports_no_transport_or_engine() {
         "src/domain has only {} files",
         files.len()
     );
-    let mut found = Vec::new();
-    for f in files {
-        let text = std::fs::read_to_string(&f).unwrap();
-        for (n, line) in text.lines().enumerate() {
-            let code = line.split("//").next().unwrap_or("");
-            for name in forbidden {
-                let word = code.match_indices(name).any(|(i, _)| {
-                    let before = code[..i].chars().last();
-                    let after = code[i + name.len()..].chars().next();
-                    !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
-                        && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
-                });
-                if word {
-                    found.push(format!("{}:{}: {}", f.display(), n + 1, line.trim()));
-                }
-            }
-        }
-    }
+    let found = lines_where(&["src/domain"], |code| {
+        forbidden.iter().any(|name| {
+            code.match_indices(name).any(|(i, _)| {
+                let before = code[..i].chars().last();
+                let after = code[i + name.len()..].chars().next();
+                !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+                    && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
+            })
+        })
+    });
     assert!(
         found.is_empty(),
         "the domain names a transport or engine:\n{}",
@@ -168,22 +180,10 @@ fn no_task_escapes_the_tracker() {
 /// which has no publish), and no transport names the `Hub` or a `Fanout`.
 #[test]
 fn transports_cannot_reach_the_publisher() {
-    let mut found = Vec::new();
-    for dir in ["src/socket", "src/ws", "src/http", "src/admin"] {
-        for f in rust_files(&root().join(dir)) {
-            let text = std::fs::read_to_string(&f).unwrap();
-            for (n, line) in text.lines().enumerate() {
-                let code = line.split("//").next().unwrap_or("");
-                let names = code.split(|c: char| !c.is_alphanumeric() && c != '_');
-                if names
-                    .into_iter()
-                    .any(|w| w == "Hub" || w == "Fanout" || w == "hub")
-                {
-                    found.push(format!("{}:{}: {}", f.display(), n + 1, line.trim()));
-                }
-            }
-        }
-    }
+    let found = lines_where(&TRANSPORTS, |code| {
+        code.split(|c: char| !c.is_alphanumeric() && c != '_')
+            .any(|w| w == "Hub" || w == "Fanout" || w == "hub")
+    });
     assert!(
         found.is_empty(),
         "a transport names the publisher:\n{}",
@@ -197,21 +197,12 @@ fn transports_cannot_reach_the_publisher() {
 /// every read and write goes through a service.
 #[test]
 fn transports_cannot_reach_the_database() {
-    let mut found = Vec::new();
-    for dir in ["src/socket", "src/ws", "src/http", "src/admin"] {
-        for f in rust_files(&root().join(dir)) {
-            let text = std::fs::read_to_string(&f).unwrap();
-            for (n, line) in text.lines().enumerate() {
-                let code = line.split("//").next().unwrap_or("");
-                let tables = code
-                    .match_indices("entity::")
-                    .any(|(i, _)| !code[i + "entity::".len()..].starts_with("enums"));
-                if code.contains("sea_orm") || code.contains("DatabaseConnection") || tables {
-                    found.push(format!("{}:{}: {}", f.display(), n + 1, line.trim()));
-                }
-            }
-        }
-    }
+    let found = lines_where(&TRANSPORTS, |code| {
+        let tables = code
+            .match_indices("entity::")
+            .any(|(i, _)| !code[i + "entity::".len()..].starts_with("enums"));
+        code.contains("sea_orm") || code.contains("DatabaseConnection") || tables
+    });
     assert!(
         found.is_empty(),
         "a transport reaches the database:\n{}",
