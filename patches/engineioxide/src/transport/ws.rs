@@ -220,12 +220,6 @@ async fn serve<H: EngineIoHandler, S>(
     let mut closing_deadline: Option<Instant> = None;
 
     let ended = loop {
-        // A close queues its Close packet and then cancels: once both have happened,
-        // the packet is left for the closing write below (taken here, its write would
-        // be dropped under the cancelled token).
-        if socket.cancellation_token.is_cancelled() {
-            break Ended::Closing;
-        }
         tokio::select! {
             groups = socket.queue.take_all() => match groups {
                 Some(groups) => {
